@@ -37,14 +37,14 @@ public:
 /// One node of the depth-first tree. Containers are followed by their
 /// descendants; `end` is the index one past the node's last descendant.
 struct node {
-  kind type = kind::null;
-  symbol key = 0;      ///< Key within the parent object, 0 otherwise.
+  kind type = kind::null; ///< The value's type.
+  symbol key = 0;        ///< Key within the parent object, 0 otherwise.
   std::uint32_t end = 0; ///< One past the last descendant (self + 1 for scalars).
   std::uint32_t size = 0; ///< Number of direct children (containers) or string length.
   union {
-    bool b;
-    std::int64_t i;
-    double d;
+    bool b;                   ///< kind::boolean
+    std::int64_t i;           ///< kind::integer
+    double d;                 ///< kind::real
     std::uint64_t str_offset; ///< Offset of the string bytes in the event's arena.
   };
   node() : i(0) {}
@@ -58,14 +58,21 @@ class value_ref {
 public:
   value_ref() = default;
   value_ref(const event* ev, std::uint32_t index) : ev_(ev), index_(index) {}
+  /// A ref whose siblings end before `parent_end` (the parent's `node::end`).
+  value_ref(const event* ev, std::uint32_t index, std::uint32_t parent_end)
+    : ev_(ev), index_(index), parent_end_(parent_end) {}
 
   /// True when the ref points at a field (which may hold null).
   bool exists() const noexcept { return ev_ != nullptr; }
+  /// The value's type; null for a missing ref.
   kind type() const noexcept;
   bool is_null() const noexcept { return type() == kind::null; }
+  /// The boolean value; false for other types.
   bool as_bool() const noexcept;
+  /// The integer value (reals truncate when in range); 0 for other types.
   std::int64_t as_int() const noexcept;
   double as_double() const noexcept; ///< Integers convert.
+  /// The string bytes (valid while the event lives); empty for other types.
   std::string_view as_string() const noexcept;
 
   /// Number of elements (array) or members (object); 0 for scalars.
@@ -81,8 +88,12 @@ public:
   value_ref first_child() const noexcept;
   value_ref next_sibling() const noexcept;
 
+  /// The event this ref points into, or nullptr.
   const event* owner() const noexcept { return ev_; }
+  /// Index of the value's node in `event::nodes()`.
   std::uint32_t index() const noexcept { return index_; }
+  /// The value's node; only valid when `exists()`.
+  const node& get_node() const noexcept;
 
 private:
   const event* ev_ = nullptr;
@@ -105,17 +116,29 @@ public:
   struct segment {
     std::string name; ///< Field name, empty for an index.
     std::int64_t index = -1; ///< Array index (negative counts from the end), when name is empty.
+    bool is_index = false; ///< True for an array index segment.
+    bool operator==(const segment&) const = default;
   };
   explicit field_path(std::vector<segment> segments);
+  /// Parses like the constructor but reports malformed text (unclosed backquote,
+  /// empty segment, bad index) instead of keeping the whole text as one name.
+  static expected<field_path, std::string> parse(std::string_view dotted);
 
+  /// The parsed segments.
   const std::vector<segment>& segments() const noexcept { return segments_; }
+  /// The path as text, backquoting names that need it (round-trips through parse).
   std::string to_string() const;
+  /// True for the empty path (resolves to the starting value itself).
   bool empty() const noexcept { return segments_.empty(); }
+  /// Structural equality of the segments.
+  bool operator==(const field_path& other) const noexcept;
 
 private:
   friend class event;
+  void resolve_symbols();
   std::vector<segment> segments_;
-  // joined_[i][j-i]: symbol of segments i..j joined with '.', or 0 if never interned.
+  // joined_[i][j-i]: interned symbol of name segments i..j joined with '.'; empty
+  // for index segments and stops at the next index segment.
   std::vector<std::vector<symbol>> joined_;
 };
 
@@ -124,6 +147,8 @@ class event {
 public:
   event() = default;
 
+  /// True when the event holds no value (default constructed).
+  bool empty() const noexcept { return nodes_.empty(); }
   /// The root value (an object for every decoded event).
   value_ref root() const noexcept;
   /// Resolves a path against the root; missing ref when absent.
@@ -131,7 +156,9 @@ public:
   /// Resolves a path starting from `from` (an object or array inside this event).
   value_ref get(value_ref from, const field_path& path) const noexcept;
 
+  /// All nodes in depth-first order; node 0 is the root.
   std::span<const node> nodes() const noexcept { return nodes_; }
+  /// The string arena that `node::str_offset` points into.
   std::string_view strings() const noexcept { return strings_; }
   /// Approximate heap bytes held by this event.
   std::size_t memory_bytes() const noexcept;
@@ -141,6 +168,8 @@ public:
 private:
   friend class builder;
   friend class value_ref;
+  value_ref resolve(std::uint32_t index, std::uint32_t parent_end, const field_path& path,
+                    std::size_t seg) const noexcept;
   std::vector<node> nodes_;
   std::string strings_;
 };
@@ -155,26 +184,47 @@ public:
   builder();
   void reset(); ///< Clears state, keeping capacity.
 
+  /// Sets the key of the next value (interns the name).
   builder& key(std::string_view k);
+  /// Sets the key of the next value by symbol.
   builder& key(symbol k);
+  /// Appends a null.
   builder& null();
+  /// Appends a boolean.
   builder& boolean(bool v);
+  /// Appends an integer.
   builder& integer(std::int64_t v);
+  /// Appends a real.
   builder& real(double v);
+  /// Appends a string (copied into the event's arena).
   builder& string(std::string_view v);
+  /// Opens an object; members follow as key()/value pairs.
   builder& begin_object();
+  /// Closes the innermost object.
   builder& end_object();
+  /// Opens an array.
   builder& begin_array();
+  /// Closes the innermost array.
   builder& end_array();
   /// Copies a value (and its subtree) from another event.
   builder& copy(value_ref v);
 
   /// Current nesting depth (0 at top level).
   std::size_t depth() const noexcept { return stack_.size(); }
-  /// Finishes the event; the root must be a single complete value.
+  /// Finishes the event; the root must be a single complete value. The result
+  /// holds exactly-sized buffers; the builder keeps its capacity for reuse.
   event finish();
 
 private:
+  friend class json_decoder;
+  struct checkpoint {
+    std::size_t nodes = 0;
+    std::size_t strings = 0;
+    std::size_t depth = 0;
+    symbol pending_key = 0;
+  };
+  checkpoint save() const noexcept;
+  void restore(const checkpoint& c) noexcept;
   std::uint32_t push(kind k);
   event ev_;
   std::vector<std::uint32_t> stack_;
@@ -183,8 +233,8 @@ private:
 
 /// Decoding error with a human-readable reason and byte offset in the input.
 struct decode_error {
-  std::string reason;
-  std::size_t offset = 0;
+  std::string reason;     ///< What went wrong.
+  std::size_t offset = 0; ///< Byte offset in the input, 0 when unknown.
 };
 
 /// Limits that protect against hostile input.
@@ -198,13 +248,14 @@ struct decode_limits {
 class json_decoder {
 public:
   json_decoder();
-  ~json_decoder();
-  json_decoder(json_decoder&&) noexcept;
-  json_decoder& operator=(json_decoder&&) noexcept;
+  ~json_decoder(); ///< Releases the parser buffers.
+  json_decoder(json_decoder&&) noexcept;            ///< Moves the parser buffers.
+  json_decoder& operator=(json_decoder&&) noexcept; ///< Moves the parser buffers.
 
   /// Decodes one JSON document (object, or any value) into an event.
   expected<event, decode_error> decode(std::string_view json, decode_limits limits = {});
-  /// Decodes a document into `b` as the current value (for embedding).
+  /// Decodes a document into `b` as the current value (for embedding); on error
+  /// `b` is left as it was before the call.
   expected<bool, decode_error> decode_into(std::string_view json, builder& b,
                                            decode_limits limits = {});
 
@@ -225,5 +276,72 @@ void append_json_string(std::string& out, std::string_view s);
 void append_msgpack(std::string& out, const event& ev);
 /// Decodes msgpack produced by append_msgpack (or any msgpack map/value).
 expected<event, decode_error> from_msgpack(std::string_view bytes, decode_limits limits = {});
+
+// Hot accessors, inline so that the engine's per-event field reads stay cheap.
+
+inline const node& value_ref::get_node() const noexcept { return ev_->nodes_[index_]; }
+inline kind value_ref::type() const noexcept { return ev_ ? get_node().type : kind::null; }
+inline bool value_ref::as_bool() const noexcept {
+  return ev_ && get_node().type == kind::boolean && get_node().b;
+}
+inline std::int64_t value_ref::as_int() const noexcept {
+  if (!ev_) return 0;
+  const node& n = get_node();
+  if (n.type == kind::integer) return n.i;
+  // Casting an out-of-range double is undefined behaviour, so check first.
+  if (n.type == kind::real && n.d >= -9223372036854775808.0 && n.d < 9223372036854775808.0)
+    return static_cast<std::int64_t>(n.d);
+  return 0;
+}
+inline double value_ref::as_double() const noexcept {
+  if (!ev_) return 0.0;
+  const node& n = get_node();
+  if (n.type == kind::real) return n.d;
+  if (n.type == kind::integer) return static_cast<double>(n.i);
+  return 0.0;
+}
+inline std::string_view value_ref::as_string() const noexcept {
+  if (!ev_) return {};
+  const node& n = get_node();
+  if (n.type != kind::string) return {};
+  return std::string_view(ev_->strings_.data() + n.str_offset, n.size);
+}
+inline std::size_t value_ref::size() const noexcept {
+  if (!ev_) return 0;
+  const node& n = get_node();
+  return n.type == kind::array || n.type == kind::object ? n.size : 0;
+}
+inline symbol value_ref::key() const noexcept { return ev_ ? get_node().key : 0; }
+inline value_ref value_ref::first_child() const noexcept {
+  if (size() == 0) return {};
+  return value_ref(ev_, index_ + 1, get_node().end);
+}
+inline value_ref value_ref::next_sibling() const noexcept {
+  if (!ev_) return {};
+  std::uint32_t next = get_node().end;
+  if (next >= parent_end_) return {};
+  return value_ref(ev_, next, parent_end_);
+}
+inline value_ref value_ref::find(symbol k) const noexcept {
+  if (type() != kind::object) return {};
+  const node* nodes = ev_->nodes_.data();
+  std::uint32_t end = nodes[index_].end;
+  for (std::uint32_t i = index_ + 1; i < end; i = nodes[i].end)
+    if (nodes[i].key == k) return value_ref(ev_, i, end);
+  return {};
+}
+inline value_ref value_ref::at(std::size_t i) const noexcept {
+  if (i >= size()) return {};
+  const node* nodes = ev_->nodes_.data();
+  std::uint32_t end = nodes[index_].end;
+  std::uint32_t c = index_ + 1;
+  for (; i > 0; --i)
+    c = nodes[c].end;
+  return value_ref(ev_, c, end);
+}
+inline value_ref event::root() const noexcept {
+  if (nodes_.empty()) return {};
+  return value_ref(this, 0, static_cast<std::uint32_t>(nodes_.size()));
+}
 
 } // namespace chainwatch::event
