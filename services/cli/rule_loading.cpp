@@ -1,0 +1,140 @@
+#include "rule_loading.hpp"
+
+#include "input.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace chainwatch::cli {
+
+namespace {
+
+std::string nth_line(std::string_view text, std::uint32_t line) {
+  std::size_t pos = 0;
+  for (std::uint32_t l = 1; l < line; ++l) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) return {};
+    pos = nl + 1;
+  }
+  auto end = text.find('\n', pos);
+  return std::string(text.substr(pos, end == std::string_view::npos ? end : end - pos));
+}
+
+std::vector<std::string> expand(const std::vector<std::string>& paths,
+                                std::vector<std::string>& errors) {
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+           it.increment(ec))
+        if (it->is_regular_file() && it->path().extension() == ".toml")
+          found.push_back(it->path().string());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      errors.push_back(p + ": no such file or directory");
+    }
+  }
+  return files;
+}
+
+} // namespace
+
+std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
+                                    const std::vector<std::string>& queries,
+                                    std::vector<std::string>& errors,
+                                    std::vector<std::string>& skipped) {
+  std::vector<loaded_rule> out;
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    loaded_rule r;
+    r.inline_query = true;
+    r.meta.file = "<query>";
+    r.meta.rule_id = queries.size() == 1 ? "query" : "query-" + std::to_string(i + 1);
+    r.meta.name = r.meta.rule_id;
+    r.meta.language = "eql";
+    r.meta.query = queries[i];
+    out.push_back(std::move(r));
+  }
+  for (const auto& file : expand(paths, errors)) {
+    std::string text;
+    if (auto e = read_file(file, text); !e.empty()) {
+      errors.push_back(e);
+      continue;
+    }
+    auto r = rules::parse_rule(text, file);
+    if (!r) {
+      errors.push_back(r.error().render());
+      continue;
+    }
+    if (r->language != "eql") {
+      skipped.push_back(file + ": language = \"" + r->language + "\" is not EQL; skipped");
+      continue;
+    }
+    out.push_back({std::move(*r), false});
+  }
+  return out;
+}
+
+std::vector<std::string> default_list_dirs() {
+  if (const char* env = std::getenv("CHAINWATCH_LISTS"); env && *env) return {env};
+  std::error_code ec;
+  if (fs::is_directory("config/lists", ec)) return {"config/lists"};
+  return {};
+}
+
+void load_lists(const std::vector<std::string>& dirs, eql::list_registry& out,
+                std::vector<std::string>& errors) {
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".txt") files.push_back(it->path());
+    if (ec) {
+      errors.push_back(dir + ": " + ec.message());
+      continue;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      // <name>.<kind>.txt
+      auto stem = f.stem().string();
+      auto dot = stem.rfind('.');
+      if (dot == std::string::npos) continue;
+      auto kind = eql::parse_list_kind(stem.substr(dot + 1));
+      if (!kind) continue; // not a list file (README.txt and the like)
+      std::string text;
+      if (auto e = read_file(f.string(), text); !e.empty()) {
+        errors.push_back(e);
+        continue;
+      }
+      auto list = eql::lookup_list::parse(stem.substr(0, dot), *kind, text);
+      if (!list) {
+        errors.push_back(f.string() + ":" + list.error());
+        continue;
+      }
+      out.add(std::move(*list));
+    }
+  }
+}
+
+std::string render_rule_error(const loaded_rule& r, const std::string& message,
+                              std::uint32_t line, std::uint32_t column, const char* severity) {
+  auto [fl, fc] = rules::query_to_file(r.meta, line, column);
+  std::string src_line = nth_line(r.meta.query, line);
+  std::string out = r.meta.file + ":" + std::to_string(r.inline_query ? line : fl) + ":" +
+                    std::to_string(r.inline_query ? column : fc) + ": " + severity + ": " +
+                    message + "\n" + src_line + "\n";
+  std::string caret;
+  for (std::uint32_t i = 1; i < column && i <= src_line.size(); ++i)
+    caret += src_line[i - 1] == '\t' ? '\t' : ' ';
+  out += caret + "^";
+  return out;
+}
+
+} // namespace chainwatch::cli

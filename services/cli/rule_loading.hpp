@@ -1,0 +1,41 @@
+#pragma once
+
+// Loads rules (Elastic detection-rules TOML files or inline queries) and lookup
+// lists from disk for the command line, and reports problems as file:line:col.
+
+#include <chainwatch/eql/lists.hpp>
+#include <chainwatch/rules/rule.hpp>
+
+#include <string>
+#include <vector>
+
+namespace chainwatch::cli {
+
+/// A rule to run: loaded from a file, or an inline `--query`.
+struct loaded_rule {
+  rules::rule meta;
+  bool inline_query = false;
+};
+
+/// Collects rules from files and directories (recursively, `*.toml`).
+/// Problems are appended to `errors` as rendered messages; non-EQL rules are
+/// reported in `skipped`.
+std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
+                                    const std::vector<std::string>& queries,
+                                    std::vector<std::string>& errors,
+                                    std::vector<std::string>& skipped);
+
+/// Loads every `<name>.<kind>.txt` list in the directories into `out`.
+void load_lists(const std::vector<std::string>& dirs, eql::list_registry& out,
+                std::vector<std::string>& errors);
+
+/// The default lists directory: $CHAINWATCH_LISTS, else ./config/lists when it exists.
+std::vector<std::string> default_list_dirs();
+
+/// Renders an EQL error of rule `r` at its place in the rule's file, with the
+/// offending line and a caret under the column.
+std::string render_rule_error(const loaded_rule& r, const std::string& message,
+                              std::uint32_t line, std::uint32_t column,
+                              const char* severity = "error");
+
+} // namespace chainwatch::cli
