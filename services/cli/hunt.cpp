@@ -142,7 +142,7 @@ int run_hunt(const hunt_options& o) {
       return;
     }
     ++events;
-    if (!eng.push(std::move(r.ev), *ts)) {
+    if (eng.push(std::move(r.ev), *ts) == engine::push_result::late) {
       ++late;
     } else if (!arrival && *ts > max_ts) {
       max_ts = *ts;

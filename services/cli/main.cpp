@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   hunt->add_option("--timestamp-field", h.timestamp_field, "Field holding the event time")->capture_default_str();
   hunt->add_option("--timestamp-format", h.timestamp_format, "auto|iso8601|epoch_s|epoch_ms|filetime")->capture_default_str();
   hunt->add_option("--event-type-field", h.event_type_field, "Field holding the event category")->capture_default_str();
-  auto* cs = hunt->add_flag("--case-sensitive", "Exact string comparisons (default; Elastic EQL)");
-  auto* ci = hunt->add_flag("--case-insensitive", "Case-insensitive comparisons (Endgame EQL)");
+  bool sensitive = false, insensitive = false;
+  auto* cs = hunt->add_flag("--case-sensitive", sensitive, "Exact string comparisons (default; Elastic EQL)");
+  auto* ci = hunt->add_flag("--case-insensitive", insensitive, "Case-insensitive comparisons (Endgame EQL)");
   cs->excludes(ci);
   hunt->add_option("--order", h.order, "time: event-time order within --lateness; arrival: as read")->capture_default_str();
   hunt->add_option("--lateness", h.lateness, "How far behind the newest event an event may arrive")->capture_default_str();
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*hunt) {
-    if (*ci) h.case_sensitive = false;
+    if (insensitive) h.case_sensitive = false;
     return run_hunt(h);
   }
   if (*lint) return run_lint(l);

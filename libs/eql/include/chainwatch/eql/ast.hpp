@@ -50,7 +50,12 @@ enum class op : std::uint8_t {
   like, like_insensitive, regex, regex_insensitive,
   // arithmetic (2 children) and unary minus (1 child)
   add, sub, mul, div, mod, neg,
+  // Endgame lineage (no children): `descendant of [...]`, `child of [...]`, `event of [...]`;
+  // `subquery[0]` holds the bracketed event query
+  descendant_of, child_of, event_of,
 };
+
+struct event_query;
 
 /// A literal constant.
 using literal = std::variant<std::monostate /*null*/, bool, std::int64_t, double, std::string>;
@@ -70,6 +75,7 @@ struct expr {
   std::string name;                 ///< op::call: function name as written
   std::vector<expr> children;       ///< operands / arguments / list elements
   bool raw_string = false;          ///< literal came from ?"..." or """...""" (no escapes)
+  std::vector<event_query> subquery; ///< lineage ops: exactly one element
 };
 
 /// `category where condition`; category "any" matches every event.
@@ -85,6 +91,7 @@ struct step {
   std::vector<expr> by;      ///< step-level join keys (appended after the sequence-level ones)
   std::uint32_t runs = 1;    ///< `with runs=N`
   bool missing = false;      ///< `![...]` (Elastic 8.x missing-event step)
+  bool fork = false;         ///< Endgame `fork` / `fork=true` step parameter
   location where;
 };
 
@@ -125,5 +132,14 @@ expected<expr, error> parse_expression(std::string_view text);
 
 /// Renders an expression back to EQL text (canonical spacing).
 std::string to_string(const expr& e);
+
+/// Renders a whole query back to EQL text that `parse` accepts (canonical spacing).
+std::string to_string(const query& q);
+
+/// Maximum bracket nesting `parse` accepts (parentheses, calls, lists, lineage subqueries).
+inline constexpr std::uint32_t max_nesting_depth = 256;
+
+/// Maximum height of an expression tree `parse` builds (long `a or b or ...` chains are deep).
+inline constexpr std::uint32_t max_expression_height = 2048;
 
 } // namespace chainwatch::eql

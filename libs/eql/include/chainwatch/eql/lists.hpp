@@ -6,7 +6,6 @@
 // Parsing is pure: callers read the files and pass their text.
 
 #include <chainwatch/base/expected.hpp>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,7 +27,7 @@ public:
   /// Parses one entry per line; `#` starts a comment; blank lines are ignored.
   /// Errors name the 1-based line.
   static expected<lookup_list, std::string> parse(std::string name, list_kind kind,
-                                                   std::string_view text);
+                                                  std::string_view text);
   const std::string& name() const noexcept;
   list_kind kind() const noexcept;
   std::size_t size() const noexcept;
