@@ -1,6 +1,5 @@
 #include <chainwatch/base/assert.hpp>
 #include <chainwatch/event/event.hpp>
-
 #include <cstring>
 #include <limits>
 
@@ -105,85 +104,6 @@ void builder::reset() {
 
 builder& builder::key(std::string_view k) {
   pending_key_ = symbols::intern(k);
-  return *this;
-}
-
-builder& builder::key(symbol k) {
-  pending_key_ = k;
-  return *this;
-}
-
-std::uint32_t builder::push(kind k) {
-  auto& nodes = ev_.nodes_;
-  CW_ASSERT(nodes.size() < std::numeric_limits<std::uint32_t>::max());
-  const auto index = static_cast<std::uint32_t>(nodes.size());
-  symbol key = 0;
-  if (!stack_.empty()) {
-    node& parent = nodes[stack_.back()];
-    ++parent.size;
-    if (parent.type == kind::object) key = pending_key_;
-  } else {
-    // Only one root value per event.
-    CW_ASSERT(nodes.empty());
-  }
-  pending_key_ = 0;
-  node& n = nodes.emplace_back();
-  n.type = k;
-  n.key = key;
-  n.end = index + 1;
-  return index;
-}
-
-builder& builder::null() {
-  push(kind::null);
-  return *this;
-}
-
-builder& builder::boolean(bool v) {
-  ev_.nodes_[push(kind::boolean)].b = v;
-  return *this;
-}
-
-builder& builder::integer(std::int64_t v) {
-  ev_.nodes_[push(kind::integer)].i = v;
-  return *this;
-}
-
-builder& builder::real(double v) {
-  ev_.nodes_[push(kind::real)].d = v;
-  return *this;
-}
-
-builder& builder::string(std::string_view v) {
-  CW_ASSERT(v.size() <= std::numeric_limits<std::uint32_t>::max());
-  node& n = ev_.nodes_[push(kind::string)];
-  n.str_offset = ev_.strings_.size();
-  n.size = static_cast<std::uint32_t>(v.size());
-  ev_.strings_.append(v);
-  return *this;
-}
-
-builder& builder::begin_object() {
-  stack_.push_back(push(kind::object));
-  return *this;
-}
-
-builder& builder::begin_array() {
-  stack_.push_back(push(kind::array));
-  return *this;
-}
-
-builder& builder::end_object() {
-  CW_ASSERT(!stack_.empty() && ev_.nodes_[stack_.back()].type == kind::object);
-  ev_.nodes_[stack_.back()].end = static_cast<std::uint32_t>(ev_.nodes_.size());
-  stack_.pop_back();
-  return *this;
-}
-
-builder& builder::end_array() {
-  CW_ASSERT(!stack_.empty() && ev_.nodes_[stack_.back()].type == kind::array);
-  ev_.nodes_[stack_.back()].end = static_cast<std::uint32_t>(ev_.nodes_.size());
-  stack_.pop_back();
   return *this;
 }
 

@@ -1,8 +1,8 @@
-#include <chainwatch/event/event.hpp>
-
 #include <absl/container/flat_hash_map.h>
-
 #include <atomic>
+#include <chainwatch/base/assert.hpp>
+#include <chainwatch/event/event.hpp>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
@@ -54,9 +54,30 @@ interner& global() {
   return *g;
 }
 
-// Per-thread front cache; its keys view the global storage, so they stay valid.
+// Per-thread, direct-mapped front cache in front of the locked map. A slot
+// holds a name's length, its first and last 8 bytes (overlapping loads, so
+// they cover names up to 16 bytes exactly), a view of the global storage for
+// the middle of longer names, and its symbol. A collision just evicts. This is
+// much cheaper than a full string hash plus memcmp, and bounded in memory
+// whatever keys arrive.
+struct probe {
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  std::size_t size = 0;
+};
+
+struct cache_slot {
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  const char* data = nullptr;
+  std::uint32_t size = 0;
+  symbol sym = 0;
+};
+
+constexpr std::size_t cache_bits = 11;
+
 struct local_cache {
-  absl::flat_hash_map<std::string_view, symbol> map;
+  cache_slot slots[std::size_t{1} << cache_bits];
 };
 
 local_cache& cache() {
@@ -64,43 +85,87 @@ local_cache& cache() {
   return c;
 }
 
-constexpr std::size_t max_cache_entries = 1 << 20;
+inline probe make_probe(std::string_view s) noexcept {
+  probe r;
+  const std::size_t n = s.size();
+  const char* p = s.data();
+  r.size = n;
+  // Fixed-size loads only: a variable-length memcpy into a word stalls store forwarding.
+  if (n >= 8) {
+    std::memcpy(&r.head, p, 8);
+    std::memcpy(&r.tail, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t x;
+    std::uint32_t y;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    r.head = x | (std::uint64_t{y} << 32);
+  } else if (n > 0) {
+    r.head = static_cast<unsigned char>(p[0]) | (static_cast<unsigned char>(p[n / 2]) << 8) |
+             (static_cast<unsigned char>(p[n - 1]) << 16);
+  }
+  return r;
+}
 
-void remember(local_cache& c, std::string_view stored, symbol s) {
-  if (c.map.size() >= max_cache_entries) c.map.clear();
-  c.map.emplace(stored, s);
+inline std::size_t slot_of(const probe& k, std::string_view s) noexcept {
+  std::uint64_t a = k.head;
+  if (k.size > 16) {
+    std::uint64_t mid;
+    std::memcpy(&mid, s.data() + k.size / 2 - 4, 8);
+    a ^= mid * 0x9e3779b97f4a7c15ULL;
+  }
+  std::uint64_t h = (a ^ (k.tail * 0xc2b2ae3d27d4eb4fULL) ^ k.size) * 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return static_cast<std::size_t>(h >> (64 - cache_bits));
+}
+
+inline void remember(cache_slot& slot, const probe& k, std::string_view stored, symbol s) {
+  slot.head = k.head;
+  slot.tail = k.tail;
+  slot.data = stored.data();
+  slot.size = static_cast<std::uint32_t>(stored.size());
+  slot.sym = s;
+}
+
+inline bool hit(const cache_slot& slot, const probe& k, std::string_view name) noexcept {
+  if (slot.data == nullptr || slot.size != k.size || slot.head != k.head || slot.tail != k.tail)
+    return false;
+  return k.size <= 16 || std::memcmp(slot.data + 8, name.data() + 8, k.size - 16) == 0;
 }
 
 } // namespace
 
 symbol symbols::intern(std::string_view name) {
-  local_cache& c = cache();
-  if (auto it = c.map.find(name); it != c.map.end()) return it->second;
+  const probe k = make_probe(name);
+  cache_slot& slot = cache().slots[slot_of(k, name)];
+  if (hit(slot, k, name)) return slot.sym;
   interner& g = global();
   {
     std::shared_lock lock(g.mutex);
     if (auto it = g.by_name.find(name); it != g.by_name.end()) {
-      remember(c, it->first, it->second);
+      remember(slot, k, it->first, it->second);
       return it->second;
     }
   }
   std::unique_lock lock(g.mutex);
   if (auto it = g.by_name.find(name); it != g.by_name.end()) {
-    remember(c, it->first, it->second);
+    remember(slot, k, it->first, it->second);
     return it->second;
   }
   symbol s = g.add_locked(name);
-  remember(c, symbols::name(s), s);
+  remember(slot, k, symbols::name(s), s);
   return s;
 }
 
 symbol symbols::find(std::string_view name) {
-  local_cache& c = cache();
-  if (auto it = c.map.find(name); it != c.map.end()) return it->second;
+  const probe k = make_probe(name);
+  cache_slot& slot = cache().slots[slot_of(k, name)];
+  if (hit(slot, k, name)) return slot.sym;
   interner& g = global();
   std::shared_lock lock(g.mutex);
   if (auto it = g.by_name.find(name); it != g.by_name.end()) {
-    remember(c, it->first, it->second);
+    remember(slot, k, it->first, it->second);
     return it->second;
   }
   return 0;

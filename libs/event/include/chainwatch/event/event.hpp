@@ -6,9 +6,10 @@
 // Keys are interned symbols; a pre-resolved `field_path` finds a field by
 // comparing 32-bit symbols, never by hashing strings per event.
 
+#include <chainwatch/base/assert.hpp>
 #include <chainwatch/base/expected.hpp>
-
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,8 +39,8 @@ public:
 /// descendants; `end` is the index one past the node's last descendant.
 struct node {
   kind type = kind::null; ///< The value's type.
-  symbol key = 0;        ///< Key within the parent object, 0 otherwise.
-  std::uint32_t end = 0; ///< One past the last descendant (self + 1 for scalars).
+  symbol key = 0;         ///< Key within the parent object, 0 otherwise.
+  std::uint32_t end = 0;  ///< One past the last descendant (self + 1 for scalars).
   std::uint32_t size = 0; ///< Number of direct children (containers) or string length.
   union {
     bool b;                   ///< kind::boolean
@@ -56,16 +57,19 @@ class event;
 /// refers to nothing and reads as null.
 class value_ref {
 public:
+  /// A missing ref.
   value_ref() = default;
+  /// A ref to node `index` of `ev` without siblings (next_sibling() is missing).
   value_ref(const event* ev, std::uint32_t index) : ev_(ev), index_(index) {}
   /// A ref whose siblings end before `parent_end` (the parent's `node::end`).
   value_ref(const event* ev, std::uint32_t index, std::uint32_t parent_end)
-    : ev_(ev), index_(index), parent_end_(parent_end) {}
+      : ev_(ev), index_(index), parent_end_(parent_end) {}
 
   /// True when the ref points at a field (which may hold null).
   bool exists() const noexcept { return ev_ != nullptr; }
   /// The value's type; null for a missing ref.
   kind type() const noexcept;
+  /// True for a null value or a missing ref.
   bool is_null() const noexcept { return type() == kind::null; }
   /// The boolean value; false for other types.
   bool as_bool() const noexcept;
@@ -86,6 +90,7 @@ public:
 
   /// Iterates children: `for (auto c = v.first_child(); c.exists(); c = c.next_sibling())`.
   value_ref first_child() const noexcept;
+  /// The next child of the same parent; missing after the last one.
   value_ref next_sibling() const noexcept;
 
   /// The event this ref points into, or nullptr.
@@ -107,6 +112,7 @@ private:
 /// keys (`{"source.ip":..}`) and any mix of the two, by symbol comparison only.
 class field_path {
 public:
+  /// The empty path.
   field_path() = default;
   /// Parses `a.b[2].c`; segments in backquotes (`` `a b`.c ``) may hold dots.
   explicit field_path(std::string_view dotted);
@@ -114,9 +120,9 @@ public:
   /// Builds a path from already split segments; an index segment is a number
   /// with `is_index` set.
   struct segment {
-    std::string name; ///< Field name, empty for an index.
+    std::string name;        ///< Field name, empty for an index.
     std::int64_t index = -1; ///< Array index (negative counts from the end), when name is empty.
-    bool is_index = false; ///< True for an array index segment.
+    bool is_index = false;   ///< True for an array index segment.
     bool operator==(const segment&) const = default;
   };
   explicit field_path(std::vector<segment> segments);
@@ -145,6 +151,7 @@ private:
 /// A normalized event. Movable and copyable (deep copy of two buffers).
 class event {
 public:
+  /// An empty event (no root value).
   event() = default;
 
   /// True when the event holds no value (default constructed).
@@ -181,6 +188,7 @@ using event_ptr = std::shared_ptr<const event>;
 /// `key()` sets the key for the next value when inside an object.
 class builder {
 public:
+  /// A builder with some capacity reserved.
   builder();
   void reset(); ///< Clears state, keeping capacity.
 
@@ -239,16 +247,17 @@ struct decode_error {
 
 /// Limits that protect against hostile input.
 struct decode_limits {
-  std::size_t max_bytes = 1 << 20;  ///< Largest accepted document.
-  std::size_t max_depth = 64;       ///< Deepest accepted nesting.
+  std::size_t max_bytes = 1 << 20; ///< Largest accepted document.
+  std::size_t max_depth = 64;      ///< Deepest accepted nesting (`{}` is 1, `{"a":[]}` is 2).
 };
 
 /// Reusable JSON decoder (holds simdjson parser buffers). Not thread-safe;
 /// use one per thread.
 class json_decoder {
 public:
+  /// A decoder; buffers are allocated on first use and then reused.
   json_decoder();
-  ~json_decoder(); ///< Releases the parser buffers.
+  ~json_decoder();                                  ///< Releases the parser buffers.
   json_decoder(json_decoder&&) noexcept;            ///< Moves the parser buffers.
   json_decoder& operator=(json_decoder&&) noexcept; ///< Moves the parser buffers.
 
@@ -279,8 +288,12 @@ expected<event, decode_error> from_msgpack(std::string_view bytes, decode_limits
 
 // Hot accessors, inline so that the engine's per-event field reads stay cheap.
 
-inline const node& value_ref::get_node() const noexcept { return ev_->nodes_[index_]; }
-inline kind value_ref::type() const noexcept { return ev_ ? get_node().type : kind::null; }
+inline const node& value_ref::get_node() const noexcept {
+  return ev_->nodes_[index_];
+}
+inline kind value_ref::type() const noexcept {
+  return ev_ ? get_node().type : kind::null;
+}
 inline bool value_ref::as_bool() const noexcept {
   return ev_ && get_node().type == kind::boolean && get_node().b;
 }
@@ -311,7 +324,9 @@ inline std::size_t value_ref::size() const noexcept {
   const node& n = get_node();
   return n.type == kind::array || n.type == kind::object ? n.size : 0;
 }
-inline symbol value_ref::key() const noexcept { return ev_ ? get_node().key : 0; }
+inline symbol value_ref::key() const noexcept {
+  return ev_ ? get_node().key : 0;
+}
 inline value_ref value_ref::first_child() const noexcept {
   if (size() == 0) return {};
   return value_ref(ev_, index_ + 1, get_node().end);
@@ -342,6 +357,77 @@ inline value_ref value_ref::at(std::size_t i) const noexcept {
 inline value_ref event::root() const noexcept {
   if (nodes_.empty()) return {};
   return value_ref(this, 0, static_cast<std::uint32_t>(nodes_.size()));
+}
+
+// Builder operations, inline because decoders and normalizers call them per field.
+
+inline builder& builder::key(symbol k) {
+  pending_key_ = k;
+  return *this;
+}
+inline std::uint32_t builder::push(kind k) {
+  auto& nodes = ev_.nodes_;
+  CW_ASSERT(nodes.size() < std::numeric_limits<std::uint32_t>::max());
+  const auto index = static_cast<std::uint32_t>(nodes.size());
+  symbol key = 0;
+  if (!stack_.empty()) {
+    node& parent = nodes[stack_.back()];
+    ++parent.size;
+    if (parent.type == kind::object) key = pending_key_;
+  } else {
+    // Only one root value per event.
+    CW_ASSERT(nodes.empty());
+  }
+  pending_key_ = 0;
+  node& n = nodes.emplace_back();
+  n.type = k;
+  n.key = key;
+  n.end = index + 1;
+  return index;
+}
+inline builder& builder::null() {
+  push(kind::null);
+  return *this;
+}
+inline builder& builder::boolean(bool v) {
+  ev_.nodes_[push(kind::boolean)].b = v;
+  return *this;
+}
+inline builder& builder::integer(std::int64_t v) {
+  ev_.nodes_[push(kind::integer)].i = v;
+  return *this;
+}
+inline builder& builder::real(double v) {
+  ev_.nodes_[push(kind::real)].d = v;
+  return *this;
+}
+inline builder& builder::string(std::string_view v) {
+  CW_ASSERT(v.size() <= std::numeric_limits<std::uint32_t>::max());
+  node& n = ev_.nodes_[push(kind::string)];
+  n.str_offset = ev_.strings_.size();
+  n.size = static_cast<std::uint32_t>(v.size());
+  ev_.strings_.append(v);
+  return *this;
+}
+inline builder& builder::begin_object() {
+  stack_.push_back(push(kind::object));
+  return *this;
+}
+inline builder& builder::begin_array() {
+  stack_.push_back(push(kind::array));
+  return *this;
+}
+inline builder& builder::end_object() {
+  CW_ASSERT(!stack_.empty() && ev_.nodes_[stack_.back()].type == kind::object);
+  ev_.nodes_[stack_.back()].end = static_cast<std::uint32_t>(ev_.nodes_.size());
+  stack_.pop_back();
+  return *this;
+}
+inline builder& builder::end_array() {
+  CW_ASSERT(!stack_.empty() && ev_.nodes_[stack_.back()].type == kind::array);
+  ev_.nodes_[stack_.back()].end = static_cast<std::uint32_t>(ev_.nodes_.size());
+  stack_.pop_back();
+  return *this;
 }
 
 } // namespace chainwatch::event
