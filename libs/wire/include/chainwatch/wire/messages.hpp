@@ -1,0 +1,243 @@
+#pragma once
+
+// The messages services exchange over NATS. Each is one msgpack array:
+// [kind, version, fields...]; docs/mesh.md lists every field in order with its type.
+// Events travel as opaque byte blobs (msgpack produced by the event library's append_msgpack),
+// so this library does not depend on the event model.
+
+#include "chainwatch/base/expected.hpp"
+#include "chainwatch/wire/error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chainwatch::wire {
+
+/// The message kind, first element of every envelope.
+enum class kind : std::uint8_t {
+  raw_batch = 1,       ///< raw input records (cw.ingest.<customer>.<source>)
+  event_batch = 2,     ///< normalized events of one customer and source
+  partition_batch = 3, ///< keyed events and watermark markers of one partition (cw.part.<p>)
+  match_batch = 4,     ///< completed sequence matches of one customer (cw.match.<customer>)
+  dead_letter = 5,     ///< a record that could not be processed (cw.dlq.<customer>)
+  late_event = 6,      ///< an event behind the watermark (cw.late.<customer>)
+};
+
+/// The schema version written by this build; decoders accept exactly this version.
+inline constexpr std::uint8_t schema_version = 1;
+
+/// Returns the kind name ("raw_batch", ...) or "unknown".
+const char* to_string(kind k) noexcept;
+
+/// One raw input record, as received (a log line, a JSON document, ...).
+struct raw_record {
+  /// The record's bytes.
+  std::string bytes;
+  /// Producer-assigned event id, if the source has one (used for de-duplication).
+  std::optional<std::string> event_id;
+  /// Producer-assigned sequence number (e.g. file offset or Kafka offset), if any.
+  std::optional<std::uint64_t> sequence;
+
+  friend bool operator==(const raw_record&, const raw_record&) = default;
+};
+
+/// Raw records of one customer and source type, as the ingestor publishes them.
+struct raw_batch {
+  /// Customer (tenant) id.
+  std::string customer;
+  /// Source type name (a normalizer mapping name, e.g. "zeek.conn").
+  std::string source_type;
+  /// Time the ingestor received the batch, ns since the epoch.
+  std::int64_t ingest_ns = 0;
+  /// The records.
+  std::vector<raw_record> records;
+
+  friend bool operator==(const raw_batch&, const raw_batch&) = default;
+};
+
+/// One normalized ECS event.
+struct event_record {
+  /// Event time (@timestamp), ns since the epoch.
+  std::int64_t event_ns = 0;
+  /// Ingest time, ns since the epoch.
+  std::int64_t ingest_ns = 0;
+  /// The ECS event as msgpack (event library's append_msgpack output).
+  std::string event;
+  /// The raw record it came from, when the pipeline keeps it.
+  std::optional<std::string> raw;
+
+  friend bool operator==(const event_record&, const event_record&) = default;
+};
+
+/// Normalized events of one customer and source, as the normalizer publishes them.
+struct event_batch {
+  /// Customer id.
+  std::string customer;
+  /// Source type name.
+  std::string source;
+  /// The events.
+  std::vector<event_record> events;
+
+  friend bool operator==(const event_batch&, const event_batch&) = default;
+};
+
+/// A keyed event routed to a partition.
+struct partition_event {
+  /// Customer id.
+  std::string customer;
+  /// key_hash(customer, key): decides the partition and lets a matcher shard without rehashing.
+  std::uint64_t key_hash = 0;
+  /// The join key bytes (rule-independent routing key, e.g. host.id).
+  std::string key;
+  /// Event time, ns since the epoch.
+  std::int64_t event_ns = 0;
+  /// Ingest time, ns since the epoch (for end-to-end latency).
+  std::int64_t ingest_ns = 0;
+  /// The ECS event as msgpack.
+  std::string event;
+
+  friend bool operator==(const partition_event&, const partition_event&) = default;
+};
+
+/// A watermark marker: no later item of this partition for `customer` has event time below it.
+struct watermark_marker {
+  /// Customer id.
+  std::string customer;
+  /// The watermark, ns since the epoch.
+  std::int64_t watermark_ns = 0;
+
+  friend bool operator==(const watermark_marker&, const watermark_marker&) = default;
+};
+
+/// One item of a partition batch: an event or a watermark marker, in stream order.
+using partition_item = std::variant<partition_event, watermark_marker>;
+
+/// Events and watermark markers of one partition, in order (cw.part.<p>).
+struct partition_batch {
+  /// Partition id in [0, partitions).
+  std::uint32_t partition = 0;
+  /// Items in stream order: a marker applies to every item before it.
+  std::vector<partition_item> items;
+
+  friend bool operator==(const partition_batch&, const partition_batch&) = default;
+};
+
+/// One completed match of a rule for a key.
+struct match {
+  /// Rule id (detection-rules `rule_id`).
+  std::string rule_id;
+  /// The join key the sequence matched on (empty for single-event rules).
+  std::string key;
+  /// The matched events (msgpack blobs), in sequence order.
+  std::vector<std::string> events;
+  /// Event time of the first matched event, ns.
+  std::int64_t first_ns = 0;
+  /// Event time of the last matched event, ns.
+  std::int64_t last_ns = 0;
+  /// The watermark when the match was detected, ns.
+  std::int64_t watermark_ns = 0;
+
+  friend bool operator==(const match&, const match&) = default;
+};
+
+/// Matches of one customer, as the matcher publishes them (cw.match.<customer>).
+struct match_batch {
+  /// Customer id.
+  std::string customer;
+  /// The matches.
+  std::vector<match> matches;
+
+  friend bool operator==(const match_batch&, const match_batch&) = default;
+};
+
+/// A record a stage could not process, with the reason (cw.dlq.<customer>).
+struct dead_letter {
+  /// Customer id.
+  std::string customer;
+  /// Source type name (may be empty when unknown).
+  std::string source;
+  /// The stage that rejected it ("ingestor", "normalizer", "matcher", ...).
+  std::string stage;
+  /// A short stable reason code, also a metric label (e.g. "json_syntax", "no_timestamp").
+  std::string reason;
+  /// Human-readable detail (parser message).
+  std::string detail;
+  /// Byte offset in `raw` where the problem was found (0 when not applicable).
+  std::uint64_t offset = 0;
+  /// The offending bytes.
+  std::string raw;
+  /// When it was dead-lettered, ns since the epoch.
+  std::int64_t time_ns = 0;
+
+  friend bool operator==(const dead_letter&, const dead_letter&) = default;
+};
+
+/// An event that arrived behind the watermark (cw.late.<customer>).
+struct late_event {
+  /// Customer id.
+  std::string customer;
+  /// The join key, if it was routed.
+  std::string key;
+  /// Event time, ns.
+  std::int64_t event_ns = 0;
+  /// The watermark it was behind, ns.
+  std::int64_t watermark_ns = 0;
+  /// Ingest time, ns.
+  std::int64_t ingest_ns = 0;
+  /// The ECS event as msgpack.
+  std::string event;
+
+  friend bool operator==(const late_event&, const late_event&) = default;
+};
+
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const raw_batch& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const event_batch& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const partition_batch& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const match_batch& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const dead_letter& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const late_event& msg);
+
+/// Returns the encoding of `msg`.
+template <class Message>
+std::string encode(const Message& msg) {
+  std::string out;
+  append(out, msg);
+  return out;
+}
+
+/// Reads the envelope's kind without decoding the rest.
+expected<kind, error> peek_kind(std::string_view in);
+
+/// Decodes a raw_batch; fails on any malformed, truncated or trailing input.
+expected<raw_batch, error> decode_raw_batch(std::string_view in);
+/// Decodes an event_batch.
+expected<event_batch, error> decode_event_batch(std::string_view in);
+/// Decodes a partition_batch.
+expected<partition_batch, error> decode_partition_batch(std::string_view in);
+/// Decodes a match_batch.
+expected<match_batch, error> decode_match_batch(std::string_view in);
+/// Decodes a dead_letter.
+expected<dead_letter, error> decode_dead_letter(std::string_view in);
+/// Decodes a late_event.
+expected<late_event, error> decode_late_event(std::string_view in);
+
+/// Upper bound of the encoded size of one item (for batcher byte accounting).
+std::size_t size_hint(const raw_record& r) noexcept;
+/// Upper bound of the encoded size of one item.
+std::size_t size_hint(const event_record& r) noexcept;
+/// Upper bound of the encoded size of one item.
+std::size_t size_hint(const partition_item& item) noexcept;
+/// Upper bound of the encoded size of one item.
+std::size_t size_hint(const match& m) noexcept;
+
+} // namespace chainwatch::wire

@@ -1,0 +1,418 @@
+#include "chainwatch/wire/messages.hpp"
+
+#include "chainwatch/wire/codec.hpp"
+
+namespace chainwatch::wire {
+
+// Decoding helpers: each returns early with the reader's error.
+#define CW_WIRE_TRY(var, expr)                                                                     \
+  auto var##_result = (expr);                                                                      \
+  if (!var##_result) return unexpected{var##_result.error()};                                      \
+  auto var = *var##_result
+
+namespace {
+
+// Every string/bin field costs at most 5 header bytes, every integer 9, every array header 5.
+constexpr std::size_t field_overhead = 9;
+
+// Writes the envelope header: an array of `fields + 2` elements, kind, version.
+void envelope(writer& w, kind k, std::uint32_t fields) {
+  w.array(fields + 2);
+  w.uint(static_cast<std::uint8_t>(k));
+  w.uint(schema_version);
+}
+
+// Opens a record array of at least `min` elements; returns how many extra trailing elements
+// (fields added by a newer writer) must be skipped after the known ones.
+expected<std::uint32_t, error> open_record(reader& r, std::uint32_t min) {
+  auto start = r.offset();
+  CW_WIRE_TRY(n, r.array());
+  if (n < min) return unexpected{error{errc::bad_arity, start}};
+  return n - min;
+}
+
+expected<bool, error> skip_extra(reader& r, std::uint32_t extra) {
+  for (std::uint32_t i = 0; i < extra; ++i) {
+    auto s = r.skip();
+    if (!s) return s;
+  }
+  return true;
+}
+
+// Reads the envelope; returns the number of extra fields past `fields`.
+expected<std::uint32_t, error> open_envelope(reader& r, kind want, std::uint32_t fields) {
+  CW_WIRE_TRY(extra, open_record(r, fields + 2));
+  auto at = r.offset();
+  CW_WIRE_TRY(k, r.uint());
+  if (k != static_cast<std::uint8_t>(want)) return unexpected{error{errc::bad_kind, at}};
+  at = r.offset();
+  CW_WIRE_TRY(v, r.uint());
+  if (v != schema_version) return unexpected{error{errc::bad_version, at}};
+  return extra;
+}
+
+expected<bool, error> close_envelope(reader& r, std::uint32_t extra) {
+  CW_WIRE_TRY(ok, skip_extra(r, extra));
+  if (!r.at_end()) return unexpected{error{errc::trailing_bytes, r.offset()}};
+  return ok;
+}
+
+expected<std::optional<std::string>, error> opt_bytes(reader& r) {
+  if (r.try_nil()) return std::optional<std::string>{};
+  CW_WIRE_TRY(b, r.bin());
+  return std::optional<std::string>{std::string(b)};
+}
+
+expected<std::optional<std::uint64_t>, error> opt_uint(reader& r) {
+  if (r.try_nil()) return std::optional<std::uint64_t>{};
+  CW_WIRE_TRY(v, r.uint());
+  return std::optional<std::uint64_t>{v};
+}
+
+} // namespace
+
+const char* to_string(kind k) noexcept {
+  switch (k) {
+  case kind::raw_batch:
+    return "raw_batch";
+  case kind::event_batch:
+    return "event_batch";
+  case kind::partition_batch:
+    return "partition_batch";
+  case kind::match_batch:
+    return "match_batch";
+  case kind::dead_letter:
+    return "dead_letter";
+  case kind::late_event:
+    return "late_event";
+  }
+  return "unknown";
+}
+
+// --- encoding -----------------------------------------------------------------------------------
+
+void append(std::string& out, const raw_batch& msg) {
+  writer w(out);
+  envelope(w, kind::raw_batch, 4);
+  w.str(msg.customer);
+  w.str(msg.source_type);
+  w.sint(msg.ingest_ns);
+  w.array(static_cast<std::uint32_t>(msg.records.size()));
+  for (const auto& rec : msg.records) {
+    w.array(3);
+    w.bin(rec.bytes);
+    w.opt_str(rec.event_id);
+    w.opt_uint(rec.sequence);
+  }
+}
+
+void append(std::string& out, const event_batch& msg) {
+  writer w(out);
+  envelope(w, kind::event_batch, 3);
+  w.str(msg.customer);
+  w.str(msg.source);
+  w.array(static_cast<std::uint32_t>(msg.events.size()));
+  for (const auto& ev : msg.events) {
+    w.array(4);
+    w.sint(ev.event_ns);
+    w.sint(ev.ingest_ns);
+    w.bin(ev.event);
+    w.opt_bin(ev.raw);
+  }
+}
+
+void append(std::string& out, const partition_batch& msg) {
+  writer w(out);
+  envelope(w, kind::partition_batch, 2);
+  w.uint(msg.partition);
+  w.array(static_cast<std::uint32_t>(msg.items.size()));
+  for (const auto& item : msg.items) {
+    if (const auto* ev = std::get_if<partition_event>(&item)) {
+      w.array(7);
+      w.uint(0);
+      w.str(ev->customer);
+      w.uint(ev->key_hash);
+      w.bin(ev->key);
+      w.sint(ev->event_ns);
+      w.sint(ev->ingest_ns);
+      w.bin(ev->event);
+    } else {
+      const auto& wm = std::get<watermark_marker>(item);
+      w.array(3);
+      w.uint(1);
+      w.str(wm.customer);
+      w.sint(wm.watermark_ns);
+    }
+  }
+}
+
+void append(std::string& out, const match_batch& msg) {
+  writer w(out);
+  envelope(w, kind::match_batch, 2);
+  w.str(msg.customer);
+  w.array(static_cast<std::uint32_t>(msg.matches.size()));
+  for (const auto& m : msg.matches) {
+    w.array(6);
+    w.str(m.rule_id);
+    w.bin(m.key);
+    w.array(static_cast<std::uint32_t>(m.events.size()));
+    for (const auto& ev : m.events)
+      w.bin(ev);
+    w.sint(m.first_ns);
+    w.sint(m.last_ns);
+    w.sint(m.watermark_ns);
+  }
+}
+
+void append(std::string& out, const dead_letter& msg) {
+  writer w(out);
+  envelope(w, kind::dead_letter, 8);
+  w.str(msg.customer);
+  w.str(msg.source);
+  w.str(msg.stage);
+  w.str(msg.reason);
+  w.str(msg.detail);
+  w.uint(msg.offset);
+  w.bin(msg.raw);
+  w.sint(msg.time_ns);
+}
+
+void append(std::string& out, const late_event& msg) {
+  writer w(out);
+  envelope(w, kind::late_event, 6);
+  w.str(msg.customer);
+  w.bin(msg.key);
+  w.sint(msg.event_ns);
+  w.sint(msg.watermark_ns);
+  w.sint(msg.ingest_ns);
+  w.bin(msg.event);
+}
+
+// --- decoding -----------------------------------------------------------------------------------
+
+expected<kind, error> peek_kind(std::string_view in) {
+  reader r(in);
+  auto start = r.offset();
+  CW_WIRE_TRY(n, r.array());
+  if (n < 2) return unexpected{error{errc::bad_arity, start}};
+  auto at = r.offset();
+  CW_WIRE_TRY(k, r.uint());
+  if (k < 1 || k > static_cast<std::uint8_t>(kind::late_event))
+    return unexpected{error{errc::bad_kind, at}};
+  return static_cast<kind>(k);
+}
+
+expected<raw_batch, error> decode_raw_batch(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::raw_batch, 4));
+  raw_batch out;
+  CW_WIRE_TRY(customer, r.str());
+  CW_WIRE_TRY(source, r.str());
+  CW_WIRE_TRY(ingest, r.sint());
+  CW_WIRE_TRY(n, r.array());
+  out.customer = customer;
+  out.source_type = source;
+  out.ingest_ns = ingest;
+  out.records.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 3));
+    auto& rec = out.records.emplace_back();
+    CW_WIRE_TRY(bytes, r.bin());
+    CW_WIRE_TRY(id, opt_bytes(r));
+    CW_WIRE_TRY(seq, opt_uint(r));
+    rec.bytes = bytes;
+    rec.event_id = std::move(id);
+    rec.sequence = seq;
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<event_batch, error> decode_event_batch(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::event_batch, 3));
+  event_batch out;
+  CW_WIRE_TRY(customer, r.str());
+  CW_WIRE_TRY(source, r.str());
+  CW_WIRE_TRY(n, r.array());
+  out.customer = customer;
+  out.source = source;
+  out.events.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 4));
+    auto& ev = out.events.emplace_back();
+    CW_WIRE_TRY(event_ns, r.sint());
+    CW_WIRE_TRY(ingest_ns, r.sint());
+    CW_WIRE_TRY(blob, r.bin());
+    CW_WIRE_TRY(raw, opt_bytes(r));
+    ev.event_ns = event_ns;
+    ev.ingest_ns = ingest_ns;
+    ev.event = blob;
+    ev.raw = std::move(raw);
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<partition_batch, error> decode_partition_batch(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::partition_batch, 2));
+  partition_batch out;
+  auto at = r.offset();
+  CW_WIRE_TRY(partition, r.uint());
+  if (partition > UINT32_MAX) return unexpected{error{errc::bad_value, at}};
+  out.partition = static_cast<std::uint32_t>(partition);
+  CW_WIRE_TRY(n, r.array());
+  out.items.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto item_at = r.offset();
+    CW_WIRE_TRY(fields, r.array());
+    if (fields < 1) return unexpected{error{errc::bad_arity, item_at}};
+    auto tag_at = r.offset();
+    CW_WIRE_TRY(tag, r.uint());
+    std::uint32_t known = 0;
+    if (tag == 0) {
+      known = 7;
+      if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
+      partition_event ev;
+      CW_WIRE_TRY(customer, r.str());
+      CW_WIRE_TRY(hash, r.uint());
+      CW_WIRE_TRY(key, r.bin());
+      CW_WIRE_TRY(event_ns, r.sint());
+      CW_WIRE_TRY(ingest_ns, r.sint());
+      CW_WIRE_TRY(blob, r.bin());
+      ev.customer = customer;
+      ev.key_hash = hash;
+      ev.key = key;
+      ev.event_ns = event_ns;
+      ev.ingest_ns = ingest_ns;
+      ev.event = blob;
+      out.items.emplace_back(std::move(ev));
+    } else if (tag == 1) {
+      known = 3;
+      if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
+      CW_WIRE_TRY(customer, r.str());
+      CW_WIRE_TRY(wm, r.sint());
+      out.items.emplace_back(watermark_marker{std::string(customer), wm});
+    } else {
+      return unexpected{error{errc::bad_value, tag_at}};
+    }
+    CW_WIRE_TRY(skipped, skip_extra(r, fields - known));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<match_batch, error> decode_match_batch(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::match_batch, 2));
+  match_batch out;
+  CW_WIRE_TRY(customer, r.str());
+  out.customer = customer;
+  CW_WIRE_TRY(n, r.array());
+  out.matches.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 6));
+    auto& m = out.matches.emplace_back();
+    CW_WIRE_TRY(rule_id, r.str());
+    CW_WIRE_TRY(key, r.bin());
+    m.rule_id = rule_id;
+    m.key = key;
+    CW_WIRE_TRY(events, r.array());
+    m.events.reserve(events);
+    for (std::uint32_t j = 0; j < events; ++j) {
+      CW_WIRE_TRY(blob, r.bin());
+      m.events.emplace_back(blob);
+    }
+    CW_WIRE_TRY(first, r.sint());
+    CW_WIRE_TRY(last, r.sint());
+    CW_WIRE_TRY(wm, r.sint());
+    m.first_ns = first;
+    m.last_ns = last;
+    m.watermark_ns = wm;
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<dead_letter, error> decode_dead_letter(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::dead_letter, 8));
+  dead_letter out;
+  CW_WIRE_TRY(customer, r.str());
+  CW_WIRE_TRY(source, r.str());
+  CW_WIRE_TRY(stage, r.str());
+  CW_WIRE_TRY(reason, r.str());
+  CW_WIRE_TRY(detail, r.str());
+  CW_WIRE_TRY(offset, r.uint());
+  CW_WIRE_TRY(raw, r.bin());
+  CW_WIRE_TRY(time_ns, r.sint());
+  out.customer = customer;
+  out.source = source;
+  out.stage = stage;
+  out.reason = reason;
+  out.detail = detail;
+  out.offset = offset;
+  out.raw = raw;
+  out.time_ns = time_ns;
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<late_event, error> decode_late_event(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::late_event, 6));
+  late_event out;
+  CW_WIRE_TRY(customer, r.str());
+  CW_WIRE_TRY(key, r.bin());
+  CW_WIRE_TRY(event_ns, r.sint());
+  CW_WIRE_TRY(wm, r.sint());
+  CW_WIRE_TRY(ingest_ns, r.sint());
+  CW_WIRE_TRY(blob, r.bin());
+  out.customer = customer;
+  out.key = key;
+  out.event_ns = event_ns;
+  out.watermark_ns = wm;
+  out.ingest_ns = ingest_ns;
+  out.event = blob;
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+// --- size hints ---------------------------------------------------------------------------------
+
+std::size_t size_hint(const raw_record& r) noexcept {
+  return 4 * field_overhead + r.bytes.size() + (r.event_id ? r.event_id->size() : 0);
+}
+
+std::size_t size_hint(const event_record& r) noexcept {
+  return 5 * field_overhead + r.event.size() + (r.raw ? r.raw->size() : 0);
+}
+
+std::size_t size_hint(const partition_item& item) noexcept {
+  if (const auto* ev = std::get_if<partition_event>(&item))
+    return 8 * field_overhead + ev->customer.size() + ev->key.size() + ev->event.size();
+  return 4 * field_overhead + std::get<watermark_marker>(item).customer.size();
+}
+
+std::size_t size_hint(const match& m) noexcept {
+  std::size_t n = 8 * field_overhead + m.rule_id.size() + m.key.size();
+  for (const auto& ev : m.events)
+    n += field_overhead + ev.size();
+  return n;
+}
+
+} // namespace chainwatch::wire

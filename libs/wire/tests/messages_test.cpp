@@ -1,0 +1,306 @@
+#include "chainwatch/wire/codec.hpp"
+#include "chainwatch/wire/messages.hpp"
+#include "chainwatch/wire/partition.hpp"
+
+#include <gtest/gtest.h>
+#include <limits>
+#include <random>
+
+using namespace chainwatch::wire;
+
+namespace {
+
+std::string blob(std::size_t n, char seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>(seed + i * 7);
+  return s;
+}
+
+raw_batch sample_raw() {
+  raw_batch b{"acme", "zeek.conn", 1'700'000'000'123'456'789, {}};
+  b.records.push_back({"{\"ts\":1}", std::string("id-1"), 42});
+  b.records.push_back({"", std::nullopt, std::nullopt});
+  b.records.push_back({blob(70'000, 3), std::nullopt, std::numeric_limits<std::uint64_t>::max()});
+  return b;
+}
+
+event_batch sample_events() {
+  event_batch b{"acme", "windows.security", {}};
+  b.events.push_back({-5, 0, blob(10, 1), std::nullopt});
+  b.events.push_back({std::numeric_limits<std::int64_t>::min(),
+                      std::numeric_limits<std::int64_t>::max(), blob(300, 2), blob(40, 9)});
+  for (int i = 0; i < 20; ++i)
+    b.events.push_back(
+        {1'700'000'000'000'000'000 + i, 1'700'000'000'000'000'000, blob(100, 'a'), std::nullopt});
+  return b;
+}
+
+partition_batch sample_partition() {
+  partition_batch b{7, {}};
+  b.items.emplace_back(
+      partition_event{"acme", key_hash("acme", "host-1"), "host-1", 100, 200, blob(64, 5)});
+  b.items.emplace_back(watermark_marker{"acme", 90});
+  b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, ""});
+  b.items.emplace_back(watermark_marker{"beta", std::numeric_limits<std::int64_t>::min()});
+  return b;
+}
+
+match_batch sample_matches() {
+  match_batch b{"acme", {}};
+  b.matches.push_back({"rule-1", "host-1", {blob(20, 1), blob(30, 2)}, 10, 20, 15});
+  b.matches.push_back({"rule-2", "", {}, 0, 0, 0});
+  return b;
+}
+
+dead_letter sample_dead() {
+  return {"acme", "zeek.conn", "normalizer", "json_syntax", "missing '}'", 17, "{\"a\":", 99};
+}
+
+late_event sample_late() {
+  return {"acme", "host-1", 10, 20, 30, blob(50, 4)};
+}
+
+// Every prefix of a valid message must decode to an error, never crash or succeed.
+template <class Decode>
+void expect_prefixes_fail(const std::string& bytes, Decode decode) {
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    auto r = decode(std::string_view(bytes).substr(0, n));
+    ASSERT_FALSE(r.has_value()) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+} // namespace
+
+TEST(wire_messages, raw_batch_round_trip) {
+  auto msg = sample_raw();
+  auto bytes = encode(msg);
+  auto back = decode_raw_batch(bytes);
+  ASSERT_TRUE(back.has_value()) << to_string(back.error());
+  EXPECT_EQ(*back, msg);
+  EXPECT_EQ(*peek_kind(bytes), kind::raw_batch);
+}
+
+TEST(wire_messages, event_batch_round_trip) {
+  auto msg = sample_events();
+  auto back = decode_event_batch(encode(msg));
+  ASSERT_TRUE(back.has_value()) << to_string(back.error());
+  EXPECT_EQ(*back, msg);
+}
+
+TEST(wire_messages, partition_batch_round_trip) {
+  auto msg = sample_partition();
+  auto back = decode_partition_batch(encode(msg));
+  ASSERT_TRUE(back.has_value()) << to_string(back.error());
+  EXPECT_EQ(*back, msg);
+}
+
+TEST(wire_messages, match_batch_round_trip) {
+  auto msg = sample_matches();
+  auto back = decode_match_batch(encode(msg));
+  ASSERT_TRUE(back.has_value()) << to_string(back.error());
+  EXPECT_EQ(*back, msg);
+}
+
+TEST(wire_messages, dead_letter_and_late_event_round_trip) {
+  auto dead = sample_dead();
+  auto d = decode_dead_letter(encode(dead));
+  ASSERT_TRUE(d.has_value()) << to_string(d.error());
+  EXPECT_EQ(*d, dead);
+  auto late = sample_late();
+  auto l = decode_late_event(encode(late));
+  ASSERT_TRUE(l.has_value()) << to_string(l.error());
+  EXPECT_EQ(*l, late);
+}
+
+TEST(wire_messages, empty_batches_round_trip) {
+  EXPECT_EQ(*decode_raw_batch(encode(raw_batch{})), raw_batch{});
+  EXPECT_EQ(*decode_event_batch(encode(event_batch{})), event_batch{});
+  EXPECT_EQ(*decode_partition_batch(encode(partition_batch{})), partition_batch{});
+  EXPECT_EQ(*decode_match_batch(encode(match_batch{})), match_batch{});
+}
+
+TEST(wire_messages, wrong_kind_is_rejected) {
+  auto bytes = encode(sample_raw());
+  auto r = decode_event_batch(bytes);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, errc::bad_kind);
+}
+
+TEST(wire_messages, wrong_version_is_rejected) {
+  auto bytes = encode(sample_dead());
+  bytes[2] = 9; // envelope: fixarray, kind, version
+  auto r = decode_dead_letter(bytes);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, errc::bad_version);
+}
+
+TEST(wire_messages, trailing_bytes_are_rejected) {
+  auto bytes = encode(sample_late());
+  bytes.push_back('\0');
+  auto r = decode_late_event(bytes);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, errc::trailing_bytes);
+  EXPECT_EQ(r.error().offset, bytes.size() - 1);
+}
+
+TEST(wire_messages, newer_writer_extra_fields_are_skipped) {
+  // A late_event from a future writer with one more envelope field (a map).
+  late_event ev = sample_late();
+  std::string bytes;
+  writer w(bytes);
+  w.array(9);
+  w.uint(static_cast<unsigned>(kind::late_event));
+  w.uint(schema_version);
+  w.str(ev.customer);
+  w.bin(ev.key);
+  w.sint(ev.event_ns);
+  w.sint(ev.watermark_ns);
+  w.sint(ev.ingest_ns);
+  w.bin(ev.event);
+  bytes.push_back(static_cast<char>(0x81)); // {"x": [1, nil]}
+  w.str("x");
+  w.array(2);
+  w.uint(1);
+  w.nil();
+  auto r = decode_late_event(bytes);
+  ASSERT_TRUE(r.has_value()) << to_string(r.error());
+  EXPECT_EQ(*r, ev);
+}
+
+TEST(wire_messages, every_truncation_fails) {
+  expect_prefixes_fail(encode(sample_raw()), decode_raw_batch);
+  expect_prefixes_fail(encode(sample_events()), decode_event_batch);
+  expect_prefixes_fail(encode(sample_partition()), decode_partition_batch);
+  expect_prefixes_fail(encode(sample_matches()), decode_match_batch);
+  expect_prefixes_fail(encode(sample_dead()), decode_dead_letter);
+  expect_prefixes_fail(encode(sample_late()), decode_late_event);
+}
+
+TEST(wire_messages, huge_declared_lengths_fail_without_allocating) {
+  // array32 claiming 4G elements, bin32 claiming 4 GiB.
+  std::string bytes = "\xdd\xff\xff\xff\xff";
+  EXPECT_EQ(decode_raw_batch(bytes).error().code, errc::truncated);
+  std::string env;
+  writer w(env);
+  w.array(6);
+  w.uint(static_cast<unsigned>(kind::raw_batch));
+  w.uint(schema_version);
+  w.str("c");
+  w.str("s");
+  w.sint(0);
+  env += "\xdd\xff\xff\xff\xf0"; // records: 4G
+  EXPECT_EQ(decode_raw_batch(env).error().code, errc::truncated);
+  std::string late;
+  writer lw(late);
+  lw.array(8);
+  lw.uint(static_cast<unsigned>(kind::late_event));
+  lw.uint(schema_version);
+  lw.str("c");
+  late += "\xc6\xff\xff\xff\xff"; // key: 4 GiB
+  EXPECT_EQ(decode_late_event(late).error().code, errc::truncated);
+}
+
+TEST(wire_messages, random_garbage_and_bit_flips_never_crash) {
+  std::mt19937_64 rng(12345);
+  std::vector<std::string> seeds = {encode(sample_raw()),       encode(sample_events()),
+                                    encode(sample_partition()), encode(sample_matches()),
+                                    encode(sample_dead()),      encode(sample_late())};
+  std::size_t decoded = 0;
+  auto try_all = [&](std::string_view in) {
+    decoded += decode_raw_batch(in).has_value();
+    decoded += decode_event_batch(in).has_value();
+    decoded += decode_partition_batch(in).has_value();
+    decoded += decode_match_batch(in).has_value();
+    decoded += decode_dead_letter(in).has_value();
+    decoded += decode_late_event(in).has_value();
+    (void)peek_kind(in);
+    reader r(in);
+    (void)r.skip();
+  };
+  for (int i = 0; i < 20'000; ++i) {
+    std::string junk(rng() % 64, '\0');
+    for (auto& c : junk)
+      c = static_cast<char>(rng());
+    try_all(junk);
+  }
+  for (const auto& seed : seeds) {
+    for (int i = 0; i < 3'000; ++i) {
+      auto mutated = seed;
+      int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f)
+        mutated[rng() % mutated.size()] = static_cast<char>(rng());
+      try_all(mutated);
+    }
+  }
+  SUCCEED() << decoded << " mutated inputs still decoded";
+}
+
+TEST(wire_messages, deep_nesting_is_bounded) {
+  std::string deep(100'000, static_cast<char>(0x91)); // [[[[...
+  deep.push_back(0x01);
+  reader r(deep);
+  auto s = r.skip();
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, errc::too_deep);
+}
+
+TEST(wire_codec, integers_round_trip_at_every_width) {
+  std::vector<std::int64_t> values = {0,
+                                      1,
+                                      127,
+                                      128,
+                                      255,
+                                      256,
+                                      65535,
+                                      65536,
+                                      4294967295,
+                                      4294967296,
+                                      -1,
+                                      -32,
+                                      -33,
+                                      -128,
+                                      -129,
+                                      -32768,
+                                      -32769,
+                                      -2147483648LL,
+                                      -2147483649LL,
+                                      std::numeric_limits<std::int64_t>::min(),
+                                      std::numeric_limits<std::int64_t>::max()};
+  std::string out;
+  writer w(out);
+  for (auto v : values)
+    w.sint(v);
+  w.uint(std::numeric_limits<std::uint64_t>::max());
+  reader r(out);
+  for (auto v : values) {
+    auto got = r.sint();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, v);
+  }
+  auto big = r.uint();
+  ASSERT_TRUE(big.has_value());
+  EXPECT_EQ(*big, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_TRUE(r.at_end());
+}
+
+TEST(wire_codec, uint64_above_int64_is_not_a_signed_value) {
+  std::string out;
+  writer(out).uint(std::numeric_limits<std::uint64_t>::max());
+  auto r = reader(out).sint();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, errc::bad_value);
+}
+
+TEST(wire_partition, hash_is_stable_and_spreads) {
+  EXPECT_EQ(key_hash("acme", "host-1"), key_hash("acme", "host-1"));
+  EXPECT_NE(key_hash("acme", "host-1"), key_hash("beta", "host-1"));
+  EXPECT_NE(key_hash("acme", "host-1"), key_hash("acme", "host-2"));
+  std::vector<int> counts(16);
+  for (int i = 0; i < 16'000; ++i)
+    ++counts[partition_of(key_hash("acme", "host-" + std::to_string(i)), 16)];
+  for (int c : counts) {
+    EXPECT_GT(c, 800);
+    EXPECT_LT(c, 1200);
+  }
+}
