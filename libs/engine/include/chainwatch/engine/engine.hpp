@@ -1,0 +1,269 @@
+#pragma once
+
+// The matching engine: compiles EQL rules into an immutable `ruleset`, routes
+// each event to the steps it can match (`router`), keeps per-join-key pending
+// state (`key_state`) and drives it by event time with watermarks (`engine`).
+// The split lets a mesh run each key's state in its own actor.
+
+#include <chainwatch/base/expected.hpp>
+#include <chainwatch/eql/ast.hpp>
+#include <chainwatch/eql/compile.hpp>
+#include <chainwatch/eql/lists.hpp>
+#include <chainwatch/event/event.hpp>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chainwatch::engine {
+
+/// A deadline that never passes.
+inline constexpr std::int64_t no_deadline = std::numeric_limits<std::int64_t>::max();
+
+/// Engine-wide settings, fixed when a ruleset is compiled.
+struct options {
+  /// Order in which a key's events are processed.
+  enum class order : std::uint8_t { time, arrival };
+  std::string category_field = "event.category"; ///< string or array of strings
+  bool case_sensitive = false;                   ///< EQL comparisons and join keys
+  order ordering = order::time;                  ///< time: buffer until the watermark passes
+  std::size_t max_pending_per_key = 1000;        ///< pending partials per rule per key
+  const eql::list_registry* lists = nullptr;     ///< for `inList`
+  // Process lineage (`descendant of`, `child of`, `event of` in event queries):
+  std::string pid_field = "process.pid";                ///< process id
+  std::string ppid_field = "process.parent.pid";        ///< parent process id
+  std::string process_category = "process";             ///< category of process events
+  std::string process_subtype_field = "event.type";     ///< string, number or array of them
+  std::vector<std::string> process_create = {"start"};  ///< subtype values of a process start
+  std::vector<std::string> process_terminate = {"end"}; ///< subtype values of a process end
+};
+
+/// One rule as written.
+struct rule_source {
+  std::string id;
+  std::string name;
+  std::string query;
+};
+
+/// Why a rule failed to compile.
+struct rule_error {
+  std::size_t rule_index = 0; ///< index into the rules passed to compile
+  eql::error err;
+};
+
+/// One result: the events bound to each step, in step order.
+struct match {
+  std::uint32_t rule = 0;               ///< index of the rule in the ruleset
+  std::string key;                      ///< JSON array text of the join key values
+  std::vector<event::event_ptr> events; ///< one per step (runs expanded)
+  std::int64_t first_ns = 0;            ///< earliest event time
+  std::int64_t last_ns = 0;             ///< latest event time
+};
+
+namespace detail {
+struct compiled;
+} // namespace detail
+
+/// Compiled rules: immutable, shared between engines and threads.
+class ruleset {
+public:
+  /// Parses and compiles every rule; the first failure is returned.
+  static expected<std::shared_ptr<const ruleset>, rule_error>
+  compile(std::vector<rule_source> rules, const options& opts);
+  ~ruleset();
+  /// Number of rules.
+  std::size_t size() const noexcept;
+  /// The source of a rule.
+  const rule_source& source(std::uint32_t rule) const noexcept;
+  /// The options the rules were compiled with.
+  const options& opts() const noexcept;
+  /// Number of indexed steps (all rules, runs expanded, until and missing steps included).
+  std::size_t step_count() const noexcept;
+  /// Internal representation, used by router, key_state and engine.
+  const detail::compiled& impl() const noexcept { return *impl_; }
+
+private:
+  ruleset() = default;
+  std::unique_ptr<detail::compiled> impl_;
+};
+
+/// A global step id: identifies a rule and one of its steps.
+using step_id = std::uint32_t;
+
+/// One join key an event contributes to, with the steps it matched under that key.
+struct route_entry {
+  std::string_view key;          ///< JSON array text of the key values
+  std::uint64_t hash = 0;        ///< 64-bit hash of `key`, for partitioning
+  std::span<const step_id> hits; ///< in processing order (per rule: until, then steps in reverse)
+};
+
+/// Finds the steps an event matches and groups them by join key. Holds only
+/// scratch buffers: one per thread or actor; the ruleset is shared.
+class router {
+public:
+  explicit router(std::shared_ptr<const ruleset> rules);
+  ~router();
+  router(router&&) noexcept;
+  router& operator=(router&&) noexcept;
+
+  /// Routes one event; the result is valid until the next call.
+  void route(const event::event& ev);
+  /// Join keys (sequence and join rules) the last routed event contributes to.
+  std::span<const route_entry> entries() const noexcept { return entries_; }
+  /// Event-query rules the last routed event matched, in rule order.
+  std::span<const std::uint32_t> event_rules() const noexcept { return event_rules_; }
+  /// Total step conditions evaluated so far (for index tests).
+  std::uint64_t evaluations() const noexcept { return evaluations_; }
+  /// The ruleset.
+  const std::shared_ptr<const ruleset>& rules() const noexcept { return rules_; }
+
+private:
+  void add_candidates(std::span<const step_id> steps);
+  std::shared_ptr<const ruleset> rules_;
+  eql::eval_context ctx_;
+  std::vector<std::uint32_t> stamp_;
+  std::uint32_t epoch_ = 0;
+  std::vector<step_id> candidates_;
+  std::vector<std::pair<std::uint32_t, step_id>> tagged_; // (entry, step)
+  std::vector<step_id> hits_;
+  std::string keys_;
+  std::vector<std::pair<std::size_t, std::size_t>> key_spans_;
+  std::vector<route_entry> entries_;
+  std::vector<std::uint32_t> event_rules_;
+  std::uint64_t evaluations_ = 0;
+};
+
+/// Receives what a key_state decides.
+class key_sink {
+public:
+  virtual ~key_sink() = default;
+  /// A completed sequence or join.
+  virtual void on_match(match&& m) = 0;
+  /// A pending partial was dropped because of max_pending_per_key.
+  virtual void on_overflow() {}
+};
+
+/// All pending state of one join key, for every rule. Not thread-safe.
+class key_state {
+public:
+  key_state();
+  ~key_state();
+  key_state(key_state&&) noexcept;
+  key_state& operator=(key_state&&) noexcept;
+
+  /// Takes one routed event: processes it now (order::arrival) or buffers it
+  /// until the watermark passes it (order::time). Returns the next deadline.
+  std::int64_t on_event(const ruleset& rules, std::string_view key, const event::event_ptr& ev,
+                        std::int64_t ts, std::uint64_t seq, std::span<const step_id> hits,
+                        key_sink& out);
+  /// Processes one routed event now, whatever the ordering (for owners that keep
+  /// their own time-ordered queue). Returns the next deadline.
+  std::int64_t process_now(const ruleset& rules, std::string_view key, const event::event_ptr& ev,
+                           std::int64_t ts, std::span<const step_id> hits, key_sink& out);
+  /// Processes buffered events and decides expiries at or before `watermark`;
+  /// returns the next deadline (`no_deadline` when nothing is pending).
+  std::int64_t advance(const ruleset& rules, std::string_view key, std::int64_t watermark,
+                       key_sink& out);
+  /// True when nothing is pending or buffered: the state may be dropped.
+  bool empty() const noexcept;
+  /// Pending partial sequences and joins (including completed ones awaiting a trailing missing
+  /// step).
+  std::size_t pending() const noexcept { return pending_; }
+  /// Approximate heap bytes held (excluding the events themselves).
+  std::size_t memory_bytes() const noexcept;
+
+  /// Scheduling bookkeeping for the owner's deadline heap.
+  std::int64_t scheduled = no_deadline;
+  /// Owner references (heap entries, queued events) naming this state; drop only at 0.
+  std::uint32_t heap_refs = 0;
+
+private:
+  struct slot {
+    event::event_ptr ev;
+    std::int64_t ts = 0;
+    std::uint32_t refs = 0;
+  };
+  struct time_buffer;
+
+  // Records of one rule at this key, back to back:
+  // [type:4|stage:12|count:16][time lo][time hi][slot...].
+  struct rule_state {
+    std::uint32_t rule = 0;
+    std::vector<std::uint32_t> words;
+  };
+
+  void process(const ruleset& rules, std::string_view key, std::uint32_t ev_slot,
+               std::span<const step_id> hits, key_sink& out);
+  void expire(const ruleset& rules, std::string_view key, std::int64_t threshold, key_sink& out);
+  std::int64_t next_deadline() const noexcept;
+  std::uint32_t add_slot(const event::event_ptr& ev, std::int64_t ts);
+  void release(std::uint32_t s) noexcept;
+  rule_state* find_rule(std::uint32_t rule) noexcept;
+  rule_state& get_rule(std::uint32_t rule);
+  void drop_if_empty(std::uint32_t rule) noexcept;
+  std::size_t find_record(const rule_state& rs, std::uint32_t type,
+                          std::uint32_t stage) const noexcept;
+  void erase_record(rule_state& rs, std::size_t at) noexcept;
+  void append_record(const ruleset& rules, rule_state& rs, std::uint32_t type, std::int64_t t,
+                     std::span<const std::uint32_t> slots);
+  void clear_rule(std::uint32_t rule) noexcept;
+  void enforce_cap(const ruleset& rules, rule_state& rs, key_sink& out);
+  void emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
+            key_sink& out);
+
+  std::vector<slot> slots_;
+  std::uint32_t free_head_ = ~0u; // free slots are chained through `ts`
+  std::uint32_t pending_ = 0;
+  std::vector<rule_state> rules_; // sorted by rule
+  std::unique_ptr<time_buffer> buffer_;
+  // Earliest maxspan deadline of any record; may be early (stale) but never late.
+  std::int64_t min_deadline_ = no_deadline;
+};
+
+/// Counters and gauges of an engine.
+struct engine_stats {
+  std::uint64_t events = 0;          ///< pushed events
+  std::uint64_t late = 0;            ///< behind the watermark on push, not processed
+  std::uint64_t overflow = 0;        ///< partials dropped by max_pending_per_key
+  std::uint64_t matches = 0;         ///< matches handed to the sink (after pipes)
+  std::uint64_t evaluations = 0;     ///< step conditions evaluated
+  std::size_t live_keys = 0;         ///< key states held
+  std::size_t pending_sequences = 0; ///< pending partials over all keys
+  std::size_t state_bytes = 0;       ///< approximate bytes of key states (events excluded)
+};
+
+/// What push did with an event.
+enum class push_result : std::uint8_t { accepted, late };
+
+/// A single-threaded engine: router + key states + deadline heap + pipes.
+class engine {
+public:
+  engine(std::shared_ptr<const ruleset> rules, std::function<void(match&&)> sink);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Takes one event (arrival); late events (timestamp < watermark) are counted and skipped.
+  push_result push(event::event_ptr ev, std::int64_t timestamp_ns);
+  /// Raises the watermark: buffered events at or before it are processed, deadlines
+  /// at or before it decided (maxspan expiry, trailing missing steps), drained keys dropped.
+  void advance(std::int64_t watermark_ns);
+  /// End of input: processes everything, decides all pending steps, closes pipes.
+  void finish();
+  /// The current watermark.
+  std::int64_t watermark() const noexcept { return watermark_; }
+  /// Counters; O(live keys) because gauges are summed on demand.
+  engine_stats stats() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+  std::int64_t watermark_ = std::numeric_limits<std::int64_t>::min();
+};
+
+} // namespace chainwatch::engine

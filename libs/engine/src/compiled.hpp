@@ -1,0 +1,91 @@
+#pragma once
+
+// Internal representation of a compiled ruleset: steps with global ids, the
+// category / equality index, and per-rule metadata.
+
+#include <absl/container/flat_hash_map.h>
+#include <chainwatch/engine/engine.hpp>
+#include <optional>
+
+namespace chainwatch::engine::detail {
+
+/// What a step does when it matches.
+enum class role : std::uint8_t { positive, missing, until };
+
+/// Kind of rule.
+enum class rule_kind : std::uint8_t { event, sequence, join };
+
+/// One step (runs expanded) with a global id.
+struct step {
+  std::uint32_t rule = 0;
+  role what = role::positive;
+  std::uint16_t index = 0; ///< positive step index (0-based); for missing: positives before it
+  std::uint16_t group = 1; ///< leader only: number of consecutive ids sharing the condition
+  bool fork = false;       ///< advancing copies the partial instead of moving it
+  eql::expression condition;
+  std::vector<eql::expression> keys;
+};
+
+/// One rule.
+struct rule {
+  rule_kind kind = rule_kind::event;
+  std::uint16_t positives = 0;
+  std::optional<std::int64_t> maxspan;
+  bool leading_missing = false;
+  bool trailing_missing = false;
+  std::vector<eql::pipe> pipes;
+  std::vector<std::uint32_t> lineage; ///< event queries: lineage terms to check
+};
+
+/// Kind of lineage term.
+enum class lineage_kind : std::uint8_t { descendant, child, event };
+
+/// A top-level `[not] descendant of [...]` (or child/event of) conjunct of an event query,
+/// checked by the engine with process tracking.
+struct lineage_term {
+  lineage_kind kind = lineage_kind::descendant;
+  bool negated = false;
+  std::string category;              ///< of the bracketed query ("any" for any)
+  eql::expression condition;         ///< bracketed condition without its own lineage terms
+  std::vector<std::uint32_t> nested; ///< lineage terms of the bracketed query
+};
+
+/// Steps whose indexed field equals one value.
+struct field_index {
+  event::field_path path;
+  bool fold = false; ///< lookups fold ASCII case
+  absl::flat_hash_map<std::string, std::vector<step_id>> by_value;
+};
+
+/// All steps of one category.
+struct bucket {
+  std::vector<step_id> plain;      ///< not indexed by value: always candidates
+  std::vector<field_index> fields; ///< indexed by a field value
+};
+
+/// The compiled ruleset.
+struct compiled {
+  options opts;
+  std::vector<rule_source> sources;
+  std::vector<rule> rules;
+  std::vector<step> steps; // by step_id; within a rule: until, then steps in reverse order
+  event::field_path category;
+  absl::flat_hash_map<std::string, bucket> categories;
+  bucket any;
+  std::vector<lineage_term> lineage;
+  event::field_path pid, ppid, subtype;
+};
+
+/// Converts for abseil lookups (Debian's abseil has its own string_view).
+inline absl::string_view av(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+
+/// Appends the canonical key text of a value (folded when `fold`).
+void append_key_value(std::string& out, const eql::value& v, bool fold);
+
+/// Appends the canonical index text of a scalar (numbers normalized, strings folded when `fold`).
+/// Returns false for values that cannot be indexed.
+bool append_index_value(std::string& out, const eql::value& v, bool fold);
+
+} // namespace chainwatch::engine::detail

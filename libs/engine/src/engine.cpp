@@ -1,0 +1,560 @@
+#include "compiled.hpp"
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+#include <absl/container/inlined_vector.h>
+#include <absl/container/node_hash_map.h>
+#include <algorithm>
+#include <deque>
+
+namespace chainwatch::engine {
+
+namespace {
+
+/// A value for ordering (`sort`): nulls first, then booleans, numbers, strings, others.
+struct sort_value {
+  int rank = 0;
+  double num = 0;
+  std::string str;
+  bool operator<(const sort_value& o) const {
+    if (rank != o.rank) return rank < o.rank;
+    if (num != o.num) return num < o.num;
+    return str < o.str;
+  }
+};
+
+sort_value to_sort_value(const eql::value& v, bool fold) {
+  sort_value s;
+  switch (v.t) {
+  case eql::value::type::null:
+    s.rank = 0;
+    break;
+  case eql::value::type::boolean:
+    s.rank = 1;
+    s.num = v.b ? 1 : 0;
+    break;
+  case eql::value::type::integer:
+    s.rank = 2;
+    s.num = static_cast<double>(v.i);
+    break;
+  case eql::value::type::real:
+    s.rank = 2;
+    s.num = v.d;
+    break;
+  case eql::value::type::string:
+    s.rank = 3;
+    s.str.assign(v.s);
+    if (fold)
+      for (auto& ch : s.str)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    break;
+  default:
+    s.rank = 4;
+    detail::append_key_value(s.str, v, fold);
+    break;
+  }
+  return s;
+}
+
+/// The pipes of one rule, applied to its match stream. Blocking pipes (tail,
+/// sort, count, unique_count) hold matches until finish().
+class pipe_chain {
+public:
+  pipe_chain(const detail::rule& r, const options& opts, std::function<void(match&&)>* sink)
+      : sink_(sink), fold_(!opts.case_sensitive) {
+    eql::compile_options copts;
+    copts.case_sensitive = opts.case_sensitive;
+    copts.lists = opts.lists;
+    for (auto& p : r.pipes) {
+      stage s;
+      s.kind = p.kind;
+      for (auto& a : p.args) {
+        if ((p.kind == eql::pipe::type::head || p.kind == eql::pipe::type::tail) &&
+            a.kind == eql::op::literal) {
+          if (auto* i = std::get_if<std::int64_t>(&a.value))
+            s.n = static_cast<std::size_t>(std::max<std::int64_t>(0, *i));
+          continue;
+        }
+        auto e = eql::compile(a, copts);
+        if (!e) {
+          error = e.error();
+          return;
+        }
+        s.exprs.push_back(std::move(*e));
+      }
+      if ((p.kind == eql::pipe::type::head || p.kind == eql::pipe::type::tail) && p.args.empty())
+        s.n = 50;
+      stages_.push_back(std::move(s));
+    }
+  }
+
+  std::optional<eql::error> error;
+
+  void push(match&& m) { push_at(0, std::move(m)); }
+  void finish() { finish_at(0); }
+  /// True when a head pipe has cut the stream: further matches are dropped.
+  bool closed() const noexcept {
+    return !stages_.empty() && stages_[0].kind == eql::pipe::type::head &&
+           stages_[0].count >= stages_[0].n;
+  }
+
+private:
+  struct stage {
+    eql::pipe::type kind;
+    std::size_t n = 0;
+    std::size_t count = 0;
+    std::vector<eql::expression> exprs;
+    std::deque<match> held;
+    std::vector<std::pair<std::vector<sort_value>, match>> sorted;
+    absl::flat_hash_set<std::string> seen;
+    absl::flat_hash_map<std::string, std::size_t> index; // unique_count / count
+    std::vector<std::pair<match, std::size_t>> firsts;
+    std::vector<std::pair<std::string, std::size_t>> counts;
+  };
+
+  void bind(const match& m) {
+    raw_.clear();
+    for (auto& e : m.events)
+      raw_.push_back(e.get());
+    ctx_.current = raw_.empty() ? nullptr : raw_[0];
+    ctx_.sequence = raw_;
+  }
+
+  std::string key_of(const stage& s, const match& m) {
+    bind(m);
+    std::string k = "[";
+    for (std::size_t i = 0; i < s.exprs.size(); ++i) {
+      if (i) k.push_back(',');
+      ctx_.current = raw_.empty() ? nullptr : raw_[0];
+      detail::append_key_value(k, s.exprs[i].eval(ctx_), fold_);
+    }
+    k.push_back(']');
+    return k;
+  }
+
+  void push_at(std::size_t i, match&& m) {
+    if (i == stages_.size()) {
+      (*sink_)(std::move(m));
+      return;
+    }
+    stage& s = stages_[i];
+    switch (s.kind) {
+    case eql::pipe::type::head:
+      if (s.count >= s.n) return;
+      ++s.count;
+      push_at(i + 1, std::move(m));
+      return;
+    case eql::pipe::type::tail:
+      if (s.n == 0) return;
+      s.held.push_back(std::move(m));
+      if (s.held.size() > s.n) s.held.pop_front();
+      return;
+    case eql::pipe::type::filter: {
+      bind(m);
+      bool ok = true;
+      for (auto& e : s.exprs) {
+        ctx_.current = raw_.empty() ? nullptr : raw_[0];
+        ok = ok && e.test(ctx_);
+      }
+      if (ok) push_at(i + 1, std::move(m));
+      return;
+    }
+    case eql::pipe::type::unique:
+      if (s.seen.insert(key_of(s, m)).second) push_at(i + 1, std::move(m));
+      return;
+    case eql::pipe::type::unique_count: {
+      auto k = key_of(s, m);
+      auto [it, fresh] = s.index.try_emplace(k, s.firsts.size());
+      if (fresh)
+        s.firsts.emplace_back(std::move(m), 1);
+      else
+        ++s.firsts[it->second].second;
+      return;
+    }
+    case eql::pipe::type::count: {
+      auto k = key_of(s, m);
+      auto [it, fresh] = s.index.try_emplace(k, s.counts.size());
+      if (fresh)
+        s.counts.emplace_back(std::move(k), 1);
+      else
+        ++s.counts[it->second].second;
+      return;
+    }
+    case eql::pipe::type::sort: {
+      bind(m);
+      std::vector<sort_value> key;
+      for (auto& e : s.exprs) {
+        ctx_.current = raw_.empty() ? nullptr : raw_[0];
+        key.push_back(to_sort_value(e.eval(ctx_), fold_));
+      }
+      s.sorted.emplace_back(std::move(key), std::move(m));
+      return;
+    }
+    }
+  }
+
+  static event::event_ptr with_counts(const event::event& ev, std::size_t count, double percent) {
+    event::builder b;
+    b.begin_object();
+    auto count_sym = event::symbols::intern("count");
+    auto percent_sym = event::symbols::intern("percent");
+    for (auto c = ev.root().first_child(); c.exists(); c = c.next_sibling()) {
+      if (c.key() == count_sym || c.key() == percent_sym) continue;
+      b.key(c.key()).copy(c);
+    }
+    b.key(count_sym).integer(static_cast<std::int64_t>(count));
+    b.key(percent_sym).real(percent);
+    b.end_object();
+    return std::make_shared<const event::event>(b.finish());
+  }
+
+  void finish_at(std::size_t i) {
+    if (i == stages_.size()) return;
+    stage& s = stages_[i];
+    switch (s.kind) {
+    case eql::pipe::type::tail:
+      while (!s.held.empty()) {
+        match m = std::move(s.held.front());
+        s.held.pop_front();
+        push_at(i + 1, std::move(m));
+      }
+      break;
+    case eql::pipe::type::sort:
+      std::stable_sort(s.sorted.begin(), s.sorted.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto& [k, m] : s.sorted)
+        push_at(i + 1, std::move(m));
+      s.sorted.clear();
+      break;
+    case eql::pipe::type::unique_count: {
+      std::size_t total = 0;
+      for (auto& f : s.firsts)
+        total += f.second;
+      for (auto& [m, n] : s.firsts) {
+        if (!m.events.empty() && m.events[0])
+          m.events[0] = with_counts(*m.events[0], n, total ? double(n) / double(total) : 0.0);
+        push_at(i + 1, std::move(m));
+      }
+      s.firsts.clear();
+      break;
+    }
+    case eql::pipe::type::count: {
+      std::size_t total = 0;
+      for (auto& c : s.counts)
+        total += c.second;
+      std::stable_sort(s.counts.begin(), s.counts.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second < b.second : a.first < b.first;
+      });
+      event::json_decoder dec;
+      for (auto& [k, n] : s.counts) {
+        std::string json = "{\"key\":";
+        if (s.exprs.empty())
+          json += "\"totals\"";
+        else if (s.exprs.size() == 1)
+          json.append(k, 1, k.size() - 2);
+        else
+          json += k;
+        json += ",\"count\":" + std::to_string(n);
+        if (!s.exprs.empty())
+          json += ",\"percent\":" + std::to_string(total ? double(n) / double(total) : 0.0);
+        json += "}";
+        auto ev = dec.decode(json);
+        if (!ev) continue;
+        match m;
+        m.events.push_back(std::make_shared<const event::event>(std::move(*ev)));
+        push_at(i + 1, std::move(m));
+      }
+      s.counts.clear();
+      break;
+    }
+    default:
+      break;
+    }
+    finish_at(i + 1);
+  }
+
+  std::vector<stage> stages_;
+  std::function<void(match&&)>* sink_;
+  bool fold_;
+  eql::eval_context ctx_;
+  std::vector<const event::event*> raw_;
+};
+
+} // namespace
+
+struct engine::impl : key_sink {
+  using node = std::pair<const std::string, key_state>;
+  struct heap_entry {
+    std::int64_t deadline;
+    node* n;
+    bool operator>(const heap_entry& o) const { return deadline > o.deadline; }
+  };
+
+  impl(std::shared_ptr<const ruleset> r, std::function<void(match&&)> s)
+      : rules(std::move(r)), rt(rules), sink(std::move(s)) {
+    const auto& c = rules->impl();
+    counted_sink = [this](match&& m) {
+      ++matches;
+      sink(std::move(m));
+    };
+    lineage.resize(c.lineage.size());
+    for (auto& rule : c.rules) {
+      if (rule.pipes.empty())
+        pipes.emplace_back(nullptr);
+      else
+        pipes.push_back(std::make_unique<pipe_chain>(rule, c.opts, &counted_sink));
+    }
+  }
+
+  void on_match(match&& m) override {
+    if (auto& p = pipes[m.rule])
+      p->push(std::move(m));
+    else
+      counted_sink(std::move(m));
+  }
+  void on_overflow() override { ++overflow; }
+
+  void schedule(node* n, std::int64_t deadline) {
+    key_state& ks = n->second;
+    if (deadline == no_deadline || deadline >= ks.scheduled) return;
+    ks.scheduled = deadline;
+    ++ks.heap_refs;
+    heap.push_back({deadline, n});
+    std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+  }
+
+  void maybe_drop(node* n) {
+    key_state& ks = n->second;
+    if (ks.heap_refs == 0 && ks.empty()) keys.erase(n->first);
+  }
+
+  void run_until(std::int64_t wm) {
+    const ruleset& rs = *rules;
+    while (!heap.empty() && heap.front().deadline <= wm) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+      heap_entry e = heap.back();
+      heap.pop_back();
+      key_state& ks = e.n->second;
+      --ks.heap_refs;
+      if (e.deadline == ks.scheduled) {
+        ks.scheduled = no_deadline;
+        std::int64_t next = ks.advance(rs, e.n->first, wm, *this);
+        schedule(e.n, next);
+      }
+      maybe_drop(e.n);
+    }
+  }
+
+  /// A routed event waiting for the watermark (order::time).
+  struct queued {
+    std::int64_t ts;
+    std::uint64_t seq;
+    node* n;
+    event::event_ptr ev;
+    absl::InlinedVector<step_id, 6> hits;
+  };
+
+  // Processes queued events at or before `wm` in (time, arrival) order.
+  void drain(std::int64_t wm) {
+    const ruleset& rs = *rules;
+    while (!queue.empty() && queue.front().ts <= wm) {
+      queued q = std::move(queue.front());
+      queue.pop_front();
+      key_state& ks = q.n->second;
+      --ks.heap_refs;
+      std::int64_t next = ks.process_now(rs, q.n->first, q.ev, q.ts, q.hits, *this);
+      schedule(q.n, next);
+      maybe_drop(q.n);
+    }
+  }
+
+  /// Process sets of one lineage term (Endgame semantics: deaths apply on the next process event).
+  struct lineage_state {
+    absl::flat_hash_set<std::string> sources, members, dead;
+  };
+
+  static std::string value_text(const event::event& ev, const event::field_path& p) {
+    std::string out;
+    detail::append_key_value(out, eql::value::from(ev.get(p)), false);
+    return out;
+  }
+
+  static bool value_in(event::value_ref v, const std::vector<std::string>& set) {
+    auto one = [&](event::value_ref x) {
+      std::string t;
+      auto val = eql::value::from(x);
+      if (val.t == eql::value::type::string)
+        t.assign(val.s);
+      else
+        detail::append_key_value(t, val, false);
+      return std::find(set.begin(), set.end(), t) != set.end();
+    };
+    if (v.type() == event::kind::array) {
+      for (auto c = v.first_child(); c.exists(); c = c.next_sibling())
+        if (one(c)) return true;
+      return false;
+    }
+    return v.exists() && one(v);
+  }
+
+  bool in_category(const event::event& ev, std::string_view cat) const {
+    if (cat == "any") return true;
+    auto v = ev.get(rules->impl().category);
+    if (v.type() == event::kind::array) {
+      for (auto c = v.first_child(); c.exists(); c = c.next_sibling())
+        if (c.type() == event::kind::string && c.as_string() == cat) return true;
+      return false;
+    }
+    return v.type() == event::kind::string && v.as_string() == cat;
+  }
+
+  bool lineage_check(std::uint32_t id, const event::event& ev) {
+    const auto& t = rules->impl().lineage[id];
+    bool in = lineage[id].members.contains(detail::av(value_text(ev, rules->impl().pid)));
+    return in != t.negated;
+  }
+
+  // Hook order of the reference engine: update on process events, nested terms, then collect.
+  void lineage_visit(std::uint32_t id, const event::event& ev) {
+    const detail::compiled& c = rules->impl();
+    const auto& t = c.lineage[id];
+    auto& st = lineage[id];
+    const options& o = c.opts;
+    if (in_category(ev, o.process_category)) {
+      std::string pid = value_text(ev, c.pid);
+      std::string ppid = value_text(ev, c.ppid);
+      for (auto& d : st.dead) {
+        st.members.erase(d);
+        st.sources.erase(d);
+      }
+      st.dead.clear();
+      auto sub = ev.get(c.subtype);
+      if (t.kind != detail::lineage_kind::event && value_in(sub, o.process_create)) {
+        bool parent =
+            st.sources.contains(detail::av(ppid)) ||
+            (t.kind == detail::lineage_kind::descendant && st.members.contains(detail::av(ppid)));
+        if (parent) st.members.insert(pid);
+      } else if (value_in(sub, o.process_terminate)) {
+        st.dead.insert(pid);
+      }
+    }
+    for (auto n : t.nested)
+      lineage_visit(n, ev);
+    if (!in_category(ev, t.category)) return;
+    auto pid = eql::value::from(ev.get(c.pid));
+    if (pid.t == eql::value::type::null || (pid.t == eql::value::type::integer && pid.i == 0))
+      return;
+    ctx.current = &ev;
+    ctx.sequence = {};
+    if (!t.condition.test(ctx)) return;
+    for (auto n : t.nested)
+      if (!lineage_check(n, ev)) return;
+    std::string key = value_text(ev, c.pid);
+    (t.kind == detail::lineage_kind::event ? st.members : st.sources).insert(std::move(key));
+  }
+
+  std::shared_ptr<const ruleset> rules;
+  std::vector<lineage_state> lineage;
+  eql::eval_context ctx;
+  std::deque<queued> queue;
+  router rt;
+  std::function<void(match&&)> sink;
+  std::function<void(match&&)> counted_sink;
+  std::vector<std::unique_ptr<pipe_chain>> pipes;
+  absl::node_hash_map<std::string, key_state> keys;
+  std::vector<heap_entry> heap;
+  std::uint64_t seq = 0;
+  std::uint64_t events = 0, late = 0, overflow = 0, matches = 0;
+};
+
+engine::engine(std::shared_ptr<const ruleset> rules, std::function<void(match&&)> sink)
+    : impl_(std::make_unique<impl>(std::move(rules), std::move(sink))) {}
+
+engine::~engine() = default;
+
+push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
+  impl& d = *impl_;
+  ++d.events;
+  if (timestamp_ns < watermark_) {
+    ++d.late;
+    return push_result::late;
+  }
+  d.rt.route(*ev);
+  const detail::compiled& c = d.rules->impl();
+  if (!c.lineage.empty()) {
+    for (auto& r : c.rules)
+      for (auto id : r.lineage)
+        d.lineage_visit(id, *ev);
+  }
+  for (std::uint32_t rule : d.rt.event_rules()) {
+    if (d.pipes[rule] && d.pipes[rule]->closed()) continue;
+    bool lineage_ok = true;
+    for (auto id : c.rules[rule].lineage)
+      lineage_ok = lineage_ok && d.lineage_check(id, *ev);
+    if (!lineage_ok) continue;
+    match m;
+    m.rule = rule;
+    m.key = "[]";
+    m.events.push_back(ev);
+    m.first_ns = m.last_ns = timestamp_ns;
+    d.on_match(std::move(m));
+  }
+  const ruleset& rs = *d.rules;
+  const std::uint64_t seq = d.seq++;
+  for (const route_entry& e : d.rt.entries()) {
+    auto it = d.keys.find(detail::av(e.key));
+    if (it == d.keys.end()) it = d.keys.try_emplace(std::string(e.key)).first;
+    impl::node* n = &*it;
+    if (rs.opts().ordering == options::order::arrival) {
+      std::int64_t next = n->second.process_now(rs, n->first, ev, timestamp_ns, e.hits, d);
+      d.schedule(n, next);
+      d.maybe_drop(n);
+      continue;
+    }
+    // One engine-wide time-ordered queue instead of per-key buffers: no per-key
+    // allocation for buffering. Mostly in order, so insert from the back.
+    ++n->second.heap_refs; // keeps the key alive while queued
+    auto pos = d.queue.end();
+    while (pos != d.queue.begin() && std::prev(pos)->ts > timestamp_ns)
+      --pos;
+    d.queue.insert(pos,
+                   impl::queued{timestamp_ns, seq, n, ev,
+                                absl::InlinedVector<step_id, 6>(e.hits.begin(), e.hits.end())});
+  }
+  return push_result::accepted;
+}
+
+void engine::advance(std::int64_t watermark_ns) {
+  if (watermark_ns > watermark_) watermark_ = watermark_ns;
+  impl_->drain(watermark_);
+  impl_->run_until(watermark_);
+}
+
+void engine::finish() {
+  watermark_ = no_deadline;
+  impl_->drain(no_deadline);
+  impl_->run_until(no_deadline);
+  for (auto& p : impl_->pipes)
+    if (p) p->finish();
+}
+
+engine_stats engine::stats() const {
+  engine_stats s;
+  s.events = impl_->events;
+  s.late = impl_->late;
+  s.overflow = impl_->overflow;
+  s.matches = impl_->matches;
+  s.evaluations = impl_->rt.evaluations();
+  s.live_keys = impl_->keys.size();
+  for (auto& [k, ks] : impl_->keys) {
+    s.pending_sequences += ks.pending();
+    // Node: key string, state, allocator header and the table slot.
+    s.state_bytes +=
+        ks.memory_bytes() + k.capacity() + sizeof(std::string) + 16 + sizeof(void*) + 1;
+  }
+  s.state_bytes += impl_->heap.capacity() * sizeof(impl::heap_entry) +
+                   impl_->queue.size() * sizeof(impl::queued);
+  return s;
+}
+
+} // namespace chainwatch::engine
