@@ -2,6 +2,7 @@
 
 // The `chainwatch` subcommands. Each returns the process exit code.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct hunt_options {
   std::string order = "time";
   std::string lateness = "5m";
   std::string source; ///< normalize raw input from this source type first (empty: ECS JSON)
+  std::vector<std::string> source_dirs; ///< mapping tables (empty: default_source_dirs())
   bool progress = true;
   std::size_t max_pending = 1000;
 };
@@ -38,5 +40,45 @@ struct lint_options {
 
 /// Compiles rules and reports every problem as file:line:col.
 int run_lint(const lint_options& o);
+
+/// Options of `chainwatch normalize`.
+struct normalize_options {
+  std::string source;
+  std::vector<std::string> source_dirs;
+  std::vector<std::string> files;
+};
+
+/// Normalizes raw logs to ECS, one NDJSON line per input event (or error).
+int run_normalize(const normalize_options& o);
+
+/// Lists the source types `normalize` and `hunt --source` accept.
+int run_sources();
+
+/// Options of `chainwatch replay`.
+struct replay_options {
+  std::string nats = "nats://127.0.0.1:4222";
+  std::string customer;
+  std::string source;
+  double speedup = 0; ///< > 0: pace by the events' timestamps, this many times faster
+  double rate = 0;    ///< > 0: lines per second
+  std::string timestamp_field = "@timestamp";
+  bool progress = true;
+  std::vector<std::string> files;
+};
+
+/// Sends raw lines into CW_INGEST as raw_batches, then marks end of input.
+int run_replay(const replay_options& o);
+
+/// Options of `chainwatch alerts tail`.
+struct alerts_options {
+  std::string nats = "nats://127.0.0.1:4222";
+  std::string customer; ///< empty: every customer
+  std::uint64_t count = 0;      ///< exit 0 after this many alerts (0: no limit)
+  std::string timeout = "0";    ///< exit 1 when it passes first ("0": none)
+  bool json = false;            ///< one alert JSON per line
+};
+
+/// Prints alerts from cw.alerts.* as they arrive.
+int run_alerts_tail(const alerts_options& o);
 
 } // namespace chainwatch::cli

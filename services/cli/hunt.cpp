@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "event_time.hpp"
 #include "input.hpp"
+#include "normalize_input.hpp"
 #include "rule_loading.hpp"
 
 #include <chainwatch/base/time.hpp>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 
@@ -157,9 +159,28 @@ int run_hunt(const hunt_options& o) {
     bar.tick(events, matches);
   };
 
+  std::optional<normalize::normalizer> norm;
+  std::optional<normalize::source_type> source;
+  if (!o.source.empty()) {
+    source = normalize::parse_source_type(o.source);
+    if (!source) {
+      std::cerr << "chainwatch hunt: unknown --source '" << o.source
+                << "' (see `chainwatch sources`)\n";
+      return 2;
+    }
+    auto n = load_normalizer(o.source_dirs.empty() ? default_source_dirs() : o.source_dirs);
+    if (!n) {
+      std::cerr << "chainwatch hunt: " << n.error() << "\n";
+      return 2;
+    }
+    norm.emplace(std::move(*n));
+  }
+
   int status = 0;
   for (const auto& f : o.files) {
-    if (auto e = read_events(f, decoder, on_record); !e.empty()) {
+    auto e = norm ? read_normalized(f, *norm, *source, on_record)
+                  : read_events(f, decoder, on_record);
+    if (!e.empty()) {
       std::cerr << "chainwatch hunt: " << e << "\n";
       status = 1;
     }

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   hunt->add_option("--order", h.order, "time: event-time order within --lateness; arrival: as read")->capture_default_str();
   hunt->add_option("--lateness", h.lateness, "How far behind the newest event an event may arrive")->capture_default_str();
   hunt->add_option("--max-pending", h.max_pending, "Cap of pending sequences per rule and key")->capture_default_str();
+  hunt->add_option("--source", h.source, "Normalize raw logs of this source type first (see `chainwatch sources`)");
+  hunt->add_option("--sources-dir", h.source_dirs, "Directory of source mapping tables (default: $CHAINWATCH_SOURCES or ./config/sources)");
   hunt->add_flag("!--no-progress", h.progress, "Never show the progress line");
   hunt->add_option("files", h.files, "Event files")->required();
 
@@ -33,11 +35,45 @@ int main(int argc, char** argv) {
   lint->add_option("--event-type-field", l.event_type_field, "Field holding the event category")->capture_default_str();
   lint->add_option("paths", l.paths, "Rule files or directories");
 
+  normalize_options n;
+  auto* norm = app.add_subcommand("normalize", "Normalize raw logs to ECS (NDJSON out; errors as {\"error\": ...})");
+  norm->add_option("--source,-s", n.source, "Source type (see `chainwatch sources`)")->required();
+  norm->add_option("--sources-dir", n.source_dirs, "Directory of source mapping tables");
+  norm->add_option("files", n.files, "Raw log files (default: stdin)");
+
+  auto* srcs = app.add_subcommand("sources", "List the source types normalize understands");
+
+  replay_options rp;
+  auto* replay = app.add_subcommand("replay", "Send raw log lines into the mesh (CW_INGEST), then mark end of input");
+  replay->add_option("--nats", rp.nats, "NATS server URL")->capture_default_str();
+  replay->add_option("--customer", rp.customer, "Customer id")->required();
+  replay->add_option("--source", rp.source, "Source type (normalizer mapping name)")->required();
+  auto* speedup = replay->add_option("--speedup", rp.speedup, "Pace by event time, X times faster");
+  auto* rate = replay->add_option("--rate", rp.rate, "Lines per second");
+  speedup->excludes(rate);
+  replay->add_option("--timestamp-field", rp.timestamp_field, "Event time field for --speedup (JSON lines)")->capture_default_str();
+  replay->add_flag("!--no-progress", rp.progress, "Never show the progress line");
+  replay->add_option("files", rp.files, "Raw log files (.gz, - for stdin)")->required();
+
+  alerts_options al;
+  auto* alerts = app.add_subcommand("alerts", "Alerts published by the mesh");
+  alerts->require_subcommand(1);
+  auto* tail = alerts->add_subcommand("tail", "Print alerts as they arrive (cw.alerts.*)");
+  tail->add_option("--nats", al.nats, "NATS server URL")->capture_default_str();
+  tail->add_option("--customer", al.customer, "Only this customer's alerts");
+  tail->add_option("--count", al.count, "Exit 0 after N alerts");
+  tail->add_option("--timeout", al.timeout, "Exit 1 if N alerts did not arrive within it (e.g. 30s)")->capture_default_str();
+  tail->add_flag("--json", al.json, "One alert JSON per line");
+
   CLI11_PARSE(app, argc, argv);
   if (*hunt) {
     if (insensitive) h.case_sensitive = false;
     return run_hunt(h);
   }
   if (*lint) return run_lint(l);
+  if (*norm) return run_normalize(n);
+  if (*srcs) return run_sources();
+  if (*replay) return run_replay(rp);
+  if (*tail) return run_alerts_tail(al);
   return 2;
 }

@@ -1,0 +1,221 @@
+#pragma once
+
+// Internal model shared by the table compiler, the parsers and the mapping engine.
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/strings/string_view.h>
+#include <chainwatch/normalize/normalizer.hpp>
+#include <cstdint>
+#include <memory>
+#include <simdjson.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chainwatch::normalize::detail {
+
+/// Abseil's string hash takes absl::string_view, which is not std::string_view in this build.
+inline absl::string_view key_of(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+
+/// Size of the buffer format_timestamp_into writes.
+inline constexpr std::size_t timestamp_buffer_size = 48;
+
+/// A field value in flight: borrowed from the input, the scratch arena or a table.
+struct value {
+  enum class tag : std::uint8_t {
+    none,
+    null,
+    boolean,
+    integer,
+    real,
+    string,
+    json,
+    list,
+    constant
+  };
+  tag type = tag::none;
+  char sep = ','; ///< Separator of a `list` (Zeek set/vector text).
+  bool b = false;
+  std::int64_t i = 0;
+  double d = 0;
+  std::string_view s;              ///< `string` and `list` text.
+  simdjson::dom::element el;       ///< `json` arrays and objects.
+  const event::event* c = nullptr; ///< `constant` from a table.
+  bool indexed_snake = false; ///< `json`: arrays become objects keyed by index, keys snake_case.
+  bool name_value = false;    ///< `json`: `[{"Name":k,"Value":v}]` becomes `{k: v}`.
+
+  bool present() const noexcept { return type != tag::none; }
+  static value str(std::string_view v) noexcept {
+    value r;
+    r.type = tag::string;
+    r.s = v;
+    return r;
+  }
+  static value integer(std::int64_t v) noexcept {
+    value r;
+    r.type = tag::integer;
+    r.i = v;
+    return r;
+  }
+  static value real(double v) noexcept {
+    value r;
+    r.type = tag::real;
+    r.d = v;
+    return r;
+  }
+  static value boolean(bool v) noexcept {
+    value r;
+    r.type = tag::boolean;
+    r.b = v;
+    return r;
+  }
+  static value constant(const event::event* e) noexcept {
+    value r;
+    r.type = tag::constant;
+    r.c = e;
+    return r;
+  }
+};
+
+/// Bump allocator for per-event strings; reset per event, keeps its blocks.
+class arena {
+public:
+  char* alloc(std::size_t n);
+  std::string_view copy(std::string_view s);
+  void reset() noexcept;
+
+private:
+  static constexpr std::size_t block_size = 16384;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<std::unique_ptr<char[]>> big_;
+  std::size_t block_ = 0;
+  std::size_t used_ = block_size;
+};
+
+/// How a rule converts its input value.
+enum class conv : std::uint8_t {
+  none,
+  string,
+  integer,
+  real,
+  boolean,
+  ip,
+  timestamp,
+  hex,
+  duration_ns,
+  basename,
+  lowercase,
+  uppercase,
+  split,
+  ms_duration_ns,
+  first,
+  account_domain,
+  account_name,
+  kv,
+  path_after,
+  indexed_snake,
+  name_value,
+  email,
+  ip_version
+};
+
+/// A value map: input text -> constant (string, number, array...).
+struct value_map {
+  absl::flat_hash_map<std::string, std::uint32_t> entries; ///< Index into `values`.
+  std::vector<std::unique_ptr<event::event>> values;
+  std::unique_ptr<event::event> fallback; ///< Used when no entry matches; may be null.
+  bool pass_unmatched = false;            ///< Keep the converted value when nothing matches.
+};
+
+/// `from` -> `to` with a conversion and an optional value map.
+struct rule {
+  std::vector<std::uint32_t> from; ///< Input key ids; the first present wins.
+  std::vector<std::uint32_t> to;   ///< Output slots.
+  conv type = conv::none;
+  conv then = conv::none; ///< Second conversion applied after `type`.
+  std::string format;     ///< Timestamp format, split separator or kv key.
+  const value_map* map = nullptr;
+  bool keep = false; ///< Also pass the input through.
+};
+
+/// A value computed from other values after the rules ran.
+struct derive {
+  enum class op : std::uint8_t { sum, join, collect, first, flags };
+  op kind = op::sum;
+  std::uint32_t to = 0;
+  std::vector<std::uint32_t> inputs;       ///< Input key ids (join) or slots (sum, collect, first).
+  bool from_inputs = false;                ///< `inputs` are input key ids, not slots.
+  std::vector<std::uint32_t> extra_inputs; ///< `collect` also reads these input key ids.
+  std::vector<std::string> names;          ///< `flags`: output text per input.
+  const value_map* map = nullptr;
+  conv type = conv::none;
+  std::string format;
+};
+
+/// One `[[mapping]]` block.
+struct mapping {
+  std::vector<std::pair<std::uint32_t, std::unique_ptr<event::event>>> constants;
+  std::vector<rule> rules;
+  std::vector<derive> derives;
+  std::vector<std::uint32_t> drops; ///< Input key ids consumed without output.
+  bool has_unmapped = false;
+  std::string unmapped_prefix; ///< Prefix for unconsumed inputs ("" keeps the key).
+  bool drop_unmapped = false;
+};
+
+/// A recognisable input dialect (NXLog vs Winlogbeat ...), picked by a key.
+struct variant {
+  std::string name;
+  std::string detect; ///< Top-level key whose presence selects the variant.
+  absl::flat_hash_map<std::string, std::string> aliases; ///< Input key -> canonical key.
+  std::string input_prefix; ///< Prepended to keys without an alias (NXLog event data).
+  bool has_unmapped = false;
+  std::string unmapped_prefix;
+  bool drop_unmapped = false;
+};
+
+/// Entry of the combined key dictionary: an input key id and/or an output slot.
+struct key_entry {
+  std::uint32_t input = UINT32_MAX;
+  std::uint32_t slot = UINT32_MAX;
+};
+
+/// A compiled source table.
+struct source_table {
+  std::string name;
+  std::string format = "json"; ///< json | zeek | cef
+  std::int32_t tz_offset_s = 0;
+  std::string kind_field;
+  std::uint32_t kind_input = UINT32_MAX;
+  std::vector<std::string> null_values; ///< Input texts treated as absent by rules.
+  std::vector<std::string>
+      embedded_json; ///< Top-level keys whose string value is a JSON record to merge.
+  std::vector<std::string> strip_prefixes; ///< Removed from input keys first (`o365audit.`).
+  std::vector<std::string>
+      envelope_fields; ///< Text formats: JSON keys that may carry the raw line.
+  absl::flat_hash_map<std::string, key_entry> keys;
+  std::uint32_t input_count = 0;
+  std::vector<std::string> slot_paths;
+  std::vector<event::symbol> slot_symbols;
+  std::vector<std::unique_ptr<value_map>> maps;
+  absl::flat_hash_map<std::string, const value_map*> named_maps;
+  std::vector<mapping> mappings;
+  std::vector<std::uint32_t> universal; ///< Mappings without `kinds`.
+  absl::flat_hash_map<std::string, std::vector<std::uint32_t>>
+      by_kind; ///< Includes universal ones, in order.
+  std::vector<variant> variants;
+  bool drop_unmapped = false;
+  std::string unmapped_prefix;
+  bool snake_case_unmapped = false;  ///< camelCase keys of unconsumed inputs become snake_case.
+  std::size_t snake_case_depth = 64; ///< Only the first this many key segments are converted.
+};
+
+/// Compiles one TOML table.
+expected<std::unique_ptr<source_table>, table_error> compile_table(const table_text& t);
+
+/// Formats `ns` as ECS time text into `buf` (timestamp_buffer_size bytes); returns the length.
+std::size_t format_timestamp_into(char* buf, std::int64_t ns) noexcept;
+
+} // namespace chainwatch::normalize::detail

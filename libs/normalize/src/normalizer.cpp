@@ -1,0 +1,1764 @@
+#include "internal.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace chainwatch::normalize {
+
+using namespace detail;
+
+// --- source registry --------------------------------------------------------
+
+namespace {
+
+constexpr std::array<source_info, 19> registry = {{
+    {source_type::zeek, "zeek",
+     "Zeek log, any kind (from #path, _path, @stream or the file name); TSV or JSON", "zeek", true},
+    {source_type::zeek_http, "zeek.http", "Zeek http.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_dns, "zeek.dns", "Zeek dns.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_conn, "zeek.conn", "Zeek conn.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_files, "zeek.files", "Zeek files.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_ssh, "zeek.ssh", "Zeek ssh.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_ssl, "zeek.ssl", "Zeek ssl.log (TSV or JSON)", "zeek", true},
+    {source_type::zeek_notice, "zeek.notice", "Zeek notice.log (TSV or JSON)", "zeek", true},
+    {source_type::windows, "windows",
+     "Windows event log JSON (Winlogbeat winlog.* or NXLog EventID/Hostname)", "windows", true},
+    {source_type::o365, "o365", "Office 365 Management Activity audit records (JSON)", "o365",
+     true},
+    {source_type::azure_signinlogs, "azure.signinlogs", "Azure AD sign-in logs (Event Hub JSON)",
+     "azure_signinlogs", true},
+    {source_type::azure_auditlogs, "azure.auditlogs", "Azure AD audit logs (Event Hub JSON)",
+     "azure_auditlogs", true},
+    {source_type::cef, "cef",
+     "ArcSight Common Event Format lines (syslog-wrapped, bare, or in a JSON envelope)", "cef",
+     true},
+    {source_type::leef, "leef", "IBM QRadar LEEF 1.0/2.0 lines", "leef", false},
+    {source_type::fortigate, "fortigate", "FortiGate key=value syslog", "fortigate", false},
+    {source_type::panos, "panos", "Palo Alto PAN-OS CSV syslog", "panos", false},
+    {source_type::cisco_asa, "cisco_asa", "Cisco ASA %ASA-n-NNNNNN syslog messages", "cisco_asa",
+     false},
+    {source_type::syslog, "syslog", "Generic syslog (RFC 3164 / RFC 5424 envelope)", "syslog",
+     false},
+    {source_type::ecs, "ecs", "JSON that is already ECS: passed through unchanged", "", true},
+}};
+
+std::string_view zeek_kind_of(source_type t) noexcept {
+  switch (t) {
+  case source_type::zeek_http:
+    return "http";
+  case source_type::zeek_dns:
+    return "dns";
+  case source_type::zeek_conn:
+    return "conn";
+  case source_type::zeek_files:
+    return "files";
+  case source_type::zeek_ssh:
+    return "ssh";
+  case source_type::zeek_ssl:
+    return "ssl";
+  case source_type::zeek_notice:
+    return "notice";
+  default:
+    return {};
+  }
+}
+
+// `conn.log`, `/x/http.log.labeled`, `dns.log.gz` -> kind.
+std::string_view kind_from_file_name(std::string_view file) noexcept {
+  if (auto slash = file.find_last_of("/\\"); slash != std::string_view::npos) {
+    file.remove_prefix(slash + 1);
+  }
+  return file.substr(0, file.find('.'));
+}
+
+} // namespace
+
+std::span<const source_info> sources() noexcept {
+  return registry;
+}
+
+const source_info& info(source_type t) noexcept {
+  return registry[static_cast<std::size_t>(t)];
+}
+
+std::optional<source_type> parse_source_type(std::string_view name) noexcept {
+  for (const auto& s : registry) {
+    if (s.name == name) {
+      return s.type;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(errc e) noexcept {
+  switch (e) {
+  case errc::too_large:
+    return "too_large";
+  case errc::too_deep:
+    return "too_deep";
+  case errc::bad_json:
+    return "bad_json";
+  case errc::bad_format:
+    return "bad_format";
+  case errc::missing_header:
+    return "missing_header";
+  case errc::unknown_kind:
+    return "unknown_kind";
+  case errc::not_implemented:
+    return "not_implemented";
+  case errc::no_table:
+    return "no_table";
+  }
+  return "unknown";
+}
+
+// --- arena ------------------------------------------------------------------
+
+namespace detail {
+
+char* arena::alloc(std::size_t n) {
+  if (n > block_size / 4) {
+    big_.push_back(std::make_unique<char[]>(n));
+    return big_.back().get();
+  }
+  if (used_ + n > block_size) {
+    if (blocks_.empty() || block_ + 1 >= blocks_.size()) {
+      blocks_.push_back(std::make_unique<char[]>(block_size));
+      block_ = blocks_.size() - 1;
+    } else {
+      ++block_;
+    }
+    used_ = 0;
+  }
+  char* p = blocks_[block_].get() + used_;
+  used_ += n;
+  return p;
+}
+
+std::string_view arena::copy(std::string_view s) {
+  if (s.empty()) {
+    return {};
+  }
+  char* p = alloc(s.size());
+  std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+void arena::reset() noexcept {
+  big_.clear();
+  block_ = 0;
+  used_ = blocks_.empty() ? block_size : 0;
+}
+
+} // namespace detail
+
+// --- the engine -------------------------------------------------------------
+
+namespace {
+
+/// One input field of the record being normalized.
+struct field {
+  std::string_view key;
+  value v;
+  std::uint32_t input = UINT32_MAX;
+  std::uint32_t slot = UINT32_MAX;
+  bool consumed = false;
+};
+
+/// Text of a scalar value for map lookups and joins; uses `buf` for numbers.
+std::string_view text_of(const value& v, char* buf, std::size_t cap) noexcept {
+  switch (v.type) {
+  case value::tag::string:
+  case value::tag::list:
+    return v.s;
+  case value::tag::boolean:
+    return v.b ? "true" : "false";
+  case value::tag::integer: {
+    auto r = std::to_chars(buf, buf + cap, v.i);
+    return {buf, static_cast<std::size_t>(r.ptr - buf)};
+  }
+  case value::tag::real: {
+    auto r = std::to_chars(buf, buf + cap, v.d);
+    return {buf, static_cast<std::size_t>(r.ptr - buf)};
+  }
+  case value::tag::json:
+    if (v.el.is_string()) {
+      return v.el.get_string().value_unsafe();
+    }
+    return {};
+  default:
+    return {};
+  }
+}
+
+bool looks_like_ip(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) {
+    return false;
+  }
+  bool sep = false;
+  for (char c : s) {
+    if (c == '.' || c == ':') {
+      sep = true;
+    } else if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '%') {
+      return false;
+    }
+  }
+  return sep;
+}
+
+} // namespace
+
+struct normalizer::impl {
+  limits lim;
+  std::vector<std::shared_ptr<const source_table>> tables;
+  std::array<const source_table*, registry.size()> by_source{};
+
+  // Scratch, reused across events.
+  simdjson::dom::parser parser;
+  simdjson::dom::parser inner_parser; // for a JSON record embedded in a string field
+  std::string padded;
+  std::string inner_padded;
+  arena scratch;
+  std::vector<field> record;
+  std::vector<std::uint32_t> present_gen;
+  std::vector<std::uint32_t> present_at;
+  std::vector<std::uint32_t> slot_gen;
+  std::vector<value> slot_val;
+  std::vector<std::uint32_t> written;
+  std::uint32_t gen = 0;
+  event::builder b;
+  char numbuf[64];
+
+  void bind(const source_table* t) {
+    for (const auto& s : registry) {
+      if (!s.table.empty() && s.table == t->name) {
+        by_source[static_cast<std::size_t>(s.type)] = t;
+      }
+    }
+  }
+
+  normalize_error fail(source_type src, errc code, std::string reason, std::size_t offset,
+                       std::string_view raw) const {
+    return normalize_error{std::string(info(src).name), code, std::move(reason), offset,
+                           std::string(raw)};
+  }
+
+  void begin(const source_table& t) {
+    record.clear();
+    written.clear();
+    scratch.reset();
+    if (++gen == 0) {
+      std::fill(present_gen.begin(), present_gen.end(), 0);
+      std::fill(slot_gen.begin(), slot_gen.end(), 0);
+      gen = 1;
+    }
+    if (present_gen.size() < t.input_count) {
+      present_gen.resize(t.input_count, 0);
+      present_at.resize(t.input_count, 0);
+    }
+    if (slot_gen.size() < t.slot_paths.size()) {
+      slot_gen.resize(t.slot_paths.size(), 0);
+      slot_val.resize(t.slot_paths.size());
+    }
+  }
+
+  // Adds an input field, resolving aliases and the key dictionary.
+  void add(const source_table& t, const variant& var, std::string_view key, const value& v) {
+    for (const auto& strip : t.strip_prefixes) {
+      if (key.size() > strip.size() && key.starts_with(strip)) {
+        key.remove_prefix(strip.size());
+        break;
+      }
+    }
+    bool aliased = false;
+    if (!var.aliases.empty()) {
+      if (auto it = var.aliases.find(key_of(key)); it != var.aliases.end()) {
+        key = it->second;
+        aliased = true;
+      }
+    }
+    if (!aliased && !var.input_prefix.empty()) {
+      const std::size_t n = var.input_prefix.size() + key.size();
+      char* p = scratch.alloc(n);
+      std::memcpy(p, var.input_prefix.data(), var.input_prefix.size());
+      std::memcpy(p + var.input_prefix.size(), key.data(), key.size());
+      key = {p, n};
+    }
+    field f;
+    f.key = key;
+    f.v = v;
+    if (auto it = t.keys.find(key_of(key)); it != t.keys.end()) {
+      f.input = it->second.input;
+      f.slot = it->second.slot;
+      if (f.input != UINT32_MAX) {
+        present_gen[f.input] = gen;
+        present_at[f.input] = static_cast<std::uint32_t>(record.size());
+      }
+    }
+    record.push_back(f);
+  }
+
+  field* input(std::uint32_t id) noexcept {
+    return id < present_gen.size() && present_gen[id] == gen ? &record[present_at[id]] : nullptr;
+  }
+
+  void write(std::uint32_t slot, const value& v) {
+    if (slot_gen[slot] != gen) {
+      slot_gen[slot] = gen;
+      written.push_back(slot);
+    }
+    slot_val[slot] = v;
+  }
+
+  const value* slot(std::uint32_t s) const noexcept {
+    return slot_gen[s] == gen ? &slot_val[s] : nullptr;
+  }
+
+  bool is_null_text(const source_table& t, const value& v) const noexcept {
+    if (v.type == value::tag::null) {
+      return true;
+    }
+    if (v.type != value::tag::string) {
+      return false;
+    }
+    for (const auto& n : t.null_values) {
+      if (v.s == n) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Flattens a JSON object into dotted keys.
+  bool flatten(const source_table& t, const variant& var, simdjson::dom::object obj,
+               std::string_view prefix, std::size_t depth) {
+    for (auto [k, el] : obj) {
+      std::string_view key = k;
+      if (!prefix.empty()) {
+        char* p = scratch.alloc(prefix.size() + 1 + k.size());
+        std::memcpy(p, prefix.data(), prefix.size());
+        p[prefix.size()] = '.';
+        std::memcpy(p + prefix.size() + 1, k.data(), k.size());
+        key = {p, prefix.size() + 1 + k.size()};
+      }
+      if (record.size() >= lim.max_fields) {
+        return false;
+      }
+      value v;
+      switch (el.type()) {
+      case simdjson::dom::element_type::OBJECT: {
+        simdjson::dom::object inner;
+        if (el.get_object().get(inner) != simdjson::SUCCESS || depth + 1 > lim.max_depth ||
+            !flatten(t, var, inner, key, depth + 1)) {
+          return false;
+        }
+        continue;
+      }
+      case simdjson::dom::element_type::ARRAY:
+        v.type = value::tag::json;
+        v.el = el;
+        break;
+      case simdjson::dom::element_type::STRING:
+        v = value::str(el.get_string().value_unsafe());
+        break;
+      case simdjson::dom::element_type::INT64:
+        v = value::integer(el.get_int64().value_unsafe());
+        break;
+      case simdjson::dom::element_type::UINT64:
+        v = value::real(static_cast<double>(el.get_uint64().value_unsafe()));
+        break;
+      case simdjson::dom::element_type::DOUBLE:
+        v = value::real(el.get_double().value_unsafe());
+        break;
+      case simdjson::dom::element_type::BOOL:
+        v = value::boolean(el.get_bool().value_unsafe());
+        break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        v.type = value::tag::null;
+        break;
+      }
+      add(t, var, key, v);
+    }
+    return true;
+  }
+
+  value convert(const source_table& t, const value& in, conv c, const std::string& format) {
+    switch (c) {
+    case conv::none:
+      return in;
+    case conv::string:
+      if (in.type == value::tag::string) {
+        return in;
+      }
+      if (in.type == value::tag::integer || in.type == value::tag::real ||
+          in.type == value::tag::boolean) {
+        return value::str(scratch.copy(text_of(in, numbuf, sizeof numbuf)));
+      }
+      return in;
+    case conv::integer:
+    case conv::hex: {
+      if (in.type == value::tag::integer) {
+        return in;
+      }
+      if (in.type == value::tag::real) {
+        if (!(std::fabs(in.d) < 9.2e18)) {
+          return {};
+        }
+        return value::integer(static_cast<std::int64_t>(in.d));
+      }
+      if (in.type == value::tag::boolean) {
+        return value::integer(in.b ? 1 : 0);
+      }
+      if (in.type != value::tag::string) {
+        return {};
+      }
+      std::string_view s = in.s;
+      int base = 10;
+      if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s.remove_prefix(2);
+        base = 16;
+      }
+
+      std::int64_t out = 0;
+      auto r = std::from_chars(s.data(), s.data() + s.size(), out, base);
+      if (r.ec != std::errc{} || s.empty()) {
+        return {};
+      }
+      if (r.ptr != s.data() + s.size() && *r.ptr != '.') {
+        return {};
+      }
+      return value::integer(out);
+    }
+    case conv::real:
+    case conv::duration_ns:
+    case conv::ms_duration_ns: {
+      double d = 0;
+      if (in.type == value::tag::real) {
+        d = in.d;
+      } else if (in.type == value::tag::integer) {
+        d = static_cast<double>(in.i);
+      } else if (in.type == value::tag::string) {
+        auto r = std::from_chars(in.s.data(), in.s.data() + in.s.size(), d);
+        if (r.ec != std::errc{} || r.ptr != in.s.data() + in.s.size()) {
+          return {};
+        }
+      } else {
+        return {};
+      }
+      if (c == conv::real) {
+        return value::real(d);
+      }
+      const double ns = std::round(d * (c == conv::duration_ns ? 1e9 : 1e6));
+      if (!(std::fabs(ns) < 9e18)) {
+        return {};
+      }
+      return value::integer(static_cast<std::int64_t>(ns));
+    }
+    case conv::boolean:
+      if (in.type == value::tag::boolean) {
+        return in;
+      }
+      if (in.type == value::tag::integer) {
+        return value::boolean(in.i != 0);
+      }
+      if (in.type == value::tag::string) {
+        if (in.s == "T" || in.s == "true" || in.s == "True" || in.s == "1") {
+          return value::boolean(true);
+        }
+        if (in.s == "F" || in.s == "false" || in.s == "False" || in.s == "0") {
+          return value::boolean(false);
+        }
+      }
+      return {};
+    case conv::ip:
+      if (in.type == value::tag::string) {
+        std::string_view ip = in.s;
+        // `[v6]:port` and `v4:port` carry a port; the address is what ECS wants.
+        if (ip.starts_with('[')) {
+          ip = ip.substr(1, ip.find(']') - 1);
+        } else if (const auto colon = ip.find(':');
+                   colon != std::string_view::npos &&
+                   ip.find(':', colon + 1) == std::string_view::npos &&
+                   ip.find('.') != std::string_view::npos) {
+          ip = ip.substr(0, colon);
+        }
+        // IPv4-mapped IPv6 (`::ffff:10.0.0.1`) reads as the IPv4 address.
+        if (ip.size() > 7 && (ip.starts_with("::ffff:") || ip.starts_with("::FFFF:")) &&
+            ip.find('.') != std::string_view::npos) {
+          ip.remove_prefix(7);
+        }
+        return looks_like_ip(ip) ? value::str(ip) : value{};
+      }
+      if (in.type == value::tag::json && in.el.is_array()) {
+        // Keeps the elements that are IP addresses (e.g. DNS answers -> resolved IPs).
+        simdjson::dom::array arr;
+        if (in.el.get_array().get(arr) != simdjson::SUCCESS) {
+          return {};
+        }
+        std::size_t total = 0;
+        for (auto e : arr) {
+          if (e.is_string()) {
+            total += e.get_string().value_unsafe().size() + 1;
+          }
+        }
+        char* p = scratch.alloc(total + 1);
+        std::size_t n = 0;
+        for (auto e : arr) {
+          if (!e.is_string()) {
+            continue;
+          }
+          std::string_view ip = e.get_string().value_unsafe();
+          if (!looks_like_ip(ip)) {
+            continue;
+          }
+          if (n > 0) {
+            p[n++] = '\x1f';
+          }
+          std::memcpy(p + n, ip.data(), ip.size());
+          n += ip.size();
+        }
+        if (n == 0) {
+          return {};
+        }
+        value v;
+        v.type = value::tag::list;
+        v.sep = '\x1f';
+        v.s = {p, n};
+        return v;
+      }
+      if (in.type == value::tag::list) {
+        // Keeps the list items that are IP addresses.
+        char* p = scratch.alloc(in.s.size() + 1);
+        std::size_t n = 0;
+        std::string_view rest = in.s;
+        while (!rest.empty()) {
+          const auto pos = rest.find(in.sep);
+          std::string_view ip = rest.substr(0, pos);
+          while (!ip.empty() && ip.front() == ' ') {
+            ip.remove_prefix(1);
+          }
+          if (ip.size() > 7 && ip.starts_with("::ffff:") &&
+              ip.find('.') != std::string_view::npos) {
+            ip.remove_prefix(7);
+          }
+          if (looks_like_ip(ip)) {
+            if (n > 0) {
+              p[n++] = '\x1f';
+            }
+            std::memcpy(p + n, ip.data(), ip.size());
+            n += ip.size();
+          }
+          if (pos == std::string_view::npos) {
+            break;
+          }
+          rest.remove_prefix(pos + 1);
+        }
+        if (n == 0) {
+          return {};
+        }
+        value v;
+        v.type = value::tag::list;
+        v.sep = '\x1f';
+        v.s = {p, n};
+        return v;
+      }
+      return {};
+    case conv::timestamp: {
+      std::optional<std::int64_t> ns;
+      // Shortest round-trip text of a double keeps epoch fractions exact.
+      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, t.tz_offset_s);
+      if (!ns && in.type == value::tag::real && format.starts_with("epoch")) {
+        const double scale = format == "epoch" ? 1e9 : 1e6;
+        if (std::fabs(in.d) < 9e18 / scale) {
+          ns = static_cast<std::int64_t>(std::llround(in.d * scale));
+        }
+      }
+      if (!ns) {
+        return {};
+      }
+      char* p = scratch.alloc(timestamp_buffer_size);
+      return value::str({p, format_timestamp_into(p, *ns)});
+    }
+    case conv::basename:
+      if (in.type == value::tag::string) {
+        auto pos = in.s.find_last_of("\\/");
+        return pos == std::string_view::npos ? in : value::str(in.s.substr(pos + 1));
+      }
+      return in;
+    case conv::lowercase:
+    case conv::uppercase:
+      if (in.type == value::tag::string) {
+        char* p = scratch.alloc(in.s.size());
+        for (std::size_t i = 0; i < in.s.size(); ++i) {
+          const auto ch = static_cast<unsigned char>(in.s[i]);
+          p[i] = static_cast<char>(c == conv::lowercase ? std::tolower(ch) : std::toupper(ch));
+        }
+        return value::str({p, in.s.size()});
+      }
+      return in;
+    case conv::account_domain:
+    case conv::account_name:
+      if (in.type == value::tag::string) {
+        // `DOMAIN\user` or `user@domain` (a UPN).
+        if (const auto at = in.s.find('@');
+            at != std::string_view::npos && in.s.find('\\') == std::string_view::npos) {
+          return value::str(c == conv::account_name ? in.s.substr(0, at) : in.s.substr(at + 1));
+        }
+        const auto slash = in.s.find('\\');
+        if (slash == std::string_view::npos) {
+          return c == conv::account_name ? in : value{};
+        }
+        return value::str(c == conv::account_name ? in.s.substr(slash + 1) : in.s.substr(0, slash));
+      }
+      return {};
+    case conv::kv:
+      // `SHA1=ab,MD5=cd`: the value of key `format` (case-insensitive).
+      if (in.type == value::tag::string) {
+        std::string_view rest = in.s;
+        while (!rest.empty()) {
+          const auto comma = rest.find(',');
+          const auto item = rest.substr(0, comma);
+          const auto eq = item.find('=');
+          if (eq != std::string_view::npos && eq == format.size() &&
+              std::equal(format.begin(), format.end(), item.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+              })) {
+            return value::str(item.substr(eq + 1));
+          }
+          if (comma == std::string_view::npos) {
+            break;
+          }
+          rest.remove_prefix(comma + 1);
+        }
+      }
+      return {};
+    case conv::path_after:
+      // `/tenants/t/providers/Microsoft.aadiam` with format `providers` -> `Microsoft.aadiam`.
+      if (in.type == value::tag::string) {
+        std::string_view rest = in.s;
+        while (!rest.empty()) {
+          if (rest.front() == '/') {
+            rest.remove_prefix(1);
+            continue;
+          }
+          const auto slash = rest.find('/');
+          const auto segment = rest.substr(0, slash);
+          if (slash == std::string_view::npos) {
+            break;
+          }
+          rest.remove_prefix(slash + 1);
+          if (segment.size() == format.size() &&
+              std::equal(segment.begin(), segment.end(), format.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+              })) {
+            return value::str(rest.substr(0, rest.find('/')));
+          }
+        }
+      }
+      return {};
+    case conv::email:
+      if (in.type == value::tag::string && in.s.find('@') != std::string_view::npos &&
+          in.s.find('\\') == std::string_view::npos) {
+        return in;
+      }
+      return {};
+    case conv::ip_version: {
+      const value ip = convert(t, in, conv::ip, format);
+      if (ip.type != value::tag::string) {
+        return {};
+      }
+      return value::str(ip.s.find(':') == std::string_view::npos ? "ipv4" : "ipv6");
+    }
+    case conv::name_value:
+      if (in.type == value::tag::json && in.el.is_array()) {
+        value v = in;
+        v.name_value = true;
+        return v;
+      }
+      return in;
+    case conv::indexed_snake:
+      if (in.type == value::tag::json) {
+        value v = in;
+        v.indexed_snake = true;
+        return v;
+      }
+      return in;
+    case conv::first:
+      if (in.type == value::tag::list) {
+        return value::str(in.s.substr(0, in.s.find(in.sep)));
+      }
+      if (in.type == value::tag::json && in.el.is_array()) {
+        simdjson::dom::array arr;
+        if (in.el.get_array().get(arr) != simdjson::SUCCESS || arr.size() == 0) {
+          return {};
+        }
+        simdjson::dom::element first = arr.at(0).value_unsafe();
+        switch (first.type()) {
+        case simdjson::dom::element_type::STRING:
+          return value::str(first.get_string().value_unsafe());
+        case simdjson::dom::element_type::INT64:
+          return value::integer(first.get_int64().value_unsafe());
+        case simdjson::dom::element_type::DOUBLE:
+          return value::real(first.get_double().value_unsafe());
+        case simdjson::dom::element_type::BOOL:
+          return value::boolean(first.get_bool().value_unsafe());
+        default: {
+          value v;
+          v.type = value::tag::json;
+          v.el = first;
+          return v;
+        }
+        }
+      }
+      return in;
+    case conv::split:
+      if (in.type == value::tag::string) {
+        value v = in;
+        v.type = value::tag::list;
+        v.sep = format.empty() ? ',' : format[0];
+        return v;
+      }
+      return in;
+    }
+    return in;
+  }
+
+  value apply_map(const value_map* m, const value& v) {
+    auto key = text_of(v, numbuf, sizeof numbuf);
+    if (auto it = m->entries.find(key_of(key)); it != m->entries.end()) {
+      return value::constant(m->values[it->second].get());
+    }
+    if (m->fallback) {
+      return value::constant(m->fallback.get());
+    }
+    return {};
+  }
+
+  void run_rule(const source_table& t, const rule& r) {
+    field* f = nullptr;
+    for (auto id : r.from) {
+      f = input(id);
+      if (f != nullptr) {
+        break;
+      }
+    }
+    if (f == nullptr) {
+      return;
+    }
+    // Placeholders such as "-" stay in the vendor namespace, untouched.
+    if (is_null_text(t, f->v)) {
+      return;
+    }
+    if (!r.keep) {
+      f->consumed = true;
+    }
+    value v = convert(t, f->v, r.type, r.format);
+    if (v.present() && r.then != conv::none) {
+      v = convert(t, v, r.then, r.format);
+    }
+    if (v.present() && r.map != nullptr) {
+      v = apply_map(r.map, v);
+    }
+    if (!v.present()) {
+      return;
+    }
+    for (auto s : r.to) {
+      write(s, v);
+    }
+  }
+
+  void run_derive(const source_table& t, const derive& d) {
+    value out;
+    switch (d.kind) {
+    case derive::op::sum: {
+      std::int64_t sum = 0;
+      bool any = false;
+      for (auto s : d.inputs) {
+        if (const value* v = slot(s); v != nullptr && v->type == value::tag::integer) {
+          if (__builtin_add_overflow(sum, v->i, &sum)) {
+            return;
+          }
+          any = true;
+        }
+      }
+      if (any) {
+        out = value::integer(sum);
+      }
+      break;
+    }
+    case derive::op::join: {
+      std::size_t n = 0;
+      char buf[256];
+      for (std::size_t i = 0; i < d.inputs.size(); ++i) {
+        const field* f = input(d.inputs[i]);
+        std::string_view s = f != nullptr ? text_of(f->v, numbuf, sizeof numbuf) : "";
+        if (n + s.size() + 1 > sizeof buf) {
+          return;
+        }
+        if (i > 0) {
+          buf[n++] = '|';
+        }
+        if (!s.empty()) {
+          std::memcpy(buf + n, s.data(), s.size());
+          n += s.size();
+        }
+      }
+      out = value::str(scratch.copy({buf, n}));
+      break;
+    }
+    case derive::op::collect: {
+      // Distinct texts joined by a unit separator and emitted as an array.
+      std::string_view seen[16];
+      std::size_t count = 0;
+      std::size_t total = 0;
+      auto add_text = [&](const value& v) {
+        if (count == 16 || is_null_text(t, v)) {
+          return;
+        }
+        auto txt = text_of(v, numbuf, sizeof numbuf);
+        if (txt.empty() || std::find(seen, seen + count, txt) != seen + count) {
+          return;
+        }
+        seen[count++] = scratch.copy(txt);
+        total += txt.size() + 1;
+      };
+      for (auto s : d.inputs) {
+        const value* v = slot(s);
+        if (v == nullptr) {
+          continue;
+        }
+        if (v->type != value::tag::list) {
+          add_text(*v);
+          continue;
+        }
+        std::string_view rest = v->s;
+        while (!rest.empty()) {
+          const auto pos = rest.find(v->sep);
+          add_text(value::str(rest.substr(0, pos)));
+          if (pos == std::string_view::npos) {
+            break;
+          }
+          rest.remove_prefix(pos + 1);
+        }
+      }
+      for (auto id : d.extra_inputs) {
+        if (const field* f = input(id)) {
+          add_text(f->v);
+        }
+      }
+      if (count == 0) {
+        return;
+      }
+      char* p = scratch.alloc(total);
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (i > 0) {
+          p[n++] = '\x1f';
+        }
+        std::memcpy(p + n, seen[i].data(), seen[i].size());
+        n += seen[i].size();
+      }
+      out.type = value::tag::list;
+      out.sep = '\x1f';
+      out.s = {p, n};
+      break;
+    }
+    case derive::op::flags: {
+      // Names of the inputs that are true, as an array.
+      std::size_t total = 0;
+      for (const auto& n : d.names) {
+        total += n.size() + 1;
+      }
+      char* p = scratch.alloc(total);
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < d.inputs.size(); ++i) {
+        const field* f = input(d.inputs[i]);
+        if (f == nullptr || convert(t, f->v, conv::boolean, {}).b != true) {
+          continue;
+        }
+        if (n > 0) {
+          p[n++] = '\x1f';
+        }
+        std::memcpy(p + n, d.names[i].data(), d.names[i].size());
+        n += d.names[i].size();
+      }
+      if (n == 0) {
+        return;
+      }
+      out.type = value::tag::list;
+      out.sep = '\x1f';
+      out.s = {p, n};
+      break;
+    }
+    case derive::op::first:
+      for (auto s : d.inputs) {
+        if (const value* v = slot(s)) {
+          out = *v;
+          break;
+        }
+      }
+      break;
+    }
+    if (!out.present()) {
+      return;
+    }
+    out = convert(t, out, d.type, d.format);
+    if (out.present() && d.map != nullptr) {
+      out = apply_map(d.map, out);
+    }
+    if (out.present()) {
+      write(d.to, out);
+    }
+  }
+
+  bool emit_json(simdjson::dom::element el, std::size_t depth) {
+    if (depth > lim.max_depth) {
+      return false;
+    }
+    switch (el.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      b.begin_object();
+      simdjson::dom::object obj;
+      if (el.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+      }
+      for (auto [k, v] : obj) {
+        b.key(k);
+        if (!emit_json(v, depth + 1)) {
+          return false;
+        }
+      }
+      b.end_object();
+      return true;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      b.begin_array();
+      simdjson::dom::array arr;
+      if (el.get_array().get(arr) != simdjson::SUCCESS) {
+        return false;
+      }
+      for (auto v : arr) {
+        if (!emit_json(v, depth + 1)) {
+          return false;
+        }
+      }
+      b.end_array();
+      return true;
+    }
+    case simdjson::dom::element_type::STRING:
+      b.string(el.get_string().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::INT64:
+      b.integer(el.get_int64().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::UINT64:
+      b.real(static_cast<double>(el.get_uint64().value_unsafe()));
+      return true;
+    case simdjson::dom::element_type::DOUBLE:
+      b.real(el.get_double().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::BOOL:
+      b.boolean(el.get_bool().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::NULL_VALUE:
+      b.null();
+      return true;
+    }
+    return true;
+  }
+
+  // Like emit_json, but arrays of objects become objects keyed "0", "1", ... and keys snake_case.
+  bool emit_indexed(simdjson::dom::element el, std::size_t depth) {
+    if (depth > lim.max_depth) {
+      return false;
+    }
+    if (el.is_object()) {
+      simdjson::dom::object obj;
+      if (el.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+      }
+      b.begin_object();
+      for (auto [k, v] : obj) {
+        b.key(snake_key({}, k));
+        if (!emit_indexed(v, depth + 1)) {
+          return false;
+        }
+      }
+      b.end_object();
+      return true;
+    }
+    if (el.is_array()) {
+      simdjson::dom::array arr;
+      if (el.get_array().get(arr) != simdjson::SUCCESS) {
+        return false;
+      }
+      bool objects = arr.size() > 0;
+      for (auto v : arr) {
+        objects = objects && v.is_object();
+      }
+      if (!objects) {
+        return emit_json(el, depth);
+      }
+      b.begin_object();
+      std::size_t i = 0;
+      for (auto v : arr) {
+        char* p = scratch.alloc(24);
+        auto r = std::to_chars(p, p + 24, i++);
+        b.key(std::string_view{p, static_cast<std::size_t>(r.ptr - p)});
+        if (!emit_indexed(v, depth + 1)) {
+          return false;
+        }
+      }
+      b.end_object();
+      return true;
+    }
+    return emit_json(el, depth);
+  }
+
+  // `[{"Name": "k", "Value": v}, ...]` as `{"k": v, ...}`; other elements are skipped.
+  bool emit_name_value(simdjson::dom::element el) {
+    simdjson::dom::array arr;
+    if (el.get_array().get(arr) != simdjson::SUCCESS) {
+      return false;
+    }
+    b.begin_object();
+    for (auto item : arr) {
+      std::string_view name;
+      if (item["Name"].get(name) != simdjson::SUCCESS) {
+        continue;
+      }
+      // Dots in names would read as nesting.
+      char* p = scratch.alloc(name.size() + 1);
+      for (std::size_t i = 0; i < name.size(); ++i) {
+        p[i] = name[i] == '.' ? '_' : name[i];
+      }
+      b.key(std::string_view{p, name.size()});
+      simdjson::dom::element val;
+      if (item["Value"].get(val) == simdjson::SUCCESS) {
+        if (!emit_json(val, 1)) {
+          return false;
+        }
+        continue;
+      }
+      // `{"Name":..,"NewValue":..,"OldValue":..}`: the other members as an object.
+      simdjson::dom::object obj;
+      if (item.get_object().get(obj) != simdjson::SUCCESS) {
+        b.null();
+        continue;
+      }
+      b.begin_object();
+      for (auto [k, v] : obj) {
+        if (k == "Name") {
+          continue;
+        }
+        b.key(k);
+        if (!emit_json(v, 2)) {
+          return false;
+        }
+      }
+      b.end_object();
+    }
+    b.end_object();
+    return true;
+  }
+
+  bool emit(const value& v) {
+    switch (v.type) {
+    case value::tag::none:
+    case value::tag::null:
+      b.null();
+      return true;
+    case value::tag::boolean:
+      b.boolean(v.b);
+      return true;
+    case value::tag::integer:
+      b.integer(v.i);
+      return true;
+    case value::tag::real:
+      b.real(v.d);
+      return true;
+    case value::tag::string:
+      b.string(v.s);
+      return true;
+    case value::tag::list: {
+      b.begin_array();
+      std::string_view rest = v.s;
+      // A space separator splits on any whitespace run.
+      const char* seps = v.sep == ' ' ? " \t\r\n" : std::string_view(&v.sep, 1).data();
+      const std::size_t nseps = v.sep == ' ' ? 4 : 1;
+      while (!rest.empty()) {
+        auto pos = rest.find_first_of(std::string_view(seps, nseps));
+        auto item = rest.substr(0, pos);
+        if (!item.empty()) {
+          b.string(item);
+        }
+        if (pos == std::string_view::npos) {
+          break;
+        }
+        rest.remove_prefix(pos + 1);
+      }
+      b.end_array();
+      return true;
+    }
+    case value::tag::json:
+      if (v.name_value) {
+        return emit_name_value(v.el);
+      }
+      return v.indexed_snake ? emit_indexed(v.el, 0) : emit_json(v.el, 0);
+    case value::tag::constant:
+      b.copy(v.c->root());
+      return true;
+    }
+    return true;
+  }
+
+  // `prefix` + `key` with camelCase segments turned into snake_case (`userId` -> `user_id`).
+  std::string_view snake_key(std::string_view prefix, std::string_view key,
+                             std::size_t depth = SIZE_MAX) {
+    char* p = scratch.alloc(prefix.size() + key.size() * 2);
+    if (!prefix.empty()) {
+      std::memcpy(p, prefix.data(), prefix.size());
+    }
+    std::size_t n = prefix.size();
+    std::size_t segment = 0;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      const char c = key[i];
+      if (c == '.') {
+        ++segment;
+      }
+      if (c >= 'A' && c <= 'Z' && segment < depth) {
+        const char prev = i > 0 ? key[i - 1] : '.';
+        const char next = i + 1 < key.size() ? key[i + 1] : '.';
+        const bool prev_word = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+        const bool acronym_end = prev >= 'A' && prev <= 'Z' && next >= 'a' && next <= 'z';
+        if (prev_word || acronym_end) {
+          p[n++] = '_';
+        }
+        p[n++] = static_cast<char>(c - 'A' + 'a');
+      } else {
+        p[n++] = c;
+      }
+    }
+    return {p, n};
+  }
+
+  // Runs the mappings for the filled record and builds the event.
+  std::optional<event::event> run(const source_table& t, const variant& var,
+                                  std::string_view kind) {
+    const std::vector<std::uint32_t>* list = &t.universal;
+    if (!kind.empty()) {
+      if (auto it = t.by_kind.find(key_of(kind)); it != t.by_kind.end()) {
+        list = &it->second;
+      }
+    }
+    bool drop = t.drop_unmapped;
+    std::string_view prefix = t.unmapped_prefix;
+    if (var.has_unmapped) {
+      drop = var.drop_unmapped;
+      prefix = var.unmapped_prefix;
+    }
+    for (auto mi : *list) {
+      const mapping& m = t.mappings[mi];
+      for (const auto& [s, c] : m.constants) {
+        write(s, value::constant(c.get()));
+      }
+      for (const auto& r : m.rules) {
+        run_rule(t, r);
+      }
+      for (auto id : m.drops) {
+        if (field* f = input(id)) {
+          f->consumed = true;
+        }
+      }
+      if (m.has_unmapped) {
+        drop = m.drop_unmapped;
+        prefix = m.unmapped_prefix;
+      }
+    }
+    // Unconsumed inputs whose key is an output path land in their slot unless a rule set it.
+    if (!drop && prefix.empty()) {
+      for (auto& f : record) {
+        if (!f.consumed && f.slot != UINT32_MAX) {
+          f.consumed = true;
+          if (slot(f.slot) == nullptr) {
+            write(f.slot, f.v);
+          }
+        }
+      }
+    }
+    if (auto brace = prefix.find("{kind}"); brace != std::string_view::npos) {
+      const std::size_t n = prefix.size() - 6 + kind.size();
+      char* p = scratch.alloc(n);
+      std::memcpy(p, prefix.data(), brace);
+      std::memcpy(p + brace, kind.data(), kind.size());
+      std::memcpy(p + brace + kind.size(), prefix.data() + brace + 6, prefix.size() - brace - 6);
+      prefix = {p, n};
+    }
+    for (auto mi : *list) {
+      for (const auto& d : t.mappings[mi].derives) {
+        run_derive(t, d);
+      }
+    }
+    b.reset();
+    b.begin_object();
+    for (auto s : written) {
+      b.key(t.slot_symbols[s]);
+      emit(slot_val[s]);
+    }
+    if (!drop) {
+      for (const auto& f : record) {
+        if (f.consumed) {
+          continue;
+        }
+        if (t.snake_case_unmapped) {
+          b.key(snake_key(prefix, f.key, t.snake_case_depth));
+        } else if (prefix.empty()) {
+          b.key(f.key);
+        } else {
+          char* p = scratch.alloc(prefix.size() + f.key.size());
+          std::memcpy(p, prefix.data(), prefix.size());
+          std::memcpy(p + prefix.size(), f.key.data(), f.key.size());
+          b.key(std::string_view{p, prefix.size() + f.key.size()});
+        }
+        if (!emit(f.v)) {
+          return std::nullopt;
+        }
+      }
+    }
+    b.end_object();
+    return b.finish();
+  }
+
+  const variant& pick_variant(const source_table& t, simdjson::dom::object obj) const {
+    for (std::size_t i = 1; i < t.variants.size(); ++i) {
+      if (obj.at_key(t.variants[i].detect).error() == simdjson::SUCCESS) {
+        return t.variants[i];
+      }
+    }
+    return t.variants[0];
+  }
+
+  // Flattens the JSON text held by top-level field `key` (e.g. a Splunk `result._raw`) into the
+  // record.
+  bool merge_embedded(const source_table& t, const variant& var, std::string_view key) {
+    const std::size_t n = record.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (record[i].key != key || record[i].v.type != value::tag::string ||
+          !record[i].v.s.starts_with('{')) {
+        continue;
+      }
+      record[i].consumed = true;
+      const std::string_view text = record[i].v.s;
+      inner_padded.assign(text);
+      inner_padded.append(simdjson::SIMDJSON_PADDING, '\0');
+      simdjson::dom::element doc;
+      simdjson::dom::object obj;
+      if (inner_parser.parse(inner_padded.data(), text.size(), false).get(doc) !=
+              simdjson::SUCCESS ||
+          doc.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+      }
+      return flatten(t, var, obj, {}, 1);
+    }
+    return true;
+  }
+
+  std::string_view kind_text(const source_table& t) {
+    if (field* f = input(t.kind_input)) {
+      return text_of(f->v, numbuf, sizeof numbuf);
+    }
+    return {};
+  }
+
+  expected<simdjson::dom::element, normalize_error> parse_json(source_type src,
+                                                               std::string_view raw) {
+    padded.assign(raw);
+    padded.append(simdjson::SIMDJSON_PADDING, '\0');
+    auto r = parser.parse(padded.data(), raw.size(), false);
+    if (r.error() != simdjson::SUCCESS) {
+      const errc code = r.error() == simdjson::DEPTH_ERROR ? errc::too_deep : errc::bad_json;
+      return unexpected{fail(src, code, simdjson::error_message(r.error()), 0, raw)};
+    }
+    return r.value_unsafe();
+  }
+
+  expected<event::event, normalize_error> normalize_json(source_type src, std::string_view raw,
+                                                         const context& ctx,
+                                                         std::string_view kind_hint) {
+    const source_table* t = by_source[static_cast<std::size_t>(src)];
+    if (t == nullptr) {
+      return unexpected{fail(src, errc::no_table,
+                             "table '" + std::string(info(src).table) + "' not loaded", 0, raw)};
+    }
+    auto doc = parse_json(src, raw);
+    if (!doc) {
+      return unexpected{std::move(doc.error())};
+    }
+    simdjson::dom::object obj;
+    if (doc->get_object().get(obj) != simdjson::SUCCESS) {
+      return unexpected{fail(src, errc::bad_json, "expected a JSON object", 0, raw)};
+    }
+    begin(*t);
+    const variant& var = pick_variant(*t, obj);
+    if (!flatten(*t, var, obj, {}, 0)) {
+      return unexpected{fail(src, errc::too_large, "too many fields", 0, raw)};
+    }
+    for (const auto& key : t->embedded_json) {
+      if (!merge_embedded(*t, var, key)) {
+        return unexpected{
+            fail(src, errc::bad_json, "embedded record '" + key + "' is not valid JSON", 0, raw)};
+      }
+    }
+    std::string_view kind = kind_hint;
+    if (kind.empty()) {
+      kind = kind_text(*t);
+    }
+    if (kind.empty() && t->format == "zeek") {
+      kind = kind_from_file_name(ctx.file_name);
+    }
+    auto ev = run(*t, var, kind);
+    if (!ev) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return std::move(*ev);
+  }
+
+  // CEF: `[syslog prefix] CEF:Version|Vendor|Product|Version|Class|Name|Severity|k=v k=v`.
+  // Returns the byte offset of a format error, or npos on success.
+  std::size_t parse_cef(const source_table& t, std::string_view line) {
+    const variant& var = t.variants[0];
+    const auto start = line.find("CEF:");
+    if (start == std::string_view::npos) {
+      return 0;
+    }
+    static constexpr std::string_view header_keys[] = {
+        "cef.version",        "cef.device.vendor",         "cef.device.product",
+        "cef.device.version", "cef.device.event_class_id", "cef.name",
+        "cef.severity"};
+    std::size_t pos = start + 4;
+    for (std::size_t h = 0; h < std::size(header_keys); ++h) {
+      // Header fields end at an unescaped '|'; `\|` and `\\` are escapes.
+      std::size_t end = pos;
+      bool escaped = false;
+      while (end < line.size() && line[end] != '|') {
+        if (line[end] == '\\' && end + 1 < line.size()) {
+          escaped = true;
+          ++end;
+        }
+        ++end;
+      }
+      if (end >= line.size()) {
+        return end;
+      }
+      std::string_view text = line.substr(pos, end - pos);
+      if (escaped) {
+        text = unescape_cef(text);
+      }
+      add(t, var, header_keys[h], value::str(text));
+      pos = end + 1;
+    }
+    // Extensions: a value runs until the space before the next `key=`.
+    std::string_view ext = line.substr(pos);
+    std::size_t i = 0;
+    while (i < ext.size()) {
+      while (i < ext.size() && ext[i] == ' ') {
+        ++i;
+      }
+      const auto eq = ext.find('=', i);
+      if (eq == std::string_view::npos) {
+        break;
+      }
+      const std::string_view key = ext.substr(i, eq - i);
+      std::size_t vend = eq + 1;
+      std::size_t next = ext.size();
+      bool escaped = false;
+      for (std::size_t j = eq + 1; j < ext.size(); ++j) {
+        if (ext[j] == '\\') {
+          escaped = true;
+          ++j;
+          continue;
+        }
+        if (ext[j] == '=') {
+          // Back up over the key to the space that starts it.
+          std::size_t k = j;
+          while (k > eq + 1 && ext[k - 1] != ' ') {
+            --k;
+          }
+          if (k > eq + 1) {
+            next = k;
+            break;
+          }
+        }
+      }
+      vend = next;
+      std::string_view val = ext.substr(eq + 1, vend - eq - 1);
+      while (!val.empty() && val.back() == ' ') {
+        val.remove_suffix(1);
+      }
+      if (escaped) {
+        val = unescape_cef(val);
+      }
+      if (key.empty() || key.find(' ') != std::string_view::npos ||
+          record.size() >= lim.max_fields) {
+        return pos + i;
+      }
+      constexpr std::string_view prefix = "cef.extensions.";
+      char* p = scratch.alloc(prefix.size() + key.size());
+      std::memcpy(p, prefix.data(), prefix.size());
+      std::memcpy(p + prefix.size(), key.data(), key.size());
+      add(t, var, std::string_view{p, prefix.size() + key.size()}, value::str(val));
+      i = vend;
+    }
+    return std::string_view::npos;
+  }
+
+  std::string_view unescape_cef(std::string_view s) {
+    char* p = scratch.alloc(s.size());
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 1 < s.size()) {
+        ++i;
+        p[n++] = s[i] == 'n' ? '\n' : s[i] == 'r' ? '\r' : s[i];
+      } else {
+        p[n++] = s[i];
+      }
+    }
+    return {p, n};
+  }
+
+  expected<event::event, normalize_error> normalize_text(source_type src, std::string_view raw) {
+    const source_table* t = by_source[static_cast<std::size_t>(src)];
+    if (t == nullptr) {
+      return unexpected{fail(src, errc::no_table,
+                             "table '" + std::string(info(src).table) + "' not loaded", 0, raw)};
+    }
+    std::string_view line = raw;
+    std::size_t lead = 0;
+    while (lead < raw.size() && (raw[lead] == ' ' || raw[lead] == '\t')) {
+      ++lead;
+    }
+    // A shipper's JSON envelope carries the raw line in one of its fields.
+    simdjson::dom::object envelope;
+    bool has_envelope = false;
+    if (lead < raw.size() && raw[lead] == '{') {
+      auto doc = parse_json(src, raw);
+      if (!doc) {
+        return unexpected{std::move(doc.error())};
+      }
+      if (doc->get_object().get(envelope) != simdjson::SUCCESS) {
+        return unexpected{fail(src, errc::bad_json, "expected a JSON object", 0, raw)};
+      }
+      has_envelope = true;
+      line = {};
+      for (const auto& key : t->envelope_fields) {
+        std::string_view text;
+        if (envelope.at_pointer(key).get(text) == simdjson::SUCCESS &&
+            text.find("CEF:") != std::string_view::npos) {
+          line = text;
+          break;
+        }
+      }
+      if (line.empty()) {
+        return unexpected{fail(src, errc::bad_format, "no raw line in the JSON envelope", 0, raw)};
+      }
+    }
+    begin(*t);
+    if (const auto bad = parse_cef(*t, line); bad != std::string_view::npos) {
+      return unexpected{fail(src, errc::bad_format, "malformed CEF", has_envelope ? 0 : bad, raw)};
+    }
+    std::string_view kind = kind_text(*t);
+    auto ev = run(*t, t->variants[0], kind);
+    if (!ev) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return std::move(*ev);
+  }
+
+  expected<event::event, normalize_error> passthrough(source_type src, std::string_view raw) {
+    auto doc = parse_json(src, raw);
+    if (!doc) {
+      return unexpected{std::move(doc.error())};
+    }
+    if (!doc->is_object()) {
+      return unexpected{fail(src, errc::bad_json, "expected a JSON object", 0, raw)};
+    }
+    b.reset();
+    if (!emit_json(*doc, 0)) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return b.finish();
+  }
+};
+
+normalizer::normalizer() : impl_(std::make_unique<impl>()) {}
+normalizer::~normalizer() = default;
+normalizer::normalizer(normalizer&&) noexcept = default;
+normalizer& normalizer::operator=(normalizer&&) noexcept = default;
+
+normalizer::normalizer(const normalizer& other) : impl_(std::make_unique<impl>()) {
+  *this = other;
+}
+
+normalizer& normalizer::operator=(const normalizer& other) {
+  if (this != &other) {
+    auto fresh = std::make_unique<impl>();
+    fresh->lim = other.impl_->lim;
+    fresh->tables = other.impl_->tables;
+    fresh->by_source = other.impl_->by_source;
+    // Failure here surfaces on first use as a parse error, never a crash.
+    if (fresh->parser.allocate(std::min<std::size_t>(fresh->lim.max_bytes, 1 << 16),
+                               fresh->lim.max_depth) != simdjson::SUCCESS) {
+      fresh->parser = simdjson::dom::parser{};
+    }
+    impl_ = std::move(fresh);
+  }
+  return *this;
+}
+
+expected<normalizer, table_error> normalizer::create(std::span<const table_text> tables,
+                                                     limits lim) {
+  normalizer n;
+  n.impl_->lim = lim;
+  for (const auto& text : tables) {
+    auto t = compile_table(text);
+    if (!t) {
+      return unexpected{std::move(t.error())};
+    }
+    std::shared_ptr<const source_table> shared = std::move(*t);
+    n.impl_->bind(shared.get());
+    n.impl_->tables.push_back(std::move(shared));
+  }
+  if (n.impl_->parser.allocate(std::min<std::size_t>(lim.max_bytes, 1 << 16), lim.max_depth) !=
+      simdjson::SUCCESS) {
+    return unexpected{table_error{"", "cannot allocate the JSON parser"}};
+  }
+  return n;
+}
+
+bool normalizer::has_table(source_type source) const noexcept {
+  return source == source_type::ecs ||
+         impl_->by_source[static_cast<std::size_t>(source)] != nullptr;
+}
+
+expected<event::event, normalize_error>
+normalizer::normalize(source_type source, std::string_view raw, const context& ctx) {
+  auto& im = *impl_;
+  if (raw.size() > im.lim.max_bytes) {
+    return unexpected{im.fail(source, errc::too_large,
+                              "input of " + std::to_string(raw.size()) + " bytes exceeds the limit",
+                              im.lim.max_bytes, raw)};
+  }
+  if (source == source_type::ecs) {
+    return im.passthrough(source, raw);
+  }
+  if (!info(source).implemented) {
+    return unexpected{
+        im.fail(source, errc::not_implemented, "source type not implemented yet", 0, raw)};
+  }
+  if (const source_table* t = im.by_source[static_cast<std::size_t>(source)];
+      t != nullptr && t->format == "cef") {
+    return im.normalize_text(source, raw);
+  }
+  std::size_t lead = 0;
+  while (lead < raw.size() && (raw[lead] == ' ' || raw[lead] == '\t')) {
+    ++lead;
+  }
+  if (lead == raw.size() || raw[lead] != '{') {
+    if (im.by_source[static_cast<std::size_t>(source)] != nullptr &&
+        im.by_source[static_cast<std::size_t>(source)]->format == "zeek") {
+      return unexpected{im.fail(source, errc::missing_header,
+                                "Zeek TSV line outside a stream (use stream_reader)", lead, raw)};
+    }
+    return unexpected{im.fail(source, errc::bad_json, "expected a JSON object", lead, raw)};
+  }
+  return im.normalize_json(source, raw, ctx, zeek_kind_of(source));
+}
+
+// --- stream reader (Zeek TSV headers) ---------------------------------------
+
+struct stream_reader::state {
+  context ctx;
+  std::string separator = "\t";
+  std::string set_separator = ",";
+  std::string unset = "-";
+  std::string empty = "(empty)";
+  std::string path;
+  std::vector<std::string> fields;
+  std::vector<std::string> types;
+  std::string unescaped; // scratch for \x escapes
+};
+
+stream_reader::stream_reader(normalizer& n, source_type source, context ctx)
+    : n_(&n), source_(source), state_(std::make_unique<state>()) {
+  state_->ctx = ctx;
+}
+stream_reader::~stream_reader() = default;
+stream_reader::stream_reader(stream_reader&&) noexcept = default;
+stream_reader& stream_reader::operator=(stream_reader&&) noexcept = default;
+
+namespace {
+
+// Decodes `\xNN` escapes of Zeek header values and data.
+std::string unescape_header(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() + 0 && s[i + 1] == 'x') {
+      unsigned v = 0;
+      auto r = std::from_chars(s.data() + i + 2, s.data() + i + 4, v, 16);
+      if (r.ec == std::errc{}) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::vector<std::string> split_all(std::string_view s, std::string_view sep) {
+  std::vector<std::string> out;
+  while (true) {
+    auto pos = s.find(sep);
+    out.emplace_back(s.substr(0, pos));
+    if (pos == std::string_view::npos) {
+      break;
+    }
+    s.remove_prefix(pos + sep.size());
+  }
+  return out;
+}
+
+} // namespace
+
+expected<std::optional<event::event>, normalize_error> stream_reader::next(std::string_view line) {
+  auto& im = *n_->impl_;
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  if (line.empty()) {
+    return std::optional<event::event>{};
+  }
+  if (line.size() > im.lim.max_bytes) {
+    return unexpected{
+        im.fail(source_, errc::too_large, "line exceeds the size limit", im.lim.max_bytes, line)};
+  }
+  const source_table* t = im.by_source[static_cast<std::size_t>(source_)];
+  const bool zeek = t != nullptr && t->format == "zeek";
+  if (!zeek || line.front() == '{' || line.front() == ' ') {
+    auto ev = n_->normalize(source_, line, state_->ctx);
+    if (!ev) {
+      return unexpected{std::move(ev.error())};
+    }
+    return std::optional<event::event>{std::move(*ev)};
+  }
+  auto& st = *state_;
+  if (line.front() == '#') {
+    auto directive = line.substr(1);
+    if (directive.starts_with("separator ")) {
+      st.separator = unescape_header(directive.substr(10));
+      if (st.separator.empty()) {
+        st.separator = "\t";
+      }
+      return std::optional<event::event>{};
+    }
+    auto sep = directive.find(st.separator);
+    const auto name = directive.substr(0, sep);
+    const auto rest = sep == std::string_view::npos ? std::string_view{}
+                                                    : directive.substr(sep + st.separator.size());
+    if (name == "set_separator") {
+      st.set_separator = unescape_header(rest);
+    } else if (name == "empty_field") {
+      st.empty = std::string(rest);
+    } else if (name == "unset_field") {
+      st.unset = std::string(rest);
+    } else if (name == "path") {
+      st.path = std::string(rest);
+    } else if (name == "fields") {
+      st.fields = split_all(rest, st.separator);
+      if (st.fields.size() > im.lim.max_fields) {
+        st.fields.clear();
+        return unexpected{im.fail(source_, errc::too_large, "too many #fields", 0, line)};
+      }
+    } else if (name == "types") {
+      st.types = split_all(rest, st.separator);
+    }
+    return std::optional<event::event>{};
+  }
+  if (st.fields.empty()) {
+    return unexpected{im.fail(source_, errc::missing_header,
+                              "Zeek TSV data line before a #fields header", 0, line)};
+  }
+  im.begin(*t);
+  const variant& var = t->variants[0];
+  std::string_view rest = line;
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < st.fields.size(); ++i) {
+    auto pos = rest.find(st.separator);
+    std::string_view cell = rest.substr(0, pos);
+    if (pos == std::string_view::npos && i + 1 < st.fields.size()) {
+      // Shorter rows are tolerated (labelled datasets append columns; some truncate).
+      rest = {};
+    }
+    std::string_view type = i < st.types.size() ? std::string_view(st.types[i]) : "string";
+    if (cell != st.unset) {
+      value v;
+      if (cell == st.empty) {
+        if (type.starts_with("set") || type.starts_with("vector")) {
+          v.type = value::tag::list;
+          v.s = {};
+        } else {
+          v = value::str({});
+        }
+      } else if (type == "count" || type == "int" || type == "port") {
+        std::int64_t x = 0;
+        auto r = std::from_chars(cell.data(), cell.data() + cell.size(), x);
+        v = r.ec == std::errc{} && r.ptr == cell.data() + cell.size() ? value::integer(x)
+                                                                      : value::str(cell);
+      } else if (type == "double" || type == "interval") {
+        double x = 0;
+        auto r = std::from_chars(cell.data(), cell.data() + cell.size(), x);
+        v = r.ec == std::errc{} && r.ptr == cell.data() + cell.size() ? value::real(x)
+                                                                      : value::str(cell);
+      } else if (type == "bool") {
+        v = cell == "T"   ? value::boolean(true)
+            : cell == "F" ? value::boolean(false)
+                          : value::str(cell);
+      } else if (type.starts_with("set") || type.starts_with("vector")) {
+        v.type = value::tag::list;
+        v.s = cell;
+        v.sep = st.set_separator.empty() ? ',' : st.set_separator[0];
+      } else {
+        if (cell.find("\\x") != std::string_view::npos) {
+          cell = im.scratch.copy(unescape_header(cell));
+        }
+        v = value::str(cell); // time stays text: epoch parsing is exact on text
+      }
+      im.add(*t, var, st.fields[i], v);
+    }
+    if (pos == std::string_view::npos) {
+      break;
+    }
+    offset += pos + st.separator.size();
+    rest.remove_prefix(pos + st.separator.size());
+  }
+  std::string_view kind = zeek_kind_of(source_);
+  if (kind.empty()) {
+    kind = st.path;
+  }
+  if (kind.empty()) {
+    kind = kind_from_file_name(st.ctx.file_name);
+  }
+  auto ev = im.run(*t, var, kind);
+  if (!ev) {
+    return unexpected{im.fail(source_, errc::too_deep, "value nested too deeply", offset, line)};
+  }
+  return std::optional<event::event>{std::move(*ev)};
+}
+
+} // namespace chainwatch::normalize

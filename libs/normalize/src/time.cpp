@@ -1,0 +1,399 @@
+#include "internal.hpp"
+
+#include <array>
+#include <chainwatch/normalize/normalizer.hpp>
+#include <charconv>
+#include <cstdio>
+
+namespace chainwatch::normalize {
+using detail::timestamp_buffer_size;
+
+namespace {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+struct civil {
+  std::int64_t y;
+  unsigned m, d;
+};
+
+constexpr civil civil_from_days(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp + (mp < 10 ? 3 : -9);
+  return {y + (m <= 2), m, d};
+}
+
+// Reads exactly `n` digits at `pos`.
+bool digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) noexcept {
+  if (pos + n > s.size()) {
+    return false;
+  }
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+// Reads 1..max digits.
+bool some_digits(std::string_view s, std::size_t& pos, std::size_t max, int& out) noexcept {
+  std::size_t n = 0;
+  int v = 0;
+  while (pos < s.size() && n < max && s[pos] >= '0' && s[pos] <= '9') {
+    v = v * 10 + (s[pos] - '0');
+    ++pos;
+    ++n;
+  }
+  out = v;
+  return n > 0;
+}
+
+// Fraction digits after the separator, scaled to nanoseconds (extra digits ignored).
+std::int64_t fraction_ns(std::string_view s, std::size_t& pos) noexcept {
+  std::int64_t v = 0;
+  int n = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (n < 9) {
+      v = v * 10 + (s[pos] - '0');
+      ++n;
+    }
+    ++pos;
+  }
+  while (n++ < 9) {
+    v *= 10;
+  }
+  return v;
+}
+
+int month_from_name(std::string_view s) noexcept {
+  static constexpr std::array<std::string_view, 12> names = {
+      "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (s.size() < 3) {
+    return 0;
+  }
+  char low[3];
+  for (int i = 0; i < 3; ++i) {
+    low[i] = static_cast<char>(s[i] | 0x20);
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (std::string_view{low, 3} == names[i]) {
+      return static_cast<int>(i) + 1;
+    }
+  }
+  return 0;
+}
+
+// Parses `Z`, `+hh:mm`, `+hhmm`, `+hh`; returns false when malformed.
+bool zone(std::string_view s, std::size_t& pos, std::int32_t& offset_s, bool& has_zone) noexcept {
+  if (pos >= s.size()) {
+    return true;
+  }
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+    offset_s = 0;
+    has_zone = true;
+    return true;
+  }
+  if (s[pos] != '+' && s[pos] != '-') {
+    return true;
+  }
+  const int sign = s[pos] == '-' ? -1 : 1;
+  ++pos;
+  int hh = 0, mm = 0;
+  if (!digits(s, pos, 2, hh)) {
+    return false;
+  }
+  if (pos < s.size() && s[pos] == ':') {
+    ++pos;
+  }
+  if (pos < s.size()) {
+    digits(s, pos, 2, mm);
+  }
+  offset_s = sign * (hh * 3600 + mm * 60);
+  has_zone = true;
+  return true;
+}
+
+bool valid(int mo, int d, int h, int mi, int sec) noexcept {
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 24 && mi >= 0 && mi <= 59 &&
+         sec >= 0 && sec <= 60;
+}
+
+// Nanoseconds since the epoch, or nullopt outside the int64 range (years 1678..2261).
+std::optional<std::int64_t> combine(std::int64_t y, int mo, int d, int h, int mi, int sec,
+                                    std::int64_t frac, std::int32_t offset_s) noexcept {
+  if (y < 1678 || y > 2261) {
+    return std::nullopt;
+  }
+  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  if (secs <= INT64_MIN / ns_per_s + 1 || secs >= INT64_MAX / ns_per_s - 1) {
+    return std::nullopt;
+  }
+  return secs * ns_per_s + frac;
+}
+
+std::optional<std::int64_t> parse_epoch(std::string_view s, std::int64_t unit_ns) noexcept {
+  std::size_t pos = 0;
+  bool neg = false;
+  if (pos < s.size() && s[pos] == '-') {
+    neg = true;
+    ++pos;
+  }
+  std::int64_t whole = 0;
+  std::size_t start = pos;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (whole > 9'000'000'000'000) {
+      return std::nullopt;
+    }
+    whole = whole * 10 + (s[pos] - '0');
+    ++pos;
+  }
+  if (pos == start) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    frac = fraction_ns(s, pos); // in units of 1e-9 of the unit
+  }
+  if (pos != s.size()) {
+    return std::nullopt;
+  }
+  if (whole > INT64_MAX / unit_ns - 1) {
+    return std::nullopt;
+  }
+  std::int64_t v = whole * unit_ns + frac / (ns_per_s / unit_ns);
+  return neg ? -v : v;
+}
+
+std::optional<std::int64_t> parse_iso(std::string_view s, std::int32_t tz) noexcept {
+  std::size_t pos = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-' || !digits(s, pos, 2, mo) ||
+      pos >= s.size() || s[pos++] != '-' || !digits(s, pos, 2, d)) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
+    ++pos;
+    if (!digits(s, pos, 2, h) || pos >= s.size() || s[pos++] != ':' || !digits(s, pos, 2, mi)) {
+      return std::nullopt;
+    }
+    if (pos < s.size() && s[pos] == ':') {
+      ++pos;
+      if (!digits(s, pos, 2, sec)) {
+        return std::nullopt;
+      }
+    }
+    if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+      ++pos;
+      frac = fraction_ns(s, pos);
+    }
+  }
+  bool has_zone = false;
+  std::int32_t off = tz;
+  while (pos < s.size() && s[pos] == ' ') {
+    ++pos;
+  }
+  if (!zone(s, pos, off, has_zone) || pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, off);
+}
+
+std::optional<std::int64_t> parse_syslog(std::string_view s, std::int32_t tz,
+                                         std::int64_t reference_ns) noexcept {
+  // `Mmm dd hh:mm:ss` (day may be space padded), optional fraction.
+  if (s.size() < 15) {
+    return std::nullopt;
+  }
+  const int mo = month_from_name(s);
+  if (mo == 0) {
+    return std::nullopt;
+  }
+  std::size_t pos = 3;
+  while (pos < s.size() && s[pos] == ' ') {
+    ++pos;
+  }
+  int d = 0, h = 0, mi = 0, sec = 0;
+  if (!some_digits(s, pos, 2, d) || pos >= s.size() || s[pos++] != ' ' || !digits(s, pos, 2, h) ||
+      pos >= s.size() || s[pos++] != ':' || !digits(s, pos, 2, mi) || pos >= s.size() ||
+      s[pos++] != ':' || !digits(s, pos, 2, sec)) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    frac = fraction_ns(s, pos);
+  }
+  if (pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  const civil ref = civil_from_days(reference_ns / ns_per_s / 86400);
+  std::int64_t y = ref.y;
+  // A December line read in January belongs to the previous year.
+  if (static_cast<unsigned>(mo) > ref.m + 1) {
+    --y;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, tz);
+}
+
+std::optional<std::int64_t> parse_pattern(std::string_view s, std::string_view fmt,
+                                          std::int32_t tz) noexcept {
+  std::size_t pos = 0;
+  int y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0;
+  std::int64_t frac = 0;
+  std::int32_t off = tz;
+  bool has_zone = false;
+  for (std::size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%' || i + 1 == fmt.size()) {
+      if (pos >= s.size() || s[pos] != fmt[i]) {
+        return std::nullopt;
+      }
+      ++pos;
+      continue;
+    }
+    bool ok = true;
+    switch (fmt[++i]) {
+    case 'Y':
+      ok = digits(s, pos, 4, y);
+      break;
+    case 'm':
+      ok = some_digits(s, pos, 2, mo);
+      break;
+    case 'd':
+      ok = some_digits(s, pos, 2, d);
+      break;
+    case 'e':
+      while (pos < s.size() && s[pos] == ' ') {
+        ++pos;
+      }
+      ok = some_digits(s, pos, 2, d);
+      break;
+    case 'H':
+      ok = some_digits(s, pos, 2, h);
+      break;
+    case 'M':
+      ok = digits(s, pos, 2, mi);
+      break;
+    case 'S':
+      ok = digits(s, pos, 2, sec);
+      break;
+    case 'f':
+      frac = fraction_ns(s, pos);
+      break;
+    case 'b':
+      mo = month_from_name(s.substr(pos));
+      ok = mo != 0;
+      pos += 3;
+      break;
+    case 'z':
+      ok = zone(s, pos, off, has_zone);
+      break;
+    case '%':
+      ok = pos < s.size() && s[pos++] == '%';
+      break;
+    default:
+      ok = false;
+    }
+    if (!ok) {
+      return std::nullopt;
+    }
+  }
+  if (pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, off);
+}
+
+} // namespace
+
+std::optional<std::int64_t> parse_timestamp(std::string_view text, std::string_view format,
+                                            std::int32_t tz_offset_s,
+                                            std::int64_t reference_ns) noexcept {
+  while (!text.empty() && text.back() == ' ') {
+    text.remove_suffix(1);
+  }
+  if (text.empty() || text.size() > 64) {
+    return std::nullopt;
+  }
+  if (format == "epoch") {
+    return parse_epoch(text, ns_per_s);
+  }
+  if (format == "epoch_ms") {
+    return parse_epoch(text, 1'000'000);
+  }
+  if (format == "iso8601") {
+    return parse_iso(text, tz_offset_s);
+  }
+  if (format == "filetime") {
+    std::uint64_t ticks = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ticks);
+    if (ec != std::errc{} || p != text.data() + text.size()) {
+      return std::nullopt;
+    }
+    constexpr std::uint64_t epoch_delta = 116444736000000000ULL; // 1601 -> 1970 in ticks
+    if (ticks < epoch_delta || ticks - epoch_delta > static_cast<std::uint64_t>(INT64_MAX / 100)) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(ticks - epoch_delta) * 100;
+  }
+  if (format == "syslog") {
+    return parse_syslog(text, tz_offset_s, reference_ns);
+  }
+  return parse_pattern(text, format, tz_offset_s);
+}
+
+namespace detail {
+std::size_t format_timestamp_into(char* buf, std::int64_t ns) noexcept {
+  std::int64_t secs = ns / ns_per_s;
+  std::int64_t rem = ns % ns_per_s;
+  if (rem < 0) {
+    rem += ns_per_s;
+    --secs;
+  }
+  std::int64_t days = secs / 86400;
+  std::int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  const civil c = civil_from_days(days);
+  const int n = std::snprintf(buf, timestamp_buffer_size, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                              static_cast<long long>(c.y), c.m, c.d, static_cast<int>(sod / 3600),
+                              static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60),
+                              static_cast<int>(rem / 1'000'000));
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+} // namespace detail
+
+std::string format_timestamp(std::int64_t ns) {
+  char buf[timestamp_buffer_size];
+  return std::string(buf, detail::format_timestamp_into(buf, ns));
+}
+
+} // namespace chainwatch::normalize

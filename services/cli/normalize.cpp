@@ -1,0 +1,156 @@
+#include "commands.hpp"
+#include "input.hpp"
+#include "normalize_input.hpp"
+
+#include <chainwatch/normalize/normalizer.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace chainwatch::cli {
+
+std::vector<std::string> default_source_dirs() {
+  if (const char* env = std::getenv("CHAINWATCH_SOURCES"); env && *env) return {env};
+  std::error_code ec;
+  if (fs::is_directory("config/sources", ec)) return {"config/sources"};
+  return {};
+}
+
+expected<normalize::normalizer, std::string> load_normalizer(const std::vector<std::string>& dirs) {
+  std::vector<std::string> names, texts;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".toml") files.push_back(it->path());
+    if (ec) return unexpected{dir + ": " + ec.message()};
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::string text;
+      if (auto e = read_file(f.string(), text); !e.empty()) return unexpected{e};
+      names.push_back(f.stem().string());
+      texts.push_back(std::move(text));
+    }
+  }
+  std::vector<normalize::table_text> tables;
+  for (std::size_t i = 0; i < names.size(); ++i) tables.push_back({names[i], texts[i]});
+  auto n = normalize::normalizer::create(tables);
+  if (!n) return unexpected{n.error().table + ": " + n.error().reason};
+  return std::move(*n);
+}
+
+std::string read_normalized(const std::string& path, normalize::normalizer& n,
+                            normalize::source_type source,
+                            const std::function<void(record&&)>& on_record) {
+  normalize::context ctx{fs::path(path).filename().string()};
+  normalize::stream_reader reader{n, source, ctx};
+  auto emit = [&](std::string_view raw, std::uint64_t no) {
+    auto r = reader.next(raw);
+    if (!r) {
+      const auto& e = r.error();
+      on_record({&path, no, nullptr,
+                 std::string(normalize::to_string(e.code)) + ": " + e.reason + " at byte " +
+                     std::to_string(e.offset)});
+    } else if (*r) {
+      on_record({&path, no, std::make_shared<const event::event>(std::move(**r)), {}});
+    }
+  };
+  // A JSON array file (a common export format) feeds its elements one by one.
+  std::string head;
+  if (path != "-") {
+    std::string err;
+    bool is_array = false;
+    (void)for_each_line(path, [&](std::string_view line, std::uint64_t) {
+      if (!is_array && head.empty()) {
+        auto p = line.find_first_not_of(" \t");
+        if (p != std::string_view::npos) {
+          head = std::string(1, line[p]);
+          is_array = line[p] == '[';
+        }
+      }
+    });
+    if (is_array) {
+      std::string text;
+      if (auto e = read_file(path, text); !e.empty()) return e;
+      event::json_decoder decoder;
+      event::decode_limits limits;
+      limits.max_bytes = text.size() + 1;
+      auto doc = decoder.decode(text, limits);
+      if (!doc) {
+        on_record({&path, 1, nullptr, doc.error().reason});
+        return {};
+      }
+      std::uint64_t index = 0;
+      std::string element;
+      for (auto c = doc->root().first_child(); c.exists(); c = c.next_sibling()) {
+        element.clear();
+        event::append_json(element, c);
+        emit(element, ++index);
+      }
+      return {};
+    }
+  }
+  return for_each_line(path, [&](std::string_view line, std::uint64_t no) {
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+    emit(line, no);
+  });
+}
+
+int run_sources() {
+  for (const auto& s : normalize::sources())
+    std::printf("%-18s %s%s\n", std::string(s.name).c_str(), std::string(s.description).c_str(),
+                s.implemented ? "" : " (not implemented yet)");
+  return 0;
+}
+
+int run_normalize(const normalize_options& o) {
+  auto source = normalize::parse_source_type(o.source);
+  if (!source) {
+    std::cerr << "chainwatch normalize: unknown --source '" << o.source
+              << "' (see `chainwatch sources`)\n";
+    return 2;
+  }
+  auto n = load_normalizer(o.source_dirs.empty() ? default_source_dirs() : o.source_dirs);
+  if (!n) {
+    std::cerr << "chainwatch normalize: " << n.error() << "\n";
+    return 2;
+  }
+  std::vector<std::string> files = o.files.empty() ? std::vector<std::string>{"-"} : o.files;
+  std::string out;
+  std::uint64_t ok = 0, failed = 0;
+  int status = 0;
+  for (const auto& f : files) {
+    auto err = read_normalized(f, *n, *source, [&](record&& r) {
+      out.clear();
+      if (r.ev) {
+        ++ok;
+        event::append_json(out, r.ev->root());
+      } else {
+        ++failed;
+        out += "{\"error\":{\"source\":";
+        event::append_json_string(out, o.source);
+        out += ",\"file\":";
+        event::append_json_string(out, f);
+        out += ",\"line\":" + std::to_string(r.line) + ",\"reason\":";
+        event::append_json_string(out, r.error);
+        out += "}}";
+      }
+      out += '\n';
+      std::fwrite(out.data(), 1, out.size(), stdout);
+    });
+    if (!err.empty()) {
+      std::cerr << "chainwatch normalize: " << err << "\n";
+      status = 1;
+    }
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "normalize: %llu events, %llu errors\n",
+               static_cast<unsigned long long>(ok), static_cast<unsigned long long>(failed));
+  return status;
+}
+
+} // namespace chainwatch::cli

@@ -1,0 +1,160 @@
+// `chainwatch replay`: sends raw log lines into the mesh's ingest path (CW_INGEST), paced by a
+// fixed rate or by the events' own timestamps, then marks end of input for (customer, source).
+
+#include "commands.hpp"
+#include "event_time.hpp"
+#include "input.hpp"
+
+#include <chainwatch/base/time.hpp>
+#include <chainwatch/event/event.hpp>
+#include <chainwatch/service/mesh.hpp>
+#include <chainwatch/service/nats_client.hpp>
+#include <chainwatch/wire/messages.hpp>
+#include <chainwatch/wire/subjects.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace chainwatch::cli {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The ingestor's subject token of a source type: '.' becomes '_'.
+std::string source_token(std::string_view source) {
+  std::string out(source);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
+}
+
+} // namespace
+
+int run_replay(const replay_options& o) {
+  auto token = source_token(o.source);
+  if (!wire::valid_token(o.customer) || !wire::valid_token(token)) {
+    std::cerr << "chainwatch replay: --customer and --source must be [A-Za-z0-9_-] (source may "
+                 "use '.')\n";
+    return 2;
+  }
+  if (o.rate < 0 || o.speedup < 0 || (o.rate > 0 && o.speedup > 0)) {
+    std::cerr << "chainwatch replay: give at most one of --rate N (lines/s) and --speedup X\n";
+    return 2;
+  }
+  service::nats_options no;
+  no.url = o.nats;
+  no.name = "chainwatch-replay";
+  auto client = service::nats_client::connect(no);
+  if (!client) {
+    std::cerr << "chainwatch replay: " << service::to_string(client.error()) << "\n";
+    return 1;
+  }
+  auto& nats = **client;
+  if (auto r = nats.ensure_stream(service::ingest_stream()); !r) {
+    std::cerr << "chainwatch replay: " << service::to_string(r.error()) << "\n";
+    return 1;
+  }
+
+  const std::string subject = wire::ingest_subject(o.customer, token);
+  char producer[32];
+  std::snprintf(producer, sizeof producer, "replay-%llx",
+                static_cast<unsigned long long>(wall_ns()));
+  const std::string id_prefix = o.customer + "." + token + "." + producer + ".";
+  wire::raw_batch batch{o.customer, o.source, 0, {}};
+  std::size_t batch_bytes = 0;
+  std::uint64_t lines = 0, batches = 0, failed = 0;
+  auto flush = [&] {
+    if (batch.records.empty()) return;
+    batch.ingest_ns = wall_ns();
+    auto id = id_prefix + std::to_string(batch.records.front().sequence.value_or(0));
+    if (!nats.js_publish_async(subject, wire::encode(batch), id)) ++failed;
+    ++batches;
+    batch.records.clear();
+    batch_bytes = 0;
+  };
+
+  const bool tty = o.progress && isatty(2);
+  const auto start = steady::now();
+  auto last_flush = start;
+  auto last_bar = start;
+  std::optional<std::int64_t> first_event_ns;
+  event::json_decoder decoder;
+  event::field_path ts_path{o.timestamp_field};
+
+  auto pace = [&](std::string_view line) {
+    steady::time_point due = start;
+    if (o.rate > 0) {
+      due += std::chrono::nanoseconds(static_cast<std::int64_t>(lines * 1e9 / o.rate));
+    } else if (o.speedup > 0) {
+      auto ev = decoder.decode(line);
+      if (!ev) return;
+      auto ts = event_time(ev->get(ts_path), time_format::automatic);
+      if (!ts) return;
+      if (!first_event_ns) first_event_ns = *ts;
+      due += std::chrono::nanoseconds(
+          static_cast<std::int64_t>(static_cast<double>(*ts - *first_event_ns) / o.speedup));
+    } else {
+      return;
+    }
+    auto now = steady::now();
+    if (due > now) {
+      if (due - now > std::chrono::milliseconds(20)) flush(); // don't hold records while waiting
+      std::this_thread::sleep_until(due);                      // pacing, not synchronization
+    }
+  };
+
+  auto on_line = [&](std::string_view line, std::uint64_t) {
+    if (line.empty()) return;
+    pace(line);
+    if (batch.records.size() >= 1000 || batch_bytes + line.size() > 512 * 1024) flush();
+    batch.records.push_back({std::string(line), std::nullopt, lines});
+    batch_bytes += line.size() + 16;
+    ++lines;
+    auto now = steady::now();
+    if (now - last_flush > std::chrono::milliseconds(50)) {
+      flush();
+      last_flush = now;
+    }
+    if (tty && now - last_bar > std::chrono::milliseconds(250)) {
+      last_bar = now;
+      double secs = std::chrono::duration<double>(now - start).count();
+      std::fprintf(stderr, "\r\033[K%llu lines  %.0f lines/s  %llu batches",
+                   static_cast<unsigned long long>(lines), lines / (secs > 0 ? secs : 1),
+                   static_cast<unsigned long long>(batches));
+    }
+  };
+
+  int status = 0;
+  for (const auto& f : o.files) {
+    if (auto e = for_each_line(f, on_line); !e.empty()) {
+      std::cerr << "\nchainwatch replay: " << e << "\n";
+      status = 1;
+    }
+  }
+  flush();
+  // End of input of (customer, source): an empty raw_batch on cw.ingest.<c>.<source>.eof, which
+  // the normalizer forwards in order and the watermark service turns into +inf for the source.
+  wire::raw_batch eof{o.customer, o.source, wall_ns(), {}};
+  if (!nats.js_publish_async(subject + ".eof", wire::encode(eof), id_prefix + "eof")) ++failed;
+  if (!nats.js_publish_complete(30'000)) ++failed;
+  failed += nats.js_publish_failures();
+  if (tty) std::fputs("\r\033[K", stderr);
+  double secs = std::chrono::duration<double>(steady::now() - start).count();
+  std::fprintf(stderr, "replay: %llu lines in %llu batches to %s (+ end of input), %.2fs%s\n",
+               static_cast<unsigned long long>(lines), static_cast<unsigned long long>(batches),
+               subject.c_str(), secs, failed ? ", SOME PUBLISHES FAILED" : "");
+  return failed ? 1 : status;
+}
+
+} // namespace chainwatch::cli
