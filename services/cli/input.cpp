@@ -74,47 +74,56 @@ std::string read_file(const std::string& path, std::string& out) {
   return {};
 }
 
+namespace {
+
+// Emits every element of a JSON array document as one record.
+void emit_array(const std::string& path, std::string_view text, event::json_decoder& decoder,
+                const std::function<void(record&&)>& on_record) {
+  event::decode_limits limits;
+  limits.max_bytes = text.size() + 1;
+  limits.max_depth += 1; // the enclosing array
+  auto doc = decoder.decode(text, limits);
+  if (!doc) {
+    on_record({&path, 1, nullptr,
+               doc.error().reason + " at byte " + std::to_string(doc.error().offset)});
+    return;
+  }
+  std::uint64_t index = 0;
+  event::builder b;
+  for (auto c = doc->root().first_child(); c.exists(); c = c.next_sibling()) {
+    ++index;
+    if (c.type() != event::kind::object) {
+      on_record({&path, index, nullptr, "array element is not a JSON object"});
+      continue;
+    }
+    b.reset();
+    b.copy(c);
+    on_record({&path, index, std::make_shared<const event::event>(b.finish()), {}});
+  }
+}
+
+} // namespace
+
 std::string read_events(const std::string& path, event::json_decoder& decoder,
                         const std::function<void(record&&)>& on_record) {
-  // Peek at the first non-space byte to tell a JSON array from NDJSON.
-  std::string err;
-  bool is_array = false;
-  if (path != "-") {
-    auto f = open(path, err);
-    if (!f) return err;
-    for (int c; (c = gzgetc(f.get())) != -1;) {
-      if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-      is_array = c == '[';
-      break;
+  // The first non-blank line tells a JSON array (collected whole, then split)
+  // from NDJSON (streamed line by line). This works for stdin too.
+  enum class mode { unknown, ndjson, array } m = mode::unknown;
+  std::string array_text;
+  auto err = for_each_line(path, [&](std::string_view line, std::uint64_t no) {
+    if (m == mode::array) {
+      array_text.append(line).push_back('\n');
+      return;
     }
-  }
-  if (is_array) {
-    std::string text;
-    if (auto e = read_file(path, text); !e.empty()) return e;
-    event::decode_limits limits;
-    limits.max_bytes = text.size() + 1;
-    auto doc = decoder.decode(text, limits);
-    if (!doc) {
-      on_record({&path, 1, nullptr, doc.error().reason + " at byte " +
-                                        std::to_string(doc.error().offset)});
-      return {};
-    }
-    std::uint64_t index = 0;
-    event::builder b;
-    for (auto c = doc->root().first_child(); c.exists(); c = c.next_sibling()) {
-      ++index;
-      if (c.type() != event::kind::object) {
-        on_record({&path, index, nullptr, "array element is not a JSON object"});
-        continue;
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return;
+    if (m == mode::unknown) {
+      m = line[first] == '[' ? mode::array : mode::ndjson;
+      if (m == mode::array) {
+        array_text.append(line).push_back('\n');
+        return;
       }
-      b.reset();
-      b.copy(c);
-      on_record({&path, index, std::make_shared<const event::event>(b.finish()), {}});
     }
-    return {};
-  }
-  return for_each_line(path, [&](std::string_view line, std::uint64_t no) {
-    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
     auto ev = decoder.decode(line);
     if (!ev) {
       on_record({&path, no, nullptr,
@@ -127,6 +136,9 @@ std::string read_events(const std::string& path, event::json_decoder& decoder,
     }
     on_record({&path, no, std::make_shared<const event::event>(std::move(*ev)), {}});
   });
+  if (!err.empty()) return err;
+  if (m == mode::array) emit_array(path, array_text, decoder, on_record);
+  return {};
 }
 
 } // namespace chainwatch::cli
