@@ -118,7 +118,9 @@ enum class conv : std::uint8_t {
   indexed_snake,
   name_value,
   email,
-  ip_version
+  ip_version,
+  syslog_facility,
+  syslog_severity
 };
 
 /// A value map: input text -> constant (string, number, array...).
@@ -154,8 +156,21 @@ struct derive {
   std::string format;
 };
 
+/// A dissect pattern: literal delimiters between `%{name}` captures.
+struct dissect {
+  std::uint32_t from = 0; ///< Input key id of the text to split.
+  struct part {
+    std::string literal;              ///< Text that precedes the capture.
+    std::uint32_t input = UINT32_MAX; ///< Capture's input key id; UINT32_MAX skips it.
+    std::string key;                  ///< Capture's key name.
+  };
+  std::vector<part> parts;
+  std::string tail; ///< Literal after the last capture.
+};
+
 /// One `[[mapping]]` block.
 struct mapping {
+  std::vector<dissect> dissects; ///< Run first; their captures become inputs.
   std::vector<std::pair<std::uint32_t, std::unique_ptr<event::event>>> constants;
   std::vector<rule> rules;
   std::vector<derive> derives;
@@ -180,6 +195,8 @@ struct variant {
 struct key_entry {
   std::uint32_t input = UINT32_MAX;
   std::uint32_t slot = UINT32_MAX;
+  event::symbol key_symbol =
+      0; ///< The key itself, interned at load so passthrough skips interning.
 };
 
 /// A compiled source table.
@@ -194,7 +211,8 @@ struct source_table {
       embedded_json; ///< Top-level keys whose string value is a JSON record to merge.
   std::vector<std::string> strip_prefixes; ///< Removed from input keys first (`o365audit.`).
   std::vector<std::string>
-      envelope_fields; ///< Text formats: JSON keys that may carry the raw line.
+      envelope_fields;                  ///< Text formats: JSON keys that may carry the raw line.
+  std::vector<dissect> header_dissects; ///< Run before the kind is determined.
   absl::flat_hash_map<std::string, key_entry> keys;
   std::uint32_t input_count = 0;
   std::vector<std::string> slot_paths;

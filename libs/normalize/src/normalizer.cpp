@@ -36,12 +36,13 @@ constexpr std::array<source_info, 19> registry = {{
      "ArcSight Common Event Format lines (syslog-wrapped, bare, or in a JSON envelope)", "cef",
      true},
     {source_type::leef, "leef", "IBM QRadar LEEF 1.0/2.0 lines", "leef", false},
-    {source_type::fortigate, "fortigate", "FortiGate key=value syslog", "fortigate", false},
+    {source_type::fortigate, "fortigate", "FortiGate key=value syslog (raw or in a JSON envelope)",
+     "fortigate", true},
     {source_type::panos, "panos", "Palo Alto PAN-OS CSV syslog", "panos", false},
-    {source_type::cisco_asa, "cisco_asa", "Cisco ASA %ASA-n-NNNNNN syslog messages", "cisco_asa",
-     false},
+    {source_type::cisco_asa, "cisco_asa", "Cisco ASA / FTD %ASA-n-NNNNNN syslog messages",
+     "cisco_asa", true},
     {source_type::syslog, "syslog", "Generic syslog (RFC 3164 / RFC 5424 envelope)", "syslog",
-     false},
+     true},
     {source_type::ecs, "ecs", "JSON that is already ECS: passed through unchanged", "", true},
 }};
 
@@ -165,6 +166,7 @@ struct field {
   value v;
   std::uint32_t input = UINT32_MAX;
   std::uint32_t slot = UINT32_MAX;
+  event::symbol sym = 0; // pre-interned key, when the table knows it
   bool consumed = false;
 };
 
@@ -231,6 +233,7 @@ struct normalizer::impl {
   std::uint32_t gen = 0;
   event::builder b;
   char numbuf[64];
+  std::int64_t now_ns = 0; // from the current call's context
 
   void bind(const source_table* t) {
     for (const auto& s : registry) {
@@ -293,6 +296,7 @@ struct normalizer::impl {
     if (auto it = t.keys.find(key_of(key)); it != t.keys.end()) {
       f.input = it->second.input;
       f.slot = it->second.slot;
+      f.sym = it->second.key_symbol;
       if (f.input != UINT32_MAX) {
         present_gen[f.input] = gen;
         present_at[f.input] = static_cast<std::uint32_t>(record.size());
@@ -569,7 +573,7 @@ struct normalizer::impl {
     case conv::timestamp: {
       std::optional<std::int64_t> ns;
       // Shortest round-trip text of a double keeps epoch fractions exact.
-      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, t.tz_offset_s);
+      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, t.tz_offset_s, now_ns);
       if (!ns && in.type == value::tag::real && format.starts_with("epoch")) {
         const double scale = format == "epoch" ? 1e9 : 1e6;
         if (std::fabs(in.d) < 9e18 / scale) {
@@ -661,6 +665,14 @@ struct normalizer::impl {
         }
       }
       return {};
+    case conv::syslog_facility:
+    case conv::syslog_severity: {
+      const value pri = convert(t, in, conv::integer, format);
+      if (pri.type != value::tag::integer || pri.i < 0 || pri.i > 191) {
+        return {};
+      }
+      return value::integer(c == conv::syslog_facility ? pri.i / 8 : pri.i % 8);
+    }
     case conv::email:
       if (in.type == value::tag::string && in.s.find('@') != std::string_view::npos &&
           in.s.find('\\') == std::string_view::npos) {
@@ -1117,6 +1129,151 @@ struct normalizer::impl {
     return true;
   }
 
+  // Splits an input text on the pattern's literals; captures become input fields.
+  // A text that does not match leaves the record unchanged.
+  void run_dissect(const source_table& t, const dissect& d) {
+    const field* f = input(d.from);
+    if (f == nullptr || f->v.type != value::tag::string) {
+      return;
+    }
+    const std::string_view text = f->v.s;
+    std::string_view captures[32];
+    const std::size_t n = std::min<std::size_t>(d.parts.size(), 32);
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& lit = d.parts[i].literal;
+      if (text.compare(pos, lit.size(), lit) != 0) {
+        return;
+      }
+      pos += lit.size();
+      const std::string& next = i + 1 < n ? d.parts[i + 1].literal : d.tail;
+      std::size_t end = text.size();
+      if (!next.empty()) {
+        end = text.find(next, pos);
+        if (end == std::string_view::npos) {
+          return;
+        }
+      } else if (i + 1 < n) {
+        return;
+      }
+      captures[i] = text.substr(pos, end - pos);
+      pos = end;
+    }
+    if (text.compare(pos, d.tail.size(), d.tail) != 0) {
+      return;
+    }
+    const variant& var = t.variants[0];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (d.parts[i].input != UINT32_MAX && record.size() < lim.max_fields) {
+        add(t, var, d.parts[i].key, value::str(captures[i]));
+      }
+    }
+  }
+
+  // Syslog envelope (RFC 3164 with or without year, RFC 5424): fills syslog.* inputs.
+  std::size_t parse_syslog(const source_table& t, std::string_view line) {
+    const variant& var = t.variants[0];
+    std::size_t i = 0;
+    if (!line.empty() && line[0] == '<') {
+      const auto close = line.find('>');
+      if (close == std::string_view::npos || close > 4) {
+        return 0;
+      }
+      add(t, var, "syslog.priority", value::str(line.substr(1, close - 1)));
+      i = close + 1;
+    }
+    auto token = [&]() {
+      while (i < line.size() && line[i] == ' ') {
+        ++i;
+      }
+      const std::size_t start = i;
+      while (i < line.size() && line[i] != ' ') {
+        ++i;
+      }
+      return line.substr(start, i - start);
+    };
+    const std::size_t ts_start = i;
+    std::string_view first = token();
+    if (first == "1" && i < line.size()) {
+      // RFC 5424: VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG
+      add(t, var, "syslog.timestamp", value::str(token()));
+      add(t, var, "syslog.hostname", value::str(token()));
+      add(t, var, "syslog.program", value::str(token()));
+      add(t, var, "syslog.pid", value::str(token()));
+      add(t, var, "syslog.msgid", value::str(token()));
+      while (i < line.size() && line[i] == ' ') {
+        ++i;
+      }
+      if (i < line.size() && line[i] == '[') {
+        const auto sd_end = line.find("] ", i);
+        i = sd_end == std::string_view::npos ? line.size() : sd_end + 2;
+      } else if (line.substr(i).starts_with("- ")) {
+        i += 2;
+      }
+      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
+      return std::string_view::npos;
+    }
+    std::string_view stamp;
+    if (first.size() == 3 && std::isalpha(static_cast<unsigned char>(first[0]))) {
+      // `Mmm dd [yyyy] hh:mm:ss`
+      token();
+      std::string_view third = token();
+      if (third.size() == 4) {
+        token();
+      }
+      stamp = line.substr(ts_start, i - ts_start);
+    } else {
+      stamp = first;
+    }
+    while (!stamp.empty() && stamp.front() == ' ') {
+      stamp.remove_prefix(1);
+    }
+    // `Mmm dd hh:mm:ss: message` has no host.
+    const bool no_host = stamp.ends_with(':');
+    if (no_host) {
+      stamp.remove_suffix(1);
+    }
+    add(t, var, "syslog.timestamp", value::str(stamp));
+    if (no_host) {
+      while (i < line.size() && line[i] == ' ') {
+        ++i;
+      }
+      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
+      return std::string_view::npos;
+    }
+    while (i < line.size() && line[i] == ' ') {
+      ++i;
+    }
+    // HOST then optional TAG[PID]: ; a host directly followed by ':' has no tag.
+    const std::size_t before_host = i;
+    std::string_view host = token();
+    if (host.starts_with('%')) {
+      i = before_host; // no host: the message starts right away
+    } else if (host.ends_with(':')) {
+      host.remove_suffix(1);
+      add(t, var, "syslog.hostname", value::str(host));
+    } else {
+      add(t, var, "syslog.hostname", value::str(host));
+      const std::size_t save = i;
+      std::string_view tag = token();
+      if (tag.ends_with(':')) {
+        tag.remove_suffix(1);
+        if (const auto br = tag.find('['); br != std::string_view::npos && tag.ends_with(']')) {
+          add(t, var, "syslog.pid", value::str(tag.substr(br + 1, tag.size() - br - 2)));
+          tag = tag.substr(0, br);
+        }
+        add(t, var, "syslog.program", value::str(tag));
+      } else {
+        i = save;
+      }
+    }
+    while (i < line.size() && line[i] == ' ') {
+      ++i;
+    }
+    add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
+    return std::string_view::npos;
+  }
+
   // `prefix` + `key` with camelCase segments turned into snake_case (`userId` -> `user_id`).
   std::string_view snake_key(std::string_view prefix, std::string_view key,
                              std::size_t depth = SIZE_MAX) {
@@ -1164,6 +1321,9 @@ struct normalizer::impl {
     }
     for (auto mi : *list) {
       const mapping& m = t.mappings[mi];
+      for (const auto& d : m.dissects) {
+        run_dissect(t, d);
+      }
       for (const auto& [s, c] : m.constants) {
         write(s, value::constant(c.get()));
       }
@@ -1218,7 +1378,11 @@ struct normalizer::impl {
         if (t.snake_case_unmapped) {
           b.key(snake_key(prefix, f.key, t.snake_case_depth));
         } else if (prefix.empty()) {
-          b.key(f.key);
+          if (f.sym != 0) {
+            b.key(f.sym);
+          } else {
+            b.key(f.key);
+          }
         } else {
           char* p = scratch.alloc(prefix.size() + f.key.size());
           std::memcpy(p, prefix.data(), prefix.size());
@@ -1417,6 +1581,69 @@ struct normalizer::impl {
     return std::string_view::npos;
   }
 
+  // `[<PRI>][syslog header] k=v k="quoted v" ...` (FortiGate style). The PRI becomes
+  // `syslog.priority`; text before the first `key=` is ignored. Returns the byte
+  // offset of a format error, or npos.
+  std::size_t parse_kv(const source_table& t, std::string_view line) {
+    const variant& var = t.variants[0];
+    std::size_t i = 0;
+    if (!line.empty() && line[0] == '<') {
+      const auto close = line.find('>');
+      if (close != std::string_view::npos && close <= 4) {
+        add(t, var, "syslog.priority", value::str(line.substr(1, close - 1)));
+        i = close + 1;
+      }
+    }
+    bool any = false;
+    while (i < line.size()) {
+      while (i < line.size() && line[i] == ' ') {
+        ++i;
+      }
+      const std::size_t key_start = i;
+      while (i < line.size() && line[i] != '=' && line[i] != ' ') {
+        ++i;
+      }
+      if (i >= line.size()) {
+        break;
+      }
+      if (line[i] == ' ') {
+        continue; // a word without '=' (syslog header text)
+      }
+      const std::string_view key = line.substr(key_start, i - key_start);
+      ++i; // '='
+      std::string_view val;
+      if (i < line.size() && line[i] == '"') {
+        const std::size_t start = ++i;
+        bool escaped = false;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\' && i + 1 < line.size()) {
+            escaped = true;
+            ++i;
+          }
+          ++i;
+        }
+        // An unterminated quote (truncated syslog) runs to the end of the line.
+        val = line.substr(start, std::min(i, line.size()) - start);
+        if (escaped) {
+          val = unescape_cef(val);
+        }
+        ++i;
+      } else {
+        const std::size_t start = i;
+        while (i < line.size() && line[i] != ' ') {
+          ++i;
+        }
+        val = line.substr(start, i - start);
+      }
+      if (key.empty() || record.size() >= lim.max_fields) {
+        return key_start;
+      }
+      add(t, var, key, value::str(val));
+      any = true;
+    }
+    return any ? std::string_view::npos : 0;
+  }
+
   std::string_view unescape_cef(std::string_view s) {
     char* p = scratch.alloc(s.size());
     std::size_t n = 0;
@@ -1457,8 +1684,8 @@ struct normalizer::impl {
       line = {};
       for (const auto& key : t->envelope_fields) {
         std::string_view text;
-        if (envelope.at_pointer(key).get(text) == simdjson::SUCCESS &&
-            text.find("CEF:") != std::string_view::npos) {
+        if (envelope.at_pointer(key).get(text) == simdjson::SUCCESS && !text.empty() &&
+            (t->format != "cef" || text.find("CEF:") != std::string_view::npos)) {
           line = text;
           break;
         }
@@ -1468,8 +1695,16 @@ struct normalizer::impl {
       }
     }
     begin(*t);
-    if (const auto bad = parse_cef(*t, line); bad != std::string_view::npos) {
-      return unexpected{fail(src, errc::bad_format, "malformed CEF", has_envelope ? 0 : bad, raw)};
+    const auto bad = t->format == "cef"  ? parse_cef(*t, line)
+                     : t->format == "kv" ? parse_kv(*t, line)
+                                         : parse_syslog(*t, line);
+    if (bad != std::string_view::npos) {
+      return unexpected{fail(src, errc::bad_format,
+                             t->format == "cef" ? "malformed CEF" : "malformed key=value line",
+                             has_envelope ? 0 : bad, raw)};
+    }
+    for (const auto& d : t->header_dissects) {
+      run_dissect(*t, d);
     }
     std::string_view kind = kind_text(*t);
     auto ev = run(*t, t->variants[0], kind);
@@ -1548,6 +1783,7 @@ bool normalizer::has_table(source_type source) const noexcept {
 expected<event::event, normalize_error>
 normalizer::normalize(source_type source, std::string_view raw, const context& ctx) {
   auto& im = *impl_;
+  im.now_ns = ctx.now_ns;
   if (raw.size() > im.lim.max_bytes) {
     return unexpected{im.fail(source, errc::too_large,
                               "input of " + std::to_string(raw.size()) + " bytes exceeds the limit",
@@ -1561,7 +1797,7 @@ normalizer::normalize(source_type source, std::string_view raw, const context& c
         im.fail(source, errc::not_implemented, "source type not implemented yet", 0, raw)};
   }
   if (const source_table* t = im.by_source[static_cast<std::size_t>(source)];
-      t != nullptr && t->format == "cef") {
+      t != nullptr && (t->format == "cef" || t->format == "kv" || t->format == "syslog")) {
     return im.normalize_text(source, raw);
   }
   std::size_t lead = 0;
@@ -1638,6 +1874,7 @@ std::vector<std::string> split_all(std::string_view s, std::string_view sep) {
 
 expected<std::optional<event::event>, normalize_error> stream_reader::next(std::string_view line) {
   auto& im = *n_->impl_;
+  im.now_ns = state_->ctx.now_ns;
   if (!line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   }

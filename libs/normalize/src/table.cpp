@@ -98,7 +98,9 @@ conv parse_conv(std::string_view s, const toml::node& at) {
       {"indexed_snake", conv::indexed_snake},
       {"name_value", conv::name_value},
       {"email", conv::email},
-      {"ip_version", conv::ip_version}};
+      {"ip_version", conv::ip_version},
+      {"syslog_facility", conv::syslog_facility},
+      {"syslog_severity", conv::syslog_severity}};
   for (const auto& [n, c] : names) {
     if (n == s) {
       return c;
@@ -131,6 +133,7 @@ public:
     auto& e = t_.keys[key];
     if (e.input == UINT32_MAX) {
       e.input = t_.input_count++;
+      e.key_symbol = event::symbols::intern(key);
     }
     return e.input;
   }
@@ -185,6 +188,49 @@ public:
       has = true;
       drop = *d;
     }
+  }
+
+  // `{ from = "k", pattern = "Built %{dir} %{proto} conn" }`; `%{}` or `%{?x}` skips.
+  dissect compile_dissect(const toml::table& d) {
+    dissect out;
+    auto from = d["from"].value<std::string>();
+    auto pattern = d["pattern"].value<std::string>();
+    if (!from || !pattern) {
+      throw compile_error{"dissect needs 'from' and 'pattern'" + where(d)};
+    }
+    out.from = input(*from);
+    std::string_view p = *pattern;
+    std::string literal;
+    while (!p.empty()) {
+      const auto open = p.find("%{");
+      if (open == std::string_view::npos) {
+        literal += p;
+        break;
+      }
+      literal += p.substr(0, open);
+      const auto close = p.find('}', open);
+      if (close == std::string_view::npos) {
+        throw compile_error{"dissect pattern: unclosed %{" + where(d)};
+      }
+      dissect::part part;
+      part.literal = literal;
+      literal.clear();
+      std::string name(p.substr(open + 2, close - open - 2));
+      if (!name.empty() && name[0] != '?') {
+        part.key = name;
+        part.input = input(name);
+      }
+      if (!out.parts.empty() && part.literal.empty()) {
+        throw compile_error{"dissect pattern: two captures need a delimiter" + where(d)};
+      }
+      out.parts.push_back(std::move(part));
+      p.remove_prefix(close + 1);
+    }
+    out.tail = literal;
+    if (out.parts.empty()) {
+      throw compile_error{"dissect pattern without captures" + where(d)};
+    }
+    return out;
   }
 
   void compile_rule(const toml::table& r, mapping& m, bool keep_default) {
@@ -266,7 +312,8 @@ public:
     }
     t_.name = (*src)["name"].value_or(std::string());
     t_.format = (*src)["format"].value_or(std::string("json"));
-    if (t_.format != "json" && t_.format != "zeek" && t_.format != "cef") {
+    if (t_.format != "json" && t_.format != "zeek" && t_.format != "cef" && t_.format != "kv" &&
+        t_.format != "syslog") {
       throw compile_error{"unknown format '" + t_.format + "'"};
     }
     t_.tz_offset_s = parse_tz((*src)["timezone"].value_or(std::string("UTC")));
@@ -278,6 +325,15 @@ public:
     t_.embedded_json = strings(src->get("embedded_json"), "embedded_json");
     t_.strip_prefixes = strings(src->get("strip_prefixes"), "strip_prefixes");
     t_.envelope_fields = strings(src->get("envelope_fields"), "envelope_fields");
+    if (const auto* ds = (*src)["dissect"].as_array()) {
+      for (const auto& dn : *ds) {
+        const auto* d = dn.as_table();
+        if (d == nullptr) {
+          throw compile_error{"dissect entries must be tables" + where(dn)};
+        }
+        t_.header_dissects.push_back(compile_dissect(*d));
+      }
+    }
     bool has = false;
     unmapped(*src, has, t_.unmapped_prefix, t_.drop_unmapped);
     const bool keep_default = (*src)["keep_mapped"].value_or(false);
@@ -350,6 +406,15 @@ public:
               throw compile_error{"map entries must be tables" + where(rn)};
             }
             compile_rule(*r, out, keep_default);
+          }
+        }
+        if (const auto* ds = (*m)["dissect"].as_array()) {
+          for (const auto& dn : *ds) {
+            const auto* d = dn.as_table();
+            if (d == nullptr) {
+              throw compile_error{"dissect entries must be tables" + where(dn)};
+            }
+            out.dissects.push_back(compile_dissect(*d));
           }
         }
         for (const auto& d : strings(m->get("drop"), "drop")) {

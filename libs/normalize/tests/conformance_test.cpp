@@ -33,9 +33,9 @@ const stream_spec streams[] = {
     {"o365/audit", source_type::o365, 0.90},
     {"azure/signinlogs", source_type::azure_signinlogs, 0.90},
     {"azure/auditlogs", source_type::azure_auditlogs, 0.90},
-    {"cisco_asa/log", source_type::cisco_asa, -1},
+    {"cisco_asa/log", source_type::cisco_asa, 0.75},
     {"panw/panos", source_type::panos, -1},
-    {"fortinet_fortigate/log", source_type::fortigate, -1},
+    {"fortinet_fortigate/log", source_type::fortigate, 0.75},
     {"cef/log", source_type::cef, 0.75},
 };
 

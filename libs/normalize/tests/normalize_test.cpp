@@ -312,6 +312,90 @@ TEST(cef, json_envelope_and_malformed_lines) {
   EXPECT_EQ(no_line.error().code, errc::bad_format);
 }
 
+TEST(fortigate, key_value_syslog) {
+  auto n = make_normalizer();
+  auto ev =
+      n.normalize(source_type::fortigate,
+                  R"(<188>date=2020-04-23 time=12:17:48 devname="fw1" logid="0316013056" )"
+                  R"(type="utm" srcip=192.168.2.1 srcport=61930 dstip=67.43.156.13 dstport=443 )"
+                  R"(proto=6 action="blocked" msg="a \"quoted\" msg" sentbyte=1152 rcvdbyte=1130 )"
+                  R"(vd="root" eventtime=1587230269052907555)");
+  ASSERT_TRUE(ev) << ev.error().reason;
+  EXPECT_EQ(str(*ev, "@timestamp"), "2020-04-23T12:17:48.000Z");
+  EXPECT_EQ(str(*ev, "event.start"), "2020-04-18T17:17:49.052Z");
+  EXPECT_EQ(str(*ev, "log.syslog.priority"), "188");
+  EXPECT_EQ(str(*ev, "log.syslog.facility.code"), "23");
+  EXPECT_EQ(str(*ev, "log.syslog.severity.code"), "4");
+  EXPECT_EQ(str(*ev, "observer.name"), "fw1");
+  EXPECT_EQ(str(*ev, "source.ip"), "192.168.2.1");
+  EXPECT_EQ(str(*ev, "destination.port"), "443");
+  EXPECT_EQ(str(*ev, "network.transport"), "tcp");
+  EXPECT_EQ(str(*ev, "network.bytes"), "2282");
+  EXPECT_EQ(str(*ev, "event.type"), "[denied\x1f]");
+  EXPECT_EQ(str(*ev, "message"), "a \"quoted\" msg");
+  EXPECT_EQ(str(*ev, "fortinet.firewall.vd"), "root");
+  auto empty = n.normalize(source_type::fortigate, "no pairs here");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, errc::bad_format);
+}
+
+TEST(cisco_asa, syslog_envelope_and_dissect_patterns) {
+  auto n = make_normalizer();
+  auto ev =
+      n.normalize(source_type::cisco_asa,
+                  "Oct 10 2018 12:34:56 localhost CiscoASA[999]: %ASA-6-302013: Built outbound "
+                  "TCP connection 11757 for outside:192.168.205.104/80 (192.168.205.104/80) to "
+                  "inside:172.31.98.44/1772 (172.31.98.44/1772)");
+  ASSERT_TRUE(ev) << ev.error().reason;
+  EXPECT_EQ(str(*ev, "@timestamp"), "2018-10-10T12:34:56.000Z");
+  EXPECT_EQ(str(*ev, "host.hostname"), "localhost");
+  EXPECT_EQ(str(*ev, "process.name"), "CiscoASA");
+  EXPECT_EQ(str(*ev, "process.pid"), "999");
+  EXPECT_EQ(str(*ev, "event.code"), "302013");
+  EXPECT_EQ(str(*ev, "event.severity"), "6");
+  EXPECT_EQ(str(*ev, "event.action"), "flow-creation");
+  EXPECT_EQ(str(*ev, "source.ip"), "172.31.98.44"); // outbound: the inside host initiates
+  EXPECT_EQ(str(*ev, "source.port"), "1772");
+  EXPECT_EQ(str(*ev, "destination.ip"), "192.168.205.104");
+  EXPECT_EQ(str(*ev, "network.transport"), "tcp");
+  EXPECT_EQ(str(*ev, "network.iana_number"), "6");
+  EXPECT_EQ(str(*ev, "cisco.asa.connection_id"), "11757");
+  // No host, priority prefix: the message still parses.
+  auto bare =
+      n.normalize(source_type::cisco_asa,
+                  "<188>May  5 17:51:17: %ASA-4-106023: Deny tcp src dmz:10.1.2.30/63016 dst "
+                  "outside:192.168.0.8/53 by access-group \"acl_dmz\" [0xe3aab522, 0x0]");
+  ASSERT_TRUE(bare) << bare.error().reason;
+  EXPECT_EQ(str(*bare, "log.syslog.priority"), "188");
+  EXPECT_EQ(str(*bare, "event.code"), "106023");
+  EXPECT_EQ(str(*bare, "cisco.asa.rule_name"), "acl_dmz");
+  EXPECT_EQ(str(*bare, "destination.port"), "53");
+}
+
+TEST(syslog, rfc3164_without_year_and_rfc5424) {
+  auto n = make_normalizer();
+  context ctx;
+  ctx.now_ns = *parse_timestamp("2024-06-01T00:00:00Z", "iso8601");
+  auto a = n.normalize(source_type::syslog,
+                       "<34>Oct 11 22:14:15 mymachine su[42]: 'su root' failed", ctx);
+  ASSERT_TRUE(a) << a.error().reason;
+  EXPECT_EQ(str(*a, "@timestamp"), "2023-10-11T22:14:15.000Z"); // October is after June: last year
+  EXPECT_EQ(str(*a, "host.hostname"), "mymachine");
+  EXPECT_EQ(str(*a, "process.name"), "su");
+  EXPECT_EQ(str(*a, "process.pid"), "42");
+  EXPECT_EQ(str(*a, "log.syslog.facility.code"), "4");
+  EXPECT_EQ(str(*a, "log.syslog.severity.code"), "2");
+  EXPECT_EQ(str(*a, "message"), "'su root' failed");
+  auto b = n.normalize(source_type::syslog,
+                       "<165>1 2003-10-11T22:14:15.003Z host.example.com evntslog - ID47 "
+                       "[exampleSDID@32473 iut=\"3\"] An application event");
+  ASSERT_TRUE(b) << b.error().reason;
+  EXPECT_EQ(str(*b, "@timestamp"), "2003-10-11T22:14:15.003Z");
+  EXPECT_EQ(str(*b, "host.hostname"), "host.example.com");
+  EXPECT_EQ(str(*b, "log.syslog.msgid"), "ID47");
+  EXPECT_EQ(str(*b, "message"), "An application event");
+}
+
 TEST(errors, bad_input_is_a_structured_error) {
   auto n = make_normalizer();
   auto bad = n.normalize(source_type::windows, R"({"EventID": 4625,)");
@@ -341,7 +425,7 @@ TEST(errors, bad_input_is_a_structured_error) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, errc::no_table);
 
-  auto stub = n.normalize(source_type::cisco_asa, "%ASA-6-302013: Built");
+  auto stub = n.normalize(source_type::panos, "1,2019/05/15 18:03:36,TRAFFIC");
   ASSERT_FALSE(stub);
   EXPECT_EQ(stub.error().code, errc::not_implemented);
 }

@@ -104,9 +104,8 @@ struct limits {
 /// Per-input hints.
 struct context {
   std::string_view file_name; ///< Used to guess the Zeek log kind (`http.log` -> http).
+  std::int64_t now_ns = 0;    ///< "Now" (ns since epoch) giving year-less syslog times a year.
 };
-
-class compiled_tables;
 
 /// Normalizes lines of any source type. Holds scratch buffers: use one per
 /// thread (copies share the immutable compiled tables).
