@@ -7,7 +7,6 @@
 #include <chainwatch/event/event.hpp>
 #include <chainwatch/service/nats_client.hpp>
 #include <chainwatch/wire/subjects.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   replay->add_option("--nats", rp.nats, "NATS server URL")->capture_default_str();
   replay->add_option("--customer", rp.customer, "Customer id")->required();
   replay->add_option("--source", rp.source, "Source type (normalizer mapping name)")->required();
-  auto* speedup = replay->add_option("--speedup", rp.speedup, "Pace by event time, X times faster");
+  auto* speedup = replay->add_option("--speedup", rp.speedup, "Pace by event time (JSON lines, --timestamp-field), X times faster");
   auto* rate = replay->add_option("--rate", rp.rate, "Lines per second");
   speedup->excludes(rate);
   replay->add_option("--timestamp-field", rp.timestamp_field, "Event time field for --speedup (JSON lines)")->capture_default_str();

@@ -5,20 +5,18 @@
 #include "event_time.hpp"
 #include "input.hpp"
 
+#include <algorithm>
 #include <chainwatch/base/time.hpp>
 #include <chainwatch/event/event.hpp>
 #include <chainwatch/service/mesh.hpp>
 #include <chainwatch/service/nats_client.hpp>
 #include <chainwatch/wire/messages.hpp>
 #include <chainwatch/wire/subjects.hpp>
-
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 namespace chainwatch::cli {
 
@@ -110,7 +108,7 @@ int run_replay(const replay_options& o) {
     auto now = steady::now();
     if (due > now) {
       if (due - now > std::chrono::milliseconds(20)) flush(); // don't hold records while waiting
-      std::this_thread::sleep_until(due);                      // pacing, not synchronization
+      std::this_thread::sleep_until(due);                     // pacing, not synchronization
     }
   };
 

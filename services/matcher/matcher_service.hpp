@@ -1,0 +1,73 @@
+#pragma once
+
+// The pattern-matcher: one durable pull consumer `matcher-<p>` per owned partition on CW_PART,
+// a fetch thread per partition feeding that partition's actor, matches published to
+// cw.match.<customer> (deterministic msg ids), inputs acknowledged once outputs are stored.
+
+#include "matcher_config.hpp"
+#include "probe.hpp"
+#include "rule_catalog.hpp"
+
+#include <atomic>
+#include <chainwatch/service/mesh.hpp>
+#include <chainwatch/service/nats_client.hpp>
+#include <chainwatch/service/runtime.hpp>
+#include <chainwatch/wire/messages.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace chainwatch::matcher {
+
+/// The running matcher: actors, consumers and fetch threads.
+class matcher_service {
+public:
+  /// Uses `nats` and `m` (both outlive it) and the compiled `rules`.
+  matcher_service(service::nats_client& nats, service::metrics& m, matcher_config cfg,
+                  std::shared_ptr<const rule_catalog> rules);
+  /// Stops (see stop()).
+  ~matcher_service();
+  matcher_service(const matcher_service&) = delete;
+  matcher_service& operator=(const matcher_service&) = delete;
+
+  /// Ensures the streams, spawns the actors, creates the consumers and starts fetching.
+  service::nats_status start();
+  /// Stops fetching, finishes the message in hand (publish, ack), stops the actors.
+  void stop();
+  /// The metrics.
+  matcher_probe& probe() noexcept { return probe_; }
+
+private:
+  struct output {
+    std::string subject, data, msg_id;
+  };
+  void run_partition(std::uint32_t p, std::size_t index);
+  bool publish_all(const std::vector<output>& outputs);
+
+  service::nats_client& nats_;
+  matcher_config cfg_;
+  std::shared_ptr<const rule_catalog> rules_;
+  matcher_probe probe_;
+  service::dead_letter_sink dlq_;
+  std::vector<std::uint32_t> partitions_;
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  struct partition_slot;
+  std::vector<std::unique_ptr<partition_slot>> slots_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  service::rate_limited_logger log_;
+};
+
+/// The deterministic Nats-Msg-Id of a match batch: `m.<p>.<hash of rule, key, first, last...>`.
+std::string match_batch_id(std::uint32_t partition, const wire::match_batch& batch);
+
+/// Runs the service until SIGTERM/SIGINT; returns the exit code.
+int run(service::runtime& rt, const matcher_config& cfg);
+
+} // namespace chainwatch::matcher

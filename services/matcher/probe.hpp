@@ -1,0 +1,39 @@
+#pragma once
+
+// Every metric of the matcher, in one place (`chainwatch_matcher_*`).
+
+#include <chainwatch/service/metrics.hpp>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace chainwatch::matcher {
+
+/// The matcher's metrics.
+struct matcher_probe {
+  /// Registers the metrics in `m`.
+  explicit matcher_probe(service::metrics& m);
+
+  service::metrics& metrics;
+  prometheus::Counter& messages_in;     ///< partition_batch messages processed
+  prometheus::Counter& events_in;       ///< event items taken
+  prometheus::Counter& markers_in;      ///< watermark markers taken
+  prometheus::Counter& matches_out;     ///< matches published
+  prometheus::Counter& late_events;     ///< events behind the watermark (to cw.late)
+  prometheus::Counter& key_wakeups;     ///< advance messages sent to key actors
+  prometheus::Counter& keys_spawned;    ///< key actors spawned
+  prometheus::Counter& keys_retired;    ///< key actors retired
+  prometheus::Counter& overflow;        ///< partials dropped at max_pending
+  prometheus::Counter& piped_dropped;   ///< matches of rules with pipes, dropped
+  prometheus::Counter& publish_retries; ///< output rounds republished after a failure
+  prometheus::Histogram& processing;    ///< time to process one partition_batch message
+
+  /// `chainwatch_matcher_errors_total{reason}`.
+  prometheus::Counter& error(const std::string& reason);
+  /// Sets the per-partition gauges (live key actors, pending sequences, state bytes).
+  void set_partition(std::uint32_t p, std::int64_t live_keys, std::int64_t pending,
+                     std::int64_t state_bytes);
+};
+
+} // namespace chainwatch::matcher

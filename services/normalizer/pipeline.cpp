@@ -1,0 +1,148 @@
+#include "pipeline.hpp"
+
+#include "chainwatch/event/event.hpp"
+#include "chainwatch/wire/batcher.hpp"
+#include "chainwatch/wire/subjects.hpp"
+#include "event_time.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace chainwatch::normalizer {
+
+namespace {
+
+std::optional<normalize::source_type> parse_source(std::string_view name) {
+  if (auto t = normalize::parse_source_type(name)) return t;
+  std::string dotted(name);
+  std::replace(dotted.begin(), dotted.end(), '_', '.');
+  return normalize::parse_source_type(dotted);
+}
+
+} // namespace
+
+pipeline::pipeline(pipeline&&) noexcept = default;
+pipeline& pipeline::operator=(pipeline&&) noexcept = default;
+pipeline::~pipeline() = default;
+
+std::string pipeline::source_token(std::string_view source_type) {
+  std::string out(source_type);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
+}
+
+expected<pipeline, std::string> pipeline::create(const std::string& sources_dir,
+                                                 pipeline_options opts) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  std::vector<std::string> texts;
+  std::error_code ec;
+  if (!sources_dir.empty() && fs::is_directory(sources_dir, ec)) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(sources_dir, ec))
+      if (entry.path().extension() == ".toml") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) return unexpected{"cannot read " + f.string()};
+      std::ostringstream text;
+      text << in.rdbuf();
+      names.push_back(f.stem().string());
+      texts.push_back(text.str());
+    }
+  }
+  std::vector<normalize::table_text> tables;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    tables.push_back({names[i], texts[i]});
+  auto n = normalize::normalizer::create(tables);
+  if (!n) return unexpected{"mapping table " + n.error().table + ": " + n.error().reason};
+  pipeline p;
+  p.opts_ = std::move(opts);
+  p.normalizer_.emplace(std::move(*n));
+  p.json_ = std::make_unique<event::json_decoder>();
+  return p;
+}
+
+pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns) {
+  pipeline_output out;
+  out.source_token = source_token(in.source_type);
+  auto dead = [&](std::string reason, std::string detail, std::uint64_t offset, std::string raw) {
+    out.dead_letters.push_back(wire::dead_letter{.customer = in.customer,
+                                                 .source = in.source_type,
+                                                 .stage = "normalizer",
+                                                 .reason = std::move(reason),
+                                                 .detail = std::move(detail),
+                                                 .offset = offset,
+                                                 .raw = std::move(raw),
+                                                 .time_ns = now_ns});
+  };
+  if (!wire::valid_token(in.customer) || !wire::valid_token(out.source_token)) {
+    for (const auto& r : in.records)
+      dead("bad_subject_token", "customer or source is not a subject token", 0, r.bytes);
+    return out;
+  }
+  auto type = parse_source(in.source_type);
+  if (!type) {
+    for (const auto& r : in.records)
+      dead("unknown_source", "unknown source type '" + in.source_type + "'", 0, r.bytes);
+    return out;
+  }
+
+  const event::field_path ts_path(opts_.timestamp_field);
+  wire::batcher<wire::event_record> batch(
+      wire::batch_policy{.max_items = std::max<std::size_t>(1, opts_.max_events),
+                         .max_bytes = opts_.max_bytes,
+                         .linger_ns = 0});
+  auto flush = [&] {
+    if (batch.empty()) return;
+    out.batches.push_back(wire::event_batch{
+        .customer = in.customer, .source = in.source_type, .events = batch.take()});
+  };
+  auto emit = [&](const event::event& ev, const wire::raw_record& r) {
+    auto ts = cli::event_time(ev.get(ts_path), cli::time_format::automatic);
+    if (!ts) {
+      dead("no_timestamp", "no usable " + opts_.timestamp_field + " field", 0, r.bytes);
+      return;
+    }
+    wire::event_record rec{.event_ns = *ts, .ingest_ns = in.ingest_ns, .event = {}, .raw = {}};
+    event::append_msgpack(rec.event, ev);
+    if (opts_.keep_raw) rec.raw = r.bytes;
+    auto size = wire::size_hint(rec);
+    if (!batch.fits(size)) flush();
+    if (batch.add(std::move(rec), size, 0) != wire::flush_reason::none) flush();
+    ++out.events;
+  };
+
+  if (*type == normalize::source_type::ecs) {
+    // Already ECS JSON: decode it directly.
+    for (const auto& r : in.records) {
+      auto ev = json_->decode(r.bytes);
+      if (!ev) {
+        dead("json_syntax", ev.error().reason, ev.error().offset, r.bytes);
+        continue;
+      }
+      emit(*ev, r);
+    }
+  } else {
+    // One stream reader per batch: a Zeek TSV header applies to the lines after it.
+    normalize::stream_reader reader(*normalizer_, *type);
+    for (const auto& r : in.records) {
+      std::string_view line = r.bytes;
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.remove_suffix(1);
+      auto ev = reader.next(line);
+      if (!ev) {
+        const auto& e = ev.error();
+        dead(std::string(normalize::to_string(e.code)), e.reason, e.offset, r.bytes);
+        continue;
+      }
+      if (*ev) emit(**ev, r);
+    }
+  }
+  flush();
+  return out;
+}
+
+} // namespace chainwatch::normalizer

@@ -1,0 +1,181 @@
+// The normalizer against a real nats-server: raw ECS lines in, event batches, dead letters and
+// EOF markers out, inputs acknowledged.
+
+#include "chainwatch/event/event.hpp"
+#include "chainwatch/service/mesh.hpp"
+#include "chainwatch/wire/subjects.hpp"
+#include "nats_server.hpp"
+#include "normalizer_service.hpp"
+
+#include <chrono>
+#include <gtest/gtest.h>
+
+using namespace chainwatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* sources_dir = CHAINWATCH_SOURCE_DIR "/config/sources";
+
+wire::raw_batch ecs_batch(std::vector<std::string> lines) {
+  wire::raw_batch b{.customer = "acme", .source_type = "ecs", .ingest_ns = 42, .records = {}};
+  for (auto& l : lines)
+    b.records.push_back({std::move(l), std::nullopt, std::nullopt});
+  return b;
+}
+
+normalizer::pipeline make_pipeline() {
+  auto p = normalizer::pipeline::create(sources_dir, {});
+  EXPECT_TRUE(p) << (p ? "" : p.error());
+  return std::move(*p);
+}
+
+// Fetches from a fresh durable until `want` messages arrived or the deadline passed.
+std::vector<service::message> collect(service::nats_client& c, const std::string& stream,
+                                      const std::string& filter, std::size_t want,
+                                      const std::function<void()>& pump) {
+  auto consumer = c.pull({.stream = stream, .durable = "test-" + stream, .filter_subject = filter});
+  EXPECT_TRUE(consumer);
+  std::vector<service::message> out;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
+    if (pump) pump();
+    auto got = (*consumer)->fetch(static_cast<int>(want - out.size()), 200);
+    if (!got) continue;
+    for (auto& m : *got) {
+      m.ack();
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST(normalizer_pipeline, ecs_lines_become_events_and_bad_lines_dead_letters) {
+  auto p = make_pipeline();
+  auto out = p.process(ecs_batch({R"({"@timestamp":"2024-01-02T03:04:05Z","host":{"id":"h1"}})",
+                                  R"({"@timestamp":1704164645000,"host.id":"h2"})", "{not json",
+                                  R"({"host":{"id":"h3"}})"}),
+                       7);
+  ASSERT_EQ(out.batches.size(), 1u);
+  ASSERT_EQ(out.batches[0].events.size(), 2u);
+  EXPECT_EQ(out.batches[0].events[0].event_ns, 1704164645'000'000'000);
+  EXPECT_EQ(out.batches[0].events[1].event_ns, 1704164645'000'000'000);
+  EXPECT_EQ(out.batches[0].events[0].ingest_ns, 42);
+  auto ev = event::from_msgpack(out.batches[0].events[0].event);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(event::to_json(*ev), R"({"@timestamp":"2024-01-02T03:04:05Z","host":{"id":"h1"}})");
+  ASSERT_EQ(out.dead_letters.size(), 2u);
+  EXPECT_EQ(out.dead_letters[0].reason, "json_syntax");
+  EXPECT_EQ(out.dead_letters[0].raw, "{not json");
+  EXPECT_EQ(out.dead_letters[0].stage, "normalizer");
+  EXPECT_EQ(out.dead_letters[1].reason, "no_timestamp");
+}
+
+TEST(normalizer_pipeline, splits_large_batches_and_rejects_unknown_sources) {
+  auto p = normalizer::pipeline::create(sources_dir, {.max_events = 2});
+  ASSERT_TRUE(p);
+  std::vector<std::string> lines(5, R"({"@timestamp":"2024-01-02T03:04:05Z"})");
+  auto out = p->process(ecs_batch(lines), 0);
+  ASSERT_EQ(out.batches.size(), 3u);
+  EXPECT_EQ(out.events, 5u);
+  auto bad = ecs_batch({"x"});
+  bad.source_type = "no_such_source";
+  auto rejected = p->process(bad, 0);
+  ASSERT_EQ(rejected.dead_letters.size(), 1u);
+  EXPECT_EQ(rejected.dead_letters[0].reason, "unknown_source");
+  EXPECT_EQ(normalizer::pipeline::source_token("zeek.dns"), "zeek_dns");
+}
+
+TEST(normalizer_service, publishes_events_dead_letters_and_eof_then_acks) {
+  CW_REQUIRE_NATS_SERVER();
+  auto server = test_support::nats_server::start();
+  ASSERT_TRUE(server) << server.error();
+  service::nats_options opts;
+  opts.url = (*server)->url();
+  auto client = service::nats_client::connect(opts);
+  ASSERT_TRUE(client);
+  auto& c = **client;
+  service::metrics m("normalizer");
+  normalizer::normalizer_config cfg;
+  cfg.fetch_timeout_ns = 100'000'000;
+  normalizer::normalizer_service svc(c, m, cfg, make_pipeline());
+  ASSERT_TRUE(svc.start());
+
+  auto batch = ecs_batch({R"({"@timestamp":"2024-01-02T03:04:05Z","host":{"id":"h1"}})",
+                          R"({"@timestamp":"2024-01-02T03:04:06.5Z","host":{"id":"h2"}})",
+                          "{broken", R"({"@timestamp":"2024-01-02T03:04:07Z"})"});
+  ASSERT_TRUE(c.js_publish(wire::ingest_subject("acme", "ecs"), wire::encode(batch), "in.1"));
+  auto eof = ecs_batch({});
+  ASSERT_TRUE(
+      c.js_publish(wire::ingest_subject("acme", "ecs") + ".eof", wire::encode(eof), "in.2"));
+  // Garbage on the ingest subject: a dead letter with the whole message.
+  ASSERT_TRUE(c.js_publish(wire::ingest_subject("acme", "ecs"), "garbage", "in.3"));
+
+  auto pump = [&] { svc.run_once(); };
+  auto events = collect(c, "CW_EVENTS", "", 2, pump);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].subject(), "cw.events.acme.ecs");
+  auto decoded = wire::decode_event_batch(events[0].data());
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->customer, "acme");
+  EXPECT_EQ(decoded->source, "ecs");
+  ASSERT_EQ(decoded->events.size(), 3u);
+  EXPECT_EQ(decoded->events[1].event_ns, 1704164646'500'000'000);
+  EXPECT_EQ(events[0].header("Nats-Msg-Id").value_or(""), "ev.1");
+  EXPECT_EQ(events[1].subject(), "cw.events.acme.ecs.eof");
+  auto marker = wire::decode_event_batch(events[1].data());
+  ASSERT_TRUE(marker);
+  EXPECT_TRUE(marker->events.empty());
+
+  auto dead = collect(c, "CW_DLQ", "", 2, pump);
+  ASSERT_EQ(dead.size(), 2u);
+  std::vector<std::string> reasons;
+  for (auto& d : dead) {
+    EXPECT_EQ(d.subject(), "cw.dlq.acme");
+    auto letter = wire::decode_dead_letter(d.data());
+    ASSERT_TRUE(letter);
+    EXPECT_EQ(letter->stage, "normalizer");
+    reasons.push_back(letter->reason);
+    if (letter->reason == "json_syntax")
+      EXPECT_EQ(letter->raw, "{broken");
+    else
+      EXPECT_EQ(letter->raw, "garbage");
+  }
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0], "json_syntax");
+
+  // Everything was handled: nothing more to fetch.
+  EXPECT_EQ(svc.run_once(), 0u);
+}
+
+TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
+  auto p = make_pipeline();
+  wire::raw_batch b{.customer = "acme", .source_type = "zeek.conn", .ingest_ns = 1, .records = {}};
+  b.records.push_back(
+      {R"({"ts":1547188415.857497,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":22,"proto":"tcp"})",
+       std::nullopt, std::nullopt});
+  auto out = p.process(b, 0);
+  ASSERT_TRUE(out.dead_letters.empty())
+      << out.dead_letters[0].reason << ": " << out.dead_letters[0].detail;
+  ASSERT_EQ(out.batches.size(), 1u);
+  EXPECT_EQ(out.source_token, "zeek_conn");
+  EXPECT_EQ(out.batches[0].source, "zeek.conn");
+  ASSERT_EQ(out.batches[0].events.size(), 1u);
+  EXPECT_EQ(out.batches[0].events[0].event_ns / 1'000'000, 1547188415857);
+
+  // TSV: the header lines of the batch apply to the data lines after them.
+  wire::raw_batch tsv{.customer = "acme", .source_type = "zeek_dns", .ingest_ns = 1, .records = {}};
+  for (const char* line :
+       {"#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
+        "#path\tdns", "#fields\tts\tuid\tid.orig_h\tid.orig_p\tquery",
+        "#types\ttime\tstring\taddr\tport\tstring", "1547188416.5\tC2\t10.0.0.1\t53\texample.com"})
+    tsv.records.push_back({line, std::nullopt, std::nullopt});
+  auto tsv_out = p.process(tsv, 0);
+  ASSERT_TRUE(tsv_out.dead_letters.empty()) << tsv_out.dead_letters[0].detail;
+  ASSERT_EQ(tsv_out.batches.size(), 1u);
+  ASSERT_EQ(tsv_out.batches[0].events.size(), 1u);
+  EXPECT_EQ(tsv_out.batches[0].events[0].event_ns, 1547188416'500'000'000);
+  EXPECT_EQ(tsv_out.source_token, "zeek_dns");
+}

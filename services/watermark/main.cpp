@@ -1,0 +1,54 @@
+// chainwatch-watermark: event batches (CW_EVENTS) -> keyed partition batches with watermark
+// markers (CW_PART), late events (CW_LATE).
+
+#include "chainwatch/service/runtime.hpp"
+#include "rules.hpp"
+#include "watermark_service.hpp"
+
+#include <cstring>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+using namespace chainwatch;
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::cout << "chainwatch-watermark " << CHAINWATCH_VERSION << "\n";
+      return 0;
+    }
+  watermark::watermark_config cfg;
+  auto started = service::runtime::start("watermark", argc, argv,
+                                         [&](service::config_binder& b) { bind(b, cfg); });
+  if (!started) return service::report(started.error());
+  auto& rt = **started;
+  std::string error;
+  auto overrides = watermark::parse_overrides(cfg.lateness_overrides, &error);
+  if (!overrides || cfg.partitions < 1 || cfg.partitions > 65536) {
+    std::cerr << "watermark: config: "
+              << (overrides ? "watermark.partitions must be in [1, 65536]" : error) << "\n";
+    return 2;
+  }
+  auto rules =
+      watermark::load_rules(cfg.rules, cfg.lists, cfg.event_type_field, cfg.case_sensitive);
+  if (!rules) {
+    std::cerr << "watermark: rules:\n" << rules.error();
+    return 2;
+  }
+  for (const auto& s : rules->skipped)
+    spdlog::warn("watermark: skipped rule: {}", s);
+  spdlog::info("watermark: {} rules, {} partitions", rules->rules->size(), cfg.partitions);
+  watermark::watermark_service svc(rt.nats(), rt.metrics(), cfg, rules->rules,
+                                   {.default_ns = cfg.lateness_ns, .overrides = *overrides});
+  if (auto r = svc.start(); !r) {
+    spdlog::critical("watermark: start: {}", service::to_string(r.error()));
+    return 1;
+  }
+  // A round in progress finishes (publish, ack) before the loop sees the stop request.
+  svc.run_until([&] {
+    rt.update_probes();
+    return rt.stop().requested();
+  });
+  spdlog::info("watermark stopped");
+  return 0;
+}

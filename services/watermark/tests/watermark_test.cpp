@@ -1,0 +1,216 @@
+// The watermark service against a real nats-server: events routed to the partition of their
+// join key with markers after them, an event behind the watermark sent to cw.late, and the
+// watermark advancing on idle sources and to +inf at EOF.
+
+#include "chainwatch/event/event.hpp"
+#include "chainwatch/service/mesh.hpp"
+#include "chainwatch/wire/partition.hpp"
+#include "chainwatch/wire/subjects.hpp"
+#include "nats_server.hpp"
+#include "watermark_service.hpp"
+
+#include <chrono>
+#include <gtest/gtest.h>
+#include <set>
+
+using namespace chainwatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t s = 1'000'000'000;
+
+std::shared_ptr<const engine::ruleset> test_rules() {
+  engine::options eo;
+  auto r = engine::ruleset::compile({{"seq", "ssh after a", R"(sequence by host.id
+          [process where process.name == "a"]
+          [network where destination.port == 22])"},
+                                     {"file", "file x", R"(file where file.name == "x")"}},
+                                    eo);
+  EXPECT_TRUE(r);
+  return *r;
+}
+
+wire::event_record record(const std::string& json, std::int64_t t) {
+  event::json_decoder d;
+  auto ev = d.decode(json);
+  EXPECT_TRUE(ev) << json;
+  wire::event_record r{.event_ns = t, .ingest_ns = 7, .event = {}, .raw = {}};
+  event::append_msgpack(r.event, *ev);
+  return r;
+}
+
+struct fixture {
+  std::unique_ptr<test_support::nats_server> server;
+  std::unique_ptr<service::nats_client> client;
+  service::metrics metrics{"watermark"};
+  std::unique_ptr<watermark::watermark_service> svc;
+
+  bool start(watermark::watermark_config cfg, watermark::lateness_policy lateness) {
+    auto srv = test_support::nats_server::start();
+    if (!srv) return false;
+    server = std::move(*srv);
+    service::nats_options opts;
+    opts.url = server->url();
+    auto c = service::nats_client::connect(opts);
+    if (!c) return false;
+    client = std::move(*c);
+    svc = std::make_unique<watermark::watermark_service>(*client, metrics, cfg, test_rules(),
+                                                         lateness);
+    return svc->start().has_value();
+  }
+
+  void publish(const std::string& subject, const wire::event_batch& b, const std::string& id) {
+    ASSERT_TRUE(client->js_publish(subject, wire::encode(b), id));
+  }
+
+  // Pumps the service and fetches from `stream` until `done(messages)` or 30 s.
+  std::vector<service::message>
+  collect(const std::string& stream, const std::string& filter,
+          const std::function<bool(const std::vector<service::message>&)>& done) {
+    auto consumer = client->pull({.stream = stream,
+                                  .durable = "test-" + stream + "-" + std::to_string(filter.size()),
+                                  .filter_subject = filter});
+    EXPECT_TRUE(consumer);
+    std::vector<service::message> out;
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!done(out) && std::chrono::steady_clock::now() < deadline) {
+      svc->run_once();
+      auto got = (*consumer)->fetch(64, 100);
+      if (!got) continue;
+      for (auto& m : *got) {
+        m.ack();
+        out.push_back(std::move(m));
+      }
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+TEST(watermark_service, routes_by_join_key_with_markers_and_sends_late_events) {
+  CW_REQUIRE_NATS_SERVER();
+  fixture f;
+  watermark::watermark_config cfg;
+  cfg.partitions = 4;
+  cfg.idle_timeout_ns = 3600 * s;
+  cfg.fetch_timeout_ns = 100'000'000;
+  ASSERT_TRUE(f.start(cfg, {.default_ns = 1 * s, .overrides = {}}));
+
+  wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
+  b.events.push_back(record(
+      R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", 100 * s));
+  b.events.push_back(record(
+      R"({"event":{"category":"network"},"destination":{"port":22},"host":{"id":"h2"}})", 101 * s));
+  b.events.push_back(record(R"({"event":{"category":"file"},"file":{"name":"x"}})", 102 * s));
+  b.events.push_back(record(R"({"event":{"category":"dns"}})", 103 * s));
+  f.publish(wire::events_subject("acme", "ecs"), b, "ev.1");
+
+  auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });
+  ASSERT_EQ(parts.size(), 4u); // one batch per partition: every one gets the marker
+  std::size_t events = 0;
+  std::set<std::string> keys;
+  std::set<std::uint32_t> seen_partitions;
+  for (auto& m : parts) {
+    auto pb = wire::decode_partition_batch(m.data());
+    ASSERT_TRUE(pb);
+    EXPECT_EQ(m.subject(), wire::partition_subject(pb->partition));
+    EXPECT_EQ(m.header("Nats-Msg-Id").value_or(""), "pt.1." + std::to_string(pb->partition));
+    seen_partitions.insert(pb->partition);
+    ASSERT_FALSE(pb->items.empty());
+    // The marker comes last, after every event of the batch.
+    auto* marker = std::get_if<wire::watermark_marker>(&pb->items.back());
+    ASSERT_NE(marker, nullptr);
+    EXPECT_EQ(marker->customer, "acme");
+    EXPECT_EQ(marker->watermark_ns, 102 * s); // max 103 s - lateness 1 s
+    for (std::size_t i = 0; i + 1 < pb->items.size(); ++i) {
+      auto* e = std::get_if<wire::partition_event>(&pb->items[i]);
+      ASSERT_NE(e, nullptr);
+      ++events;
+      keys.insert(e->key);
+      EXPECT_EQ(e->customer, "acme");
+      EXPECT_EQ(e->ingest_ns, 7);
+      if (!e->key.empty()) {
+        EXPECT_EQ(e->key_hash, wire::key_hash("acme", e->key));
+      }
+      EXPECT_EQ(wire::partition_of(e->key_hash, 4), pb->partition);
+    }
+  }
+  EXPECT_EQ(seen_partitions.size(), 4u);
+  EXPECT_EQ(events, 3u); // the dns event matches no step: dropped
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(*keys.begin(), ""); // the event-query copy
+  EXPECT_NE(std::next(keys.begin())->find("h1"), std::string::npos);
+  EXPECT_NE(std::next(keys.begin(), 2)->find("h2"), std::string::npos);
+
+  // Behind the watermark (102 s): to cw.late.acme, not to a partition.
+  wire::event_batch late{.customer = "acme", .source = "ecs", .events = {}};
+  late.events.push_back(record(
+      R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", 50 * s));
+  f.publish(wire::events_subject("acme", "ecs"), late, "ev.2");
+  auto lates = f.collect("CW_LATE", "", [](const auto& got) { return !got.empty(); });
+  ASSERT_EQ(lates.size(), 1u);
+  EXPECT_EQ(lates[0].subject(), "cw.late.acme");
+  auto le = wire::decode_late_event(lates[0].data());
+  ASSERT_TRUE(le);
+  EXPECT_EQ(le->event_ns, 50 * s);
+  EXPECT_EQ(le->watermark_ns, 102 * s);
+  EXPECT_EQ(le->customer, "acme");
+  auto stored = f.client->stream_messages("CW_PART");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, 4u);
+}
+
+TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
+  CW_REQUIRE_NATS_SERVER();
+  fixture f;
+  watermark::watermark_config cfg;
+  cfg.partitions = 2;
+  cfg.idle_timeout_ns = 300'000'000;
+  cfg.fetch_timeout_ns = 50'000'000;
+  cfg.marker_interval_ns = 100'000'000;
+  ASSERT_TRUE(f.start(cfg, {.default_ns = 0, .overrides = {}}));
+  auto file_event = [](std::int64_t t) {
+    return record(R"({"event":{"category":"file"},"file":{"name":"x"}})", t);
+  };
+  f.publish(wire::events_subject("acme", "b"),
+            {.customer = "acme", .source = "b", .events = {file_event(100 * s)}}, "ev.1");
+  f.publish(wire::events_subject("acme", "a"),
+            {.customer = "acme", .source = "a", .events = {file_event(200 * s)}}, "ev.2");
+
+  auto markers_in = [](const std::vector<service::message>& got) {
+    std::vector<std::int64_t> out;
+    for (auto& m : got) {
+      auto pb = wire::decode_partition_batch(m.data());
+      EXPECT_TRUE(pb);
+      if (!pb) continue;
+      for (auto& item : pb->items)
+        if (auto* mk = std::get_if<wire::watermark_marker>(&item)) out.push_back(mk->watermark_ns);
+    }
+    return out;
+  };
+  // Both sources go idle after 300 ms: the watermark passes the highest event time.
+  auto idle = f.collect("CW_PART", "cw.part.0", [&](const auto& got) {
+    auto m = markers_in(got);
+    return !m.empty() && m.back() > 200 * s;
+  });
+  auto m = markers_in(idle);
+  ASSERT_FALSE(m.empty());
+  EXPECT_GT(m.back(), 200 * s);
+  EXPECT_LT(m.back(), 200 * s + 3600 * s);
+  EXPECT_TRUE(std::is_sorted(m.begin(), m.end()));
+
+  // EOF of both sources: +inf closes every window.
+  f.publish(wire::events_subject("acme", "a") + ".eof",
+            {.customer = "acme", .source = "a", .events = {}}, "ev.3");
+  f.publish(wire::events_subject("acme", "b") + ".eof",
+            {.customer = "acme", .source = "b", .events = {}}, "ev.4");
+  auto eof = f.collect("CW_PART", "cw.part.1", [&](const auto& got) {
+    auto mk = markers_in(got);
+    return !mk.empty() && mk.back() == watermark::end_of_time;
+  });
+  auto mk = markers_in(eof);
+  ASSERT_FALSE(mk.empty());
+  EXPECT_EQ(mk.back(), watermark::end_of_time);
+}

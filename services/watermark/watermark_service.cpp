@@ -1,0 +1,292 @@
+#include "watermark_service.hpp"
+
+#include "chainwatch/event/event.hpp"
+#include "chainwatch/wire/partition.hpp"
+#include "chainwatch/wire/subjects.hpp"
+
+#include <chrono>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace chainwatch::watermark {
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+void bind(service::config_binder& b, watermark_config& c) {
+  b.bind("watermark.durable", c.durable, "durable consumer on CW_EVENTS");
+  b.bind("watermark.filter_subject", c.filter_subject,
+         "consume only this subject, e.g. cw.events.acme.> (shard by customer; empty = all)");
+  b.bind("watermark.partitions", c.partitions, "partitions P (cw.part.0..P-1), as the matchers");
+  b.bind("watermark.rules", c.rules, "rule TOML files or directories, comma-separated");
+  b.bind("watermark.lists", c.lists, "lookup list directories, comma-separated");
+  b.bind("watermark.event_type_field", c.event_type_field, "field holding the event category");
+  b.bind("watermark.case_sensitive", c.case_sensitive, "case-sensitive comparisons and keys");
+  b.bind_duration("watermark.lateness", c.lateness_ns, "default allowed lateness per source");
+  b.bind("watermark.lateness_overrides", c.lateness_overrides,
+         "per-source lateness: source=10s,customer/source=250ms");
+  b.bind_duration("watermark.idle_timeout", c.idle_timeout_ns,
+                  "a source silent this long stops holding its customer's watermark");
+  b.bind_duration("watermark.marker_interval", c.marker_interval_ns,
+                  "minimum interval between idle-driven (wall-clock) marker rounds");
+  b.bind("watermark.fetch_batch", c.fetch_batch, "event batches fetched at once");
+  b.bind_duration("watermark.fetch_timeout", c.fetch_timeout_ns,
+                  "how long a fetch waits (also the idle-check period)");
+  b.bind("watermark.max_items", c.max_items, "maximum items per partition_batch");
+  b.bind("watermark.max_bytes", c.max_bytes, "maximum bytes per partition_batch");
+  b.bind_duration("watermark.publish_timeout", c.publish_timeout_ns,
+                  "wait for the publish acks of one round");
+  b.bind("watermark.publish_retries", c.publish_retries,
+         "republish attempts of a failed round before the input is nak'ed");
+}
+
+router_stage::router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
+                           watermark_tracker tracker)
+    : router_(std::move(rules)), partitions_(std::max<std::uint32_t>(1, partitions)),
+      tracker_(std::move(tracker)) {}
+
+void router_stage::marker(const std::string& customer, std::int64_t wm, routed_output& out) {
+  // Every partition gets the marker, so partitions without this customer's events advance too.
+  for (std::uint32_t p = 0; p < partitions_; ++p)
+    out.parts[p].push_back(wire::watermark_marker{customer, wm});
+  out.markers += partitions_;
+}
+
+void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, routed_output& out) {
+  const auto& customer = batch.customer;
+  for (const auto& rec : batch.events) {
+    auto wm = tracker_.watermark(customer);
+    tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
+    if (rec.event_ns < wm) {
+      out.late.push_back(wire::late_event{.customer = customer,
+                                          .key = {},
+                                          .event_ns = rec.event_ns,
+                                          .watermark_ns = wm,
+                                          .ingest_ns = rec.ingest_ns,
+                                          .event = rec.event});
+      continue;
+    }
+    auto ev = event::from_msgpack(rec.event);
+    if (!ev) {
+      out.dead_letters.push_back(wire::dead_letter{.customer = customer,
+                                                   .source = batch.source,
+                                                   .stage = "watermark",
+                                                   .reason = "bad_event",
+                                                   .detail = ev.error().reason,
+                                                   .offset = ev.error().offset,
+                                                   .raw = rec.event,
+                                                   .time_ns = now_ns});
+      continue;
+    }
+    router_.route(*ev);
+    auto entries = router_.entries();
+    bool event_rules = !router_.event_rules().empty();
+    if (entries.empty() && !event_rules) {
+      ++out.dropped;
+      continue;
+    }
+    ++out.routed;
+    auto emit = [&](std::string_view key, std::uint64_t hash) {
+      auto p = wire::partition_of(hash, partitions_);
+      out.parts[p].push_back(wire::partition_event{.customer = customer,
+                                                   .key_hash = hash,
+                                                   .key = std::string(key),
+                                                   .event_ns = rec.event_ns,
+                                                   .ingest_ns = rec.ingest_ns,
+                                                   .event = rec.event});
+      ++out.items;
+    };
+    // One copy per distinct join key (the router groups hits by key) ...
+    for (const auto& e : entries)
+      emit(e.key, wire::key_hash(customer, e.key));
+    // ... and, for event-query rules, one copy with an empty key spread by the event's bytes.
+    if (event_rules) emit({}, wire::key_hash(customer, rec.event));
+  }
+  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, out);
+}
+
+void router_stage::eof(const std::string& customer, const std::string& source, std::int64_t now_ns,
+                       routed_output& out) {
+  tracker_.eof(customer, source, now_ns);
+  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, out);
+}
+
+void router_stage::tick(std::int64_t now_ns, routed_output& out) {
+  for (auto& [customer, wm] : tracker_.tick(now_ns))
+    marker(customer, wm, out);
+}
+
+watermark_service::watermark_service(service::nats_client& client, service::metrics& m,
+                                     watermark_config cfg,
+                                     std::shared_ptr<const engine::ruleset> rules,
+                                     lateness_policy lateness)
+    : client_(client), cfg_(std::move(cfg)),
+      stage_(std::move(rules), static_cast<std::uint32_t>(cfg_.partitions),
+             watermark_tracker(std::move(lateness), cfg_.idle_timeout_ns)),
+      probe_(m), dlq_(client, m, "watermark") {}
+
+service::nats_status watermark_service::start() {
+  if (auto r = service::ensure_mesh_streams(client_); !r) return r;
+  auto c = client_.pull({.stream = service::events_stream().name,
+                         .durable = cfg_.durable,
+                         .filter_subject = cfg_.filter_subject});
+  if (!c) return unexpected{c.error()};
+  consumer_ = std::move(*c);
+  return service::nats_ok();
+}
+
+void watermark_service::encode(routed_output& r, const std::string& id_prefix,
+                               std::vector<output>& outs) {
+  for (auto& [p, items] : r.parts) {
+    // Split into batches of max_items / max_bytes, in order.
+    std::size_t chunk = 0;
+    std::size_t begin = 0;
+    while (begin < items.size()) {
+      wire::partition_batch b{.partition = p, .items = {}};
+      std::size_t bytes = 0;
+      std::size_t end = begin;
+      while (end < items.size() && b.items.size() < static_cast<std::size_t>(cfg_.max_items)) {
+        auto size = wire::size_hint(items[end]);
+        if (!b.items.empty() && bytes + size > static_cast<std::size_t>(cfg_.max_bytes)) break;
+        bytes += size;
+        b.items.push_back(std::move(items[end++]));
+      }
+      begin = end;
+      auto id = id_prefix + "." + std::to_string(p);
+      if (chunk > 0) id += "." + std::to_string(chunk);
+      ++chunk;
+      outs.push_back({wire::partition_subject(p), wire::encode(b), std::move(id)});
+    }
+  }
+  for (std::size_t i = 0; i < r.late.size(); ++i) {
+    probe_.late(r.late[i].customer).Increment();
+    outs.push_back({wire::late_subject(r.late[i].customer), wire::encode(r.late[i]),
+                    "lt" + id_prefix.substr(id_prefix.find('.')) + "." + std::to_string(i)});
+  }
+  for (auto& dl : r.dead_letters) {
+    probe_.errors(dl.reason).Increment();
+    dlq_.send(std::move(dl));
+  }
+  probe_.events_routed.Increment(static_cast<double>(r.routed));
+  probe_.events_dropped.Increment(static_cast<double>(r.dropped));
+  probe_.events_out.Increment(static_cast<double>(r.items));
+  probe_.markers_out.Increment(static_cast<double>(r.markers));
+}
+
+bool watermark_service::publish_round(const std::vector<output>& outs) {
+  if (outs.empty()) return true;
+  for (std::int64_t attempt = 0; attempt <= cfg_.publish_retries; ++attempt) {
+    if (attempt > 0) probe_.publish_retries.Increment();
+    auto failures = client_.js_publish_failures();
+    bool ok = true;
+    for (const auto& o : outs) {
+      if (auto r = client_.js_publish_async(o.subject, o.data, o.msg_id); !r) {
+        log_.warn("publish",
+                  "publish to " + o.subject + " failed: " + service::to_string(r.error()));
+        ok = false;
+        break;
+      }
+    }
+    auto done = client_.js_publish_complete(cfg_.publish_timeout_ns / 1'000'000);
+    if (ok && done && client_.js_publish_failures() == failures) return true;
+  }
+  return false;
+}
+
+void watermark_service::update_gauges(std::int64_t now) {
+  for (const auto& [customer, sources] : stage_.tracker().sources()) {
+    auto wm = stage_.tracker().watermark(customer);
+    if (wm != no_watermark && wm != end_of_time)
+      probe_.customer_lag(customer).Set(static_cast<double>(now - wm) / 1e9);
+    int idle = 0;
+    for (const auto& [source, s] : sources) {
+      if (stage_.tracker().idle(s, now)) ++idle;
+      if (s.max_event_ns != no_watermark)
+        probe_.source_lag(customer, source).Set(static_cast<double>(now - s.max_event_ns) / 1e9);
+    }
+    probe_.idle_sources(customer).Set(idle);
+  }
+}
+
+std::size_t watermark_service::run_once() {
+  auto msgs =
+      consumer_->fetch(static_cast<int>(cfg_.fetch_batch), cfg_.fetch_timeout_ns / 1'000'000);
+  if (!msgs) {
+    log_.warn("fetch", "fetch failed: " + service::to_string(msgs.error()));
+    // Disconnected: back off instead of spinning; the client reconnects by itself.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    msgs = std::vector<service::message>{};
+  }
+  // One round per input message: at most one in-flight partition_batch per partition, so a
+  // retried publish can never land behind a later marker (docs/mesh.md, "Markers interleaved").
+  for (std::size_t i = 0; i < msgs->size(); ++i) {
+    auto& msg = (*msgs)[i];
+    auto started = std::chrono::steady_clock::now();
+    probe_.batches_in.Increment();
+    auto meta = msg.meta();
+    std::string seq = meta ? std::to_string(meta->stream_sequence) : std::to_string(now_ns());
+    auto subject = msg.subject();
+    bool eof = wire::subject_token(subject, 4) == "eof";
+    routed_output r;
+    auto batch = wire::decode_event_batch(msg.data());
+    if (!batch) {
+      std::string reason = wire::to_string(batch.error().code);
+      probe_.errors(reason).Increment();
+      dlq_.send({.customer = std::string(wire::subject_token(subject, 2)),
+                 .source = std::string(wire::subject_token(subject, 3)),
+                 .stage = "watermark",
+                 .reason = reason,
+                 .detail = wire::to_string(batch.error()),
+                 .offset = batch.error().offset,
+                 .raw = std::string(msg.data()),
+                 .time_ns = now_ns()});
+    } else if (eof) {
+      probe_.eof_markers.Increment();
+      stage_.eof(batch->customer, batch->source, now_ns(), r);
+    } else {
+      probe_.events_in.Increment(static_cast<double>(batch->events.size()));
+      stage_.add(*batch, now_ns(), r);
+    }
+    std::vector<output> outs;
+    encode(r, "pt." + seq, outs);
+    if (publish_round(outs)) {
+      msg.ack();
+    } else {
+      // Nothing after this message may be published before it: stop here, redeliver the rest.
+      log_.warn("publish_failed", "publishing a round failed; input nak'ed for redelivery");
+      for (std::size_t j = i; j < msgs->size(); ++j)
+        (*msgs)[j].nak(1000);
+      break;
+    }
+    probe_.latency.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  // Idle sources: the watermark moves with the wall clock.
+  auto now = now_ns();
+  routed_output idle;
+  if (now - last_tick_ns_ >= cfg_.marker_interval_ns) {
+    last_tick_ns_ = now;
+    stage_.tick(now, idle);
+  }
+  if (idle.markers > 0) {
+    std::vector<output> outs;
+    std::string id = "wm";
+    for (const auto& [customer, srcs] : stage_.tracker().sources())
+      id += "." + customer + "-" + std::to_string(stage_.tracker().watermark(customer));
+    // Long ids are fine for dedup; keep them bounded anyway.
+    if (id.size() > 200) id = "wm." + std::to_string(std::hash<std::string>{}(id));
+    encode(idle, id, outs);
+    if (!publish_round(outs)) log_.warn("publish_failed", "publishing idle markers failed");
+  }
+  update_gauges(now);
+  return msgs->size();
+}
+
+} // namespace chainwatch::watermark

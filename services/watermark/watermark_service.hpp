@@ -1,0 +1,102 @@
+#pragma once
+
+// The watermark service: consumes normalized event batches (CW_EVENTS), tracks event-time
+// watermarks per customer, routes each event once per distinct join key to
+// cw.part.<partition_of(key_hash(customer, key), P)>, interleaves watermark markers, and sends
+// events behind the watermark to cw.late.<customer>.
+
+#include "chainwatch/engine/engine.hpp"
+#include "chainwatch/service/mesh.hpp"
+#include "chainwatch/service/nats_client.hpp"
+#include "watermark_config.hpp"
+#include "watermark_probe.hpp"
+#include "watermark_tracker.hpp"
+
+#include <map>
+#include <memory>
+
+namespace chainwatch::watermark {
+
+/// What one input batch (or an idle tick) produces.
+struct routed_output {
+  /// Items per partition, in order (events, then markers).
+  std::map<std::uint32_t, std::vector<wire::partition_item>> parts;
+  /// Events behind their customer's watermark.
+  std::vector<wire::late_event> late;
+  /// Events that no rule step can use.
+  std::size_t dropped = 0;
+  /// Events routed to at least one partition.
+  std::size_t routed = 0;
+  /// Partition event items (one per key).
+  std::size_t items = 0;
+  /// Markers appended.
+  std::size_t markers = 0;
+  /// Events whose msgpack could not be decoded.
+  std::vector<wire::dead_letter> dead_letters;
+};
+
+/// The pure part: routing, lateness and markers (no NATS).
+class router_stage {
+public:
+  /// Routes with `rules` to `partitions` partitions, watermarks from `tracker`.
+  router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
+               watermark_tracker tracker);
+  /// Routes every event of `batch` (seen at wall time `now_ns`) into `out`, then appends a
+  /// marker to every partition if the customer's watermark advanced.
+  void add(const wire::event_batch& batch, std::int64_t now_ns, routed_output& out);
+  /// End of input of (customer, source); appends markers if the watermark advanced.
+  void eof(const std::string& customer, const std::string& source, std::int64_t now_ns,
+           routed_output& out);
+  /// Advances idle customers (wall clock); appends markers for each that advanced.
+  void tick(std::int64_t now_ns, routed_output& out);
+  /// The tracker (for metrics).
+  const watermark_tracker& tracker() const noexcept { return tracker_; }
+  /// Number of partitions.
+  std::uint32_t partitions() const noexcept { return partitions_; }
+
+private:
+  void marker(const std::string& customer, std::int64_t wm, routed_output& out);
+
+  engine::router router_;
+  std::uint32_t partitions_;
+  watermark_tracker tracker_;
+};
+
+/// The service loop over NATS.
+class watermark_service {
+public:
+  /// Uses `client` and registers metrics in `m`; both must outlive the service.
+  watermark_service(service::nats_client& client, service::metrics& m, watermark_config cfg,
+                    std::shared_ptr<const engine::ruleset> rules, lateness_policy lateness);
+  /// Ensures the mesh streams and binds the durable consumer.
+  service::nats_status start();
+  /// One fetch/route/publish/ack round (plus an idle tick); returns input messages handled.
+  std::size_t run_once();
+  /// Runs rounds until `stop()` returns true.
+  template <class Stop>
+  void run_until(Stop&& stop) {
+    while (!stop())
+      run_once();
+  }
+
+private:
+  struct output {
+    std::string subject;
+    std::string data;
+    std::string msg_id;
+  };
+  void encode(routed_output& r, const std::string& id_prefix, std::vector<output>& outs);
+  bool publish_round(const std::vector<output>& outs);
+  void update_gauges(std::int64_t now_ns);
+
+  service::nats_client& client_;
+  watermark_config cfg_;
+  router_stage stage_;
+  watermark_probe probe_;
+  service::dead_letter_sink dlq_;
+  service::rate_limited_logger log_;
+  std::unique_ptr<service::pull_consumer> consumer_;
+  std::int64_t last_tick_ns_ = 0;
+};
+
+} // namespace chainwatch::watermark
