@@ -24,11 +24,7 @@ test-asan: bootstrap
 	@cd build-debug && ctest --output-on-failure -j$(JOBS) --timeout 1200
 
 demo: build
-	@echo "== chainwatch lint config/rules"
-	@$(BUILD)/bin/chainwatch lint config/rules
-	@echo "== chainwatch hunt --rules config/rules tests/data/demo.ndjson"
-	@$(BUILD)/bin/chainwatch hunt --rules config/rules --lists config/lists tests/data/demo.ndjson \
-	  | scripts/show-alerts
+	@scripts/demo
 
 bench: build
 	@for b in $(BUILD)/bin/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.5; done
