@@ -5,6 +5,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <chainwatch/engine/engine.hpp>
+#include <algorithm>
 #include <optional>
 
 namespace chainwatch::engine::detail {
@@ -75,6 +76,12 @@ struct compiled {
   std::vector<lineage_term> lineage;
   event::field_path pid, ppid, subtype;
 };
+
+/// Bytes glibc malloc takes for a request of `n` (8-byte chunk header, 16-byte rounding,
+/// 32-byte minimum); 0 for 0. Used so that memory gauges count what the heap really holds.
+constexpr std::size_t heap_bytes(std::size_t n) noexcept {
+  return n == 0 ? 0 : std::max<std::size_t>(32, (n + 8 + 15) & ~std::size_t{15});
+}
 
 /// Converts for abseil lookups (Debian's abseil has its own string_view).
 inline absl::string_view av(std::string_view s) noexcept {

@@ -5,6 +5,7 @@
 #include <absl/container/inlined_vector.h>
 #include <absl/container/node_hash_map.h>
 #include <algorithm>
+#include <cstring>
 #include <deque>
 
 namespace chainwatch::engine {
@@ -283,7 +284,52 @@ private:
 } // namespace
 
 struct engine::impl : key_sink {
-  using node = std::pair<const std::string, key_state>;
+  /// One join key: its state and key text in a single allocation, found through the
+  /// router's 64-bit key hash (the text is compared on a hit, so collisions are safe).
+  struct node {
+    key_state ks;
+    std::uint64_t hash = 0;
+    std::uint32_t len = 0;
+    std::string_view key() const noexcept { return {reinterpret_cast<const char*>(this + 1), len}; }
+    static node* make(std::string_view key, std::uint64_t hash) {
+      void* p = ::operator new(sizeof(node) + key.size());
+      node* n = new (p) node;
+      n->hash = hash;
+      n->len = static_cast<std::uint32_t>(key.size());
+      std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+      return n;
+    }
+    static void destroy(node* n) noexcept {
+      n->~node();
+      ::operator delete(n);
+    }
+    /// Starts loading the node (state and key text) into the cache.
+    void prefetch() const noexcept {
+      const char* p = reinterpret_cast<const char*>(this);
+      for (std::size_t off = 0; off < sizeof(node) + len; off += 64)
+        __builtin_prefetch(p + off);
+    }
+    /// Heap bytes of the allocation (glibc chunk rounding included).
+    std::size_t bytes() const noexcept { return detail::heap_bytes(sizeof(node) + len); }
+  };
+  struct probe {
+    std::string_view key;
+    std::uint64_t hash;
+  };
+  struct node_hash {
+    using is_transparent = void;
+    std::size_t operator()(const node* n) const noexcept { return n->hash; }
+    std::size_t operator()(const probe& p) const noexcept { return p.hash; }
+  };
+  struct node_eq {
+    using is_transparent = void;
+    bool operator()(const node* a, const node* b) const noexcept { return a == b; }
+    bool operator()(const probe& p, const node* n) const noexcept {
+      return n->hash == p.hash && n->key() == p.key;
+    }
+    bool operator()(const node* n, const probe& p) const noexcept { return (*this)(p, n); }
+  };
+  using node_set = absl::flat_hash_set<node*, node_hash, node_eq>;
   struct heap_entry {
     std::int64_t deadline;
     node* n;
@@ -306,6 +352,11 @@ struct engine::impl : key_sink {
     }
   }
 
+  ~impl() override {
+    for (node* n : keys)
+      node::destroy(n);
+  }
+
   void on_match(match&& m) override {
     if (auto& p = pipes[m.rule])
       p->push(std::move(m));
@@ -315,7 +366,7 @@ struct engine::impl : key_sink {
   void on_overflow() override { ++overflow; }
 
   void schedule(node* n, std::int64_t deadline) {
-    key_state& ks = n->second;
+    key_state& ks = n->ks;
     if (deadline == no_deadline || deadline >= ks.scheduled) return;
     ks.scheduled = deadline;
     ++ks.heap_refs;
@@ -324,8 +375,11 @@ struct engine::impl : key_sink {
   }
 
   void maybe_drop(node* n) {
-    key_state& ks = n->second;
-    if (ks.heap_refs == 0 && ks.empty()) keys.erase(n->first);
+    key_state& ks = n->ks;
+    if (ks.heap_refs == 0 && ks.empty()) {
+      keys.erase(n);
+      node::destroy(n);
+    }
   }
 
   void run_until(std::int64_t wm) {
@@ -334,16 +388,18 @@ struct engine::impl : key_sink {
       std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
       heap_entry e = heap.back();
       heap.pop_back();
-      key_state& ks = e.n->second;
+      key_state& ks = e.n->ks;
       --ks.heap_refs;
       if (e.deadline == ks.scheduled) {
         ks.scheduled = no_deadline;
-        std::int64_t next = ks.advance(rs, e.n->first, wm, *this);
+        std::int64_t next = ks.advance(rs, e.n->key(), wm, *this);
         schedule(e.n, next);
       }
       maybe_drop(e.n);
     }
   }
+
+  static constexpr std::size_t prefetch_ahead = 8;
 
   /// A routed event waiting for the watermark (order::time).
   struct queued {
@@ -358,11 +414,13 @@ struct engine::impl : key_sink {
   void drain(std::int64_t wm) {
     const ruleset& rs = *rules;
     while (!queue.empty() && queue.front().ts <= wm) {
+      // Key states are scattered over the heap: start loading the one a few events ahead.
+      if (queue.size() > prefetch_ahead) queue[prefetch_ahead].n->prefetch();
       queued q = std::move(queue.front());
       queue.pop_front();
-      key_state& ks = q.n->second;
+      key_state& ks = q.n->ks;
       --ks.heap_refs;
-      std::int64_t next = ks.process_now(rs, q.n->first, q.ev, q.ts, q.hits, *this);
+      std::int64_t next = ks.process_now(rs, q.n->key(), q.ev, q.ts, q.hits, *this);
       schedule(q.n, next);
       maybe_drop(q.n);
     }
@@ -461,7 +519,7 @@ struct engine::impl : key_sink {
   std::function<void(match&&)> sink;
   std::function<void(match&&)> counted_sink;
   std::vector<std::unique_ptr<pipe_chain>> pipes;
-  absl::node_hash_map<std::string, key_state> keys;
+  node_set keys;
   std::vector<heap_entry> heap;
   std::uint64_t seq = 0;
   std::uint64_t events = 0, late = 0, overflow = 0, matches = 0;
@@ -502,18 +560,22 @@ push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
   const ruleset& rs = *d.rules;
   const std::uint64_t seq = d.seq++;
   for (const route_entry& e : d.rt.entries()) {
-    auto it = d.keys.find(detail::av(e.key));
-    if (it == d.keys.end()) it = d.keys.try_emplace(std::string(e.key)).first;
-    impl::node* n = &*it;
+    impl::node* n;
+    if (auto it = d.keys.find(impl::probe{e.key, e.hash}); it != d.keys.end()) {
+      n = *it;
+    } else {
+      n = impl::node::make(e.key, e.hash);
+      d.keys.insert(n);
+    }
     if (rs.opts().ordering == options::order::arrival) {
-      std::int64_t next = n->second.process_now(rs, n->first, ev, timestamp_ns, e.hits, d);
+      std::int64_t next = n->ks.process_now(rs, n->key(), ev, timestamp_ns, e.hits, d);
       d.schedule(n, next);
       d.maybe_drop(n);
       continue;
     }
     // One engine-wide time-ordered queue instead of per-key buffers: no per-key
     // allocation for buffering. Mostly in order, so insert from the back.
-    ++n->second.heap_refs; // keeps the key alive while queued
+    ++n->ks.heap_refs; // keeps the key alive while queued
     auto pos = d.queue.end();
     while (pos != d.queue.begin() && std::prev(pos)->ts > timestamp_ns)
       --pos;
@@ -546,14 +608,18 @@ engine_stats engine::stats() const {
   s.matches = impl_->matches;
   s.evaluations = impl_->rt.evaluations();
   s.live_keys = impl_->keys.size();
-  for (auto& [k, ks] : impl_->keys) {
-    s.pending_sequences += ks.pending();
-    // Node: key string, state, allocator header and the table slot.
-    s.state_bytes +=
-        ks.memory_bytes() + k.capacity() + sizeof(std::string) + 16 + sizeof(void*) + 1;
+  // Every heap byte the key states hold, counted as glibc hands it out (chunk header and
+  // 16-byte rounding): the per-key allocation (state + key text), the state's buffers,
+  // the hash table (one pointer and one control byte per bucket, empty buckets included),
+  // the deadline heap and the time-order queue (deque blocks of 512 bytes).
+  for (const impl::node* n : impl_->keys) {
+    s.pending_sequences += n->ks.pending();
+    s.state_bytes += n->bytes() + n->ks.memory_bytes() - sizeof(key_state);
   }
-  s.state_bytes += impl_->heap.capacity() * sizeof(impl::heap_entry) +
-                   impl_->queue.size() * sizeof(impl::queued);
+  s.state_bytes += impl_->keys.capacity() * (sizeof(impl::node*) + 1);
+  s.state_bytes += detail::heap_bytes(impl_->heap.capacity() * sizeof(impl::heap_entry));
+  constexpr std::size_t per_block = std::max<std::size_t>(1, 512 / sizeof(impl::queued));
+  s.state_bytes += (impl_->queue.size() / per_block + 1) * detail::heap_bytes(512);
   return s;
 }
 

@@ -64,13 +64,19 @@ bool key_state::empty() const noexcept {
 }
 
 std::size_t key_state::memory_bytes() const noexcept {
-  std::size_t n =
-      sizeof(key_state) + slots_.capacity() * sizeof(slot) + rules_.capacity() * sizeof(rule_state);
+  using detail::heap_bytes;
+  // Inlined vectors hold their first elements in place: only spilled storage is on the heap.
+  auto spilled = [](const auto& v, std::size_t inline_n, std::size_t elem) {
+    return v.capacity() > inline_n ? heap_bytes(v.capacity() * elem) : 0;
+  };
+  std::size_t n = sizeof(key_state) + spilled(slots_, 1, sizeof(slot)) +
+                  spilled(rules_, 1, sizeof(rule_state));
   for (auto& r : rules_)
-    n += r.words.capacity() * sizeof(std::uint32_t);
+    n += spilled(r.words, 6, sizeof(std::uint32_t));
   if (buffer_)
-    n += sizeof(time_buffer) + buffer_->items.capacity() * sizeof(time_buffer::item) +
-         buffer_->hits.capacity() * sizeof(step_id);
+    n += heap_bytes(sizeof(time_buffer)) +
+         heap_bytes(buffer_->items.capacity() * sizeof(time_buffer::item)) +
+         heap_bytes(buffer_->hits.capacity() * sizeof(step_id));
   return n;
 }
 
@@ -116,7 +122,7 @@ key_state::rule_state& key_state::get_rule(std::uint32_t rule) {
   auto it = std::lower_bound(rules_.begin(), rules_.end(), rule,
                              [](const rule_state& r, std::uint32_t x) { return r.rule < x; });
   if (it != rules_.end() && it->rule == rule) return *it;
-  it = rules_.insert(it, rule_state{});
+  it = rules_.emplace(it);
   it->rule = rule;
   return *it;
 }

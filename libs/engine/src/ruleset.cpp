@@ -18,8 +18,12 @@ void append_folded(std::string& out, std::string_view s, bool fold) {
     out.append(s);
     return;
   }
+  // Grow once and write in place: this runs for every key and indexed value of every event.
+  const std::size_t at = out.size();
+  out.resize(at + s.size());
+  char* dst = out.data() + at;
   for (char c : s)
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    *dst++ = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 void append_int(std::string& out, std::int64_t i) {
@@ -61,7 +65,8 @@ void append_key_value(std::string& out, const eql::value& v, bool fold) {
     break;
   case eql::value::type::string:
     if (fold) {
-      std::string tmp;
+      thread_local std::string tmp; // reused: no allocation per key
+      tmp.clear();
       append_folded(tmp, v.s, true);
       event::append_json_string(out, tmp);
     } else {

@@ -5,6 +5,7 @@
 // state (`key_state`) and drives it by event time with watermarks (`engine`).
 // The split lets a mesh run each key's state in its own actor.
 
+#include <absl/container/inlined_vector.h>
 #include <chainwatch/base/expected.hpp>
 #include <chainwatch/eql/ast.hpp>
 #include <chainwatch/eql/compile.hpp>
@@ -173,7 +174,7 @@ public:
   /// Pending partial sequences and joins (including completed ones awaiting a trailing missing
   /// step).
   std::size_t pending() const noexcept { return pending_; }
-  /// Approximate heap bytes held (excluding the events themselves).
+  /// Heap bytes held (glibc chunk rounding included), excluding the events themselves.
   std::size_t memory_bytes() const noexcept;
 
   /// Scheduling bookkeeping for the owner's deadline heap.
@@ -191,9 +192,11 @@ private:
 
   // Records of one rule at this key, back to back:
   // [type:4|stage:12|count:16][time lo][time hi][slot...].
+  // Inline capacities: a key with one rule holding one record of up to three events
+  // lives entirely in the key_state (no allocation besides the owner's).
   struct rule_state {
     std::uint32_t rule = 0;
-    std::vector<std::uint32_t> words;
+    absl::InlinedVector<std::uint32_t, 6> words;
   };
 
   void process(const ruleset& rules, std::string_view key, std::uint32_t ev_slot,
@@ -215,10 +218,10 @@ private:
   void emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
             key_sink& out);
 
-  std::vector<slot> slots_;
+  absl::InlinedVector<slot, 1> slots_;
   std::uint32_t free_head_ = ~0u; // free slots are chained through `ts`
   std::uint32_t pending_ = 0;
-  std::vector<rule_state> rules_; // sorted by rule
+  absl::InlinedVector<rule_state, 1> rules_; // sorted by rule
   std::unique_ptr<time_buffer> buffer_;
   // Earliest maxspan deadline of any record; may be early (stale) but never late.
   std::int64_t min_deadline_ = no_deadline;
