@@ -133,6 +133,9 @@ void bm_engine(benchmark::State& state) {
   state.SetItemsProcessed(std::int64_t(state.iterations() * evs.size()));
   state.counters["pending"] = double(st.pending_sequences);
   state.counters["live_keys"] = double(st.live_keys);
+  // state_bytes counts every heap byte of the key states as glibc allocates it (key table
+  // with its empty buckets, per-key allocations, spilled vectors, deadline heap, time
+  // queue), excluding the events themselves; see libs/engine/README.md "State".
   state.counters["bytes_per_pending"] =
       st.pending_sequences ? double(st.state_bytes) / double(st.pending_sequences) : 0;
   state.counters["evals_per_event"] = double(st.evaluations) / double(evs.size());

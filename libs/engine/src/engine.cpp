@@ -3,7 +3,6 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
-#include <absl/container/node_hash_map.h>
 #include <algorithm>
 #include <cstring>
 #include <deque>
