@@ -72,10 +72,10 @@ int run_replay(const replay_options& o);
 /// Options of `chainwatch alerts tail`.
 struct alerts_options {
   std::string nats = "nats://127.0.0.1:4222";
-  std::string customer; ///< empty: every customer
-  std::uint64_t count = 0;      ///< exit 0 after this many alerts (0: no limit)
-  std::string timeout = "0";    ///< exit 1 when it passes first ("0": none)
-  bool json = false;            ///< one alert JSON per line
+  std::string customer;      ///< empty: every customer
+  std::uint64_t count = 0;   ///< exit 0 after this many alerts (0: no limit)
+  std::string timeout = "0"; ///< exit 1 when it passes first ("0": none)
+  bool json = false;         ///< one alert JSON per line
 };
 
 /// Prints alerts from cw.alerts.* as they arrive.

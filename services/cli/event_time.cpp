@@ -17,26 +17,34 @@ namespace {
 
 std::optional<std::int64_t> from_number(double n, bool is_int, std::int64_t i, time_format f) {
   switch (f) {
-  case time_format::epoch_s: return time::from_epoch_s(n);
-  case time_format::epoch_ms: return time::from_epoch_ms(n);
-  case time_format::filetime: return time::from_filetime(is_int ? i : static_cast<std::int64_t>(n));
-  case time_format::iso8601: return std::nullopt;
-  case time_format::automatic: break;
+  case time_format::epoch_s:
+    return time::from_epoch_s(n);
+  case time_format::epoch_ms:
+    return time::from_epoch_ms(n);
+  case time_format::filetime:
+    return time::from_filetime(is_int ? i : static_cast<std::int64_t>(n));
+  case time_format::iso8601:
+    return std::nullopt;
+  case time_format::automatic:
+    break;
   }
   double a = n < 0 ? -n : n;
   if (a < 1e11) return time::from_epoch_s(n);
   if (a < 1e14) return time::from_epoch_ms(n);
   if (a < 1e17) return is_int ? std::optional<std::int64_t>(i * 1000) : time::from_epoch_s(n / 1e6);
   if (a < 2e17) return time::from_filetime(is_int ? i : static_cast<std::int64_t>(n));
-  return is_int ? std::optional<std::int64_t>(i) : std::optional<std::int64_t>(static_cast<std::int64_t>(n));
+  return is_int ? std::optional<std::int64_t>(i)
+                : std::optional<std::int64_t>(static_cast<std::int64_t>(n));
 }
 
 } // namespace
 
 std::optional<std::int64_t> event_time(event::value_ref v, time_format f) {
   switch (v.type()) {
-  case event::kind::integer: return from_number(static_cast<double>(v.as_int()), true, v.as_int(), f);
-  case event::kind::real: return from_number(v.as_double(), false, 0, f);
+  case event::kind::integer:
+    return from_number(static_cast<double>(v.as_int()), true, v.as_int(), f);
+  case event::kind::real:
+    return from_number(v.as_double(), false, 0, f);
   case event::kind::string: {
     auto s = v.as_string();
     if (f == time_format::iso8601 || f == time_format::automatic) {
@@ -49,7 +57,8 @@ std::optional<std::int64_t> event_time(event::value_ref v, time_format f) {
     std::int64_t i = static_cast<std::int64_t>(d);
     return from_number(d, static_cast<double>(i) == d, i, f);
   }
-  default: return std::nullopt;
+  default:
+    return std::nullopt;
   }
 }
 

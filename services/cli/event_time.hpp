@@ -4,7 +4,6 @@
 
 #include <chainwatch/base/time.hpp>
 #include <chainwatch/event/event.hpp>
-
 #include <optional>
 #include <string_view>
 

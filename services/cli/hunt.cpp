@@ -6,13 +6,11 @@
 
 #include <chainwatch/base/time.hpp>
 #include <chainwatch/engine/engine.hpp>
-
-#include <unistd.h>
-
 #include <chrono>
-#include <optional>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <unistd.h>
 
 namespace chainwatch::cli {
 
@@ -73,7 +71,8 @@ int run_hunt(const hunt_options& o) {
   auto rules = load_rules(o.rule_paths, o.queries, errors, skipped);
   eql::list_registry lists;
   load_lists(o.list_dirs.empty() ? default_list_dirs() : o.list_dirs, lists, errors);
-  for (const auto& s : skipped) std::cerr << s << "\n";
+  for (const auto& s : skipped)
+    std::cerr << s << "\n";
 
   engine::options eo;
   eo.category_field = o.event_type_field;
@@ -82,7 +81,8 @@ int run_hunt(const hunt_options& o) {
   eo.max_pending_per_key = o.max_pending;
   eo.lists = &lists;
   std::vector<engine::rule_source> sources;
-  for (const auto& r : rules) sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
+  for (const auto& r : rules)
+    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
   auto compiled = engine::ruleset::compile(sources, eo);
   if (!compiled) {
     const auto& e = compiled.error();
@@ -90,7 +90,8 @@ int run_hunt(const hunt_options& o) {
                                        e.err.where.column));
   }
   if (!errors.empty()) {
-    for (const auto& e : errors) std::cerr << e << "\n";
+    for (const auto& e : errors)
+      std::cerr << e << "\n";
     return 2;
   }
 
@@ -114,8 +115,10 @@ int run_hunt(const hunt_options& o) {
            time::format_iso8601(m.last_ns) + "\",\"events\":[";
     for (std::size_t i = 0; i < m.events.size(); ++i) {
       if (i) out += ',';
-      if (m.events[i]) event::append_json(out, m.events[i]->root());
-      else out += "null";
+      if (m.events[i])
+        event::append_json(out, m.events[i]->root());
+      else
+        out += "null";
     }
     out += "]}\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -178,8 +181,8 @@ int run_hunt(const hunt_options& o) {
 
   int status = 0;
   for (const auto& f : o.files) {
-    auto e = norm ? read_normalized(f, *norm, *source, on_record)
-                  : read_events(f, decoder, on_record);
+    auto e =
+        norm ? read_normalized(f, *norm, *source, on_record) : read_events(f, decoder, on_record);
     if (!e.empty()) {
       std::cerr << "chainwatch hunt: " << e << "\n";
       status = 1;

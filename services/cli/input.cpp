@@ -1,11 +1,10 @@
 #include "input.hpp"
 
-#include <zlib.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <zlib.h>
 
 namespace chainwatch::cli {
 
@@ -19,8 +18,10 @@ using gz_ptr = std::unique_ptr<gzFile_s, gz_closer>;
 
 gz_ptr open(const std::string& path, std::string& err) {
   gzFile f = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
-  if (!f) err = path + ": " + std::strerror(errno);
-  else gzbuffer(f, 1 << 17);
+  if (!f)
+    err = path + ": " + std::strerror(errno);
+  else
+    gzbuffer(f, 1 << 17);
   return gz_ptr{f};
 }
 
@@ -84,8 +85,8 @@ void emit_array(const std::string& path, std::string_view text, event::json_deco
   limits.max_depth += 1; // the enclosing array
   auto doc = decoder.decode(text, limits);
   if (!doc) {
-    on_record({&path, 1, nullptr,
-               doc.error().reason + " at byte " + std::to_string(doc.error().offset)});
+    on_record(
+        {&path, 1, nullptr, doc.error().reason + " at byte " + std::to_string(doc.error().offset)});
     return;
   }
   std::uint64_t index = 0;

@@ -4,7 +4,6 @@
 // gzip-compressed, or standard input ("-").
 
 #include <chainwatch/event/event.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <string>

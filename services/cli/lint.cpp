@@ -3,7 +3,6 @@
 
 #include <chainwatch/engine/engine.hpp>
 #include <chainwatch/eql/ast.hpp>
-
 #include <iostream>
 
 namespace chainwatch::cli {
@@ -17,8 +16,10 @@ int run_lint(const lint_options& o) {
   auto rules = load_rules(o.paths, o.queries, errors, skipped);
   eql::list_registry lists;
   load_lists(o.list_dirs.empty() ? default_list_dirs() : o.list_dirs, lists, errors);
-  for (const auto& e : errors) std::cerr << e << "\n";
-  for (const auto& s : skipped) std::cerr << s << "\n";
+  for (const auto& e : errors)
+    std::cerr << e << "\n";
+  for (const auto& s : skipped)
+    std::cerr << s << "\n";
 
   engine::options eo;
   eo.category_field = o.event_type_field;

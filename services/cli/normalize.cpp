@@ -3,7 +3,6 @@
 #include "normalize_input.hpp"
 
 #include <chainwatch/normalize/normalizer.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +36,8 @@ expected<normalize::normalizer, std::string> load_normalizer(const std::vector<s
     }
   }
   std::vector<normalize::table_text> tables;
-  for (std::size_t i = 0; i < names.size(); ++i) tables.push_back({names[i], texts[i]});
+  for (std::size_t i = 0; i < names.size(); ++i)
+    tables.push_back({names[i], texts[i]});
   auto n = normalize::normalizer::create(tables);
   if (!n) return unexpected{n.error().table + ": " + n.error().reason};
   return std::move(*n);
@@ -148,8 +148,8 @@ int run_normalize(const normalize_options& o) {
     }
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "normalize: %llu events, %llu errors\n",
-               static_cast<unsigned long long>(ok), static_cast<unsigned long long>(failed));
+  std::fprintf(stderr, "normalize: %llu events, %llu errors\n", static_cast<unsigned long long>(ok),
+               static_cast<unsigned long long>(failed));
   return status;
 }
 

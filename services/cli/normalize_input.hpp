@@ -5,7 +5,6 @@
 #include "input.hpp"
 
 #include <chainwatch/normalize/normalizer.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

@@ -123,8 +123,8 @@ void load_lists(const std::vector<std::string>& dirs, eql::list_registry& out,
   }
 }
 
-std::string render_rule_error(const loaded_rule& r, const std::string& message,
-                              std::uint32_t line, std::uint32_t column, const char* severity) {
+std::string render_rule_error(const loaded_rule& r, const std::string& message, std::uint32_t line,
+                              std::uint32_t column, const char* severity) {
   auto [fl, fc] = rules::query_to_file(r.meta, line, column);
   std::string src_line = nth_line(r.meta.query, line);
   std::string out = r.meta.file + ":" + std::to_string(r.inline_query ? line : fl) + ":" +

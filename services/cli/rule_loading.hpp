@@ -5,7 +5,6 @@
 
 #include <chainwatch/eql/lists.hpp>
 #include <chainwatch/rules/rule.hpp>
-
 #include <string>
 #include <vector>
 
@@ -34,8 +33,7 @@ std::vector<std::string> default_list_dirs();
 
 /// Renders an EQL error of rule `r` at its place in the rule's file, with the
 /// offending line and a caret under the column.
-std::string render_rule_error(const loaded_rule& r, const std::string& message,
-                              std::uint32_t line, std::uint32_t column,
-                              const char* severity = "error");
+std::string render_rule_error(const loaded_rule& r, const std::string& message, std::uint32_t line,
+                              std::uint32_t column, const char* severity = "error");
 
 } // namespace chainwatch::cli

@@ -1,5 +1,4 @@
 #include <chainwatch/base/time.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -42,21 +41,30 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
 std::optional<std::int64_t> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::size_t i = 0;
-  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
+    ++i;
   if (i == 0) return std::nullopt;
   double n = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + i, n);
   if (ec != std::errc{} || p != text.data() + i || n < 0) return std::nullopt;
   std::string_view unit = text.substr(i);
   double scale;
-  if (unit.empty() || unit == "s") scale = 1e9;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ns") scale = 1;
-  else if (unit == "m") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else if (unit == "d") scale = 86400e9;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    scale = 1e9;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ns")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else if (unit == "d")
+    scale = 86400e9;
+  else
+    return std::nullopt;
   return checked_scale(n, scale);
 }
 
@@ -110,13 +118,18 @@ std::optional<std::int64_t> parse_iso8601(std::string_view s, std::int32_t defau
     }
   }
   if (pos != s.size()) return std::nullopt;
-  std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   return secs * ns_per_s + frac_ns;
 }
 
-std::optional<std::int64_t> from_epoch_s(double s) { return checked_scale(s, 1e9); }
-std::optional<std::int64_t> from_epoch_ms(double ms) { return checked_scale(ms, 1e6); }
+std::optional<std::int64_t> from_epoch_s(double s) {
+  return checked_scale(s, 1e9);
+}
+std::optional<std::int64_t> from_epoch_ms(double ms) {
+  return checked_scale(ms, 1e6);
+}
 
 std::optional<std::int64_t> from_filetime(std::int64_t ticks) {
   std::int64_t rel = ticks - filetime_unix_epoch;

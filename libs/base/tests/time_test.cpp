@@ -1,5 +1,4 @@
 #include <chainwatch/base/time.hpp>
-
 #include <gtest/gtest.h>
 
 using namespace chainwatch::time;
@@ -30,7 +29,8 @@ TEST(time, iso8601) {
 }
 
 TEST(time, epochs) {
-  EXPECT_EQ(from_filetime(131485996510000000LL), (131485996510000000LL - filetime_unix_epoch) * 100);
+  EXPECT_EQ(from_filetime(131485996510000000LL),
+            (131485996510000000LL - filetime_unix_epoch) * 100);
   EXPECT_EQ(from_epoch_s(1.5), 1'500'000'000);
   EXPECT_EQ(from_epoch_ms(1500), 1'500'000'000);
   EXPECT_FALSE(from_epoch_s(1e300));

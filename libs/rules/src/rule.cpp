@@ -1,5 +1,4 @@
 #include <chainwatch/rules/rule.hpp>
-
 #include <toml++/toml.h>
 
 namespace chainwatch::rules {
@@ -47,8 +46,8 @@ expected<rule, load_error> parse_rule(std::string_view text, std::string_view fi
   try {
     doc_mut = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    return unexpected{load_error{std::string(file), e.source().begin.line,
-                                 e.source().begin.column, std::string(e.description())}};
+    return unexpected{load_error{std::string(file), e.source().begin.line, e.source().begin.column,
+                                 std::string(e.description())}};
   }
   const toml::table& doc = doc_mut;
   rule r;

@@ -1,5 +1,4 @@
 #include <chainwatch/rules/rule.hpp>
-
 #include <gtest/gtest.h>
 
 using namespace chainwatch::rules;
@@ -68,7 +67,8 @@ TEST(rules, parses_detection_rules_toml) {
 }
 
 TEST(rules, single_line_query_columns) {
-  auto r = parse_rule("[rule]\nrule_id = \"x\"\nname = \"n\"\nquery = \"any where true\"\n", "a.toml");
+  auto r =
+      parse_rule("[rule]\nrule_id = \"x\"\nname = \"n\"\nquery = \"any where true\"\n", "a.toml");
   ASSERT_TRUE(r) << r.error().render();
   EXPECT_EQ(r->query_line, 4u);
   EXPECT_EQ(r->query_column, 10u);

@@ -4,7 +4,6 @@
 // expression compiler and the engine. Plain data: no behaviour beyond printing.
 
 #include <chainwatch/base/expected.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,25 +33,45 @@ struct error {
 
 /// Expression operators and node kinds.
 enum class op : std::uint8_t {
-  literal,   ///< `value` holds the constant
-  field,     ///< `path` holds the field path
-  list,      ///< `(a, b, c)` right side of `in`; children are the elements
-  call,      ///< `name(children...)`; `name` holds the function name as written
+  literal, ///< `value` holds the constant
+  field,   ///< `path` holds the field path
+  list,    ///< `(a, b, c)` right side of `in`; children are the elements
+  call,    ///< `name(children...)`; `name` holds the function name as written
   // boolean
-  and_, or_, not_,
+  and_,
+  or_,
+  not_,
   // comparison (2 children)
-  eq, ne, lt, le, gt, ge,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
   // `a : b` Elastic case-insensitive equality / wildcard (b may be a list)
   colon,
   // `a in (...)`, `a in~ (...)`, `a not in (...)`; child 0 = a, child 1 = list
-  in, in_insensitive, not_in, not_in_insensitive,
+  in,
+  in_insensitive,
+  not_in,
+  not_in_insensitive,
   // `a like "x*"` / `a like~ ("x*", "y?")`, `a regex ".."` / `regex~`; child 1 = literal or list
-  like, like_insensitive, regex, regex_insensitive,
+  like,
+  like_insensitive,
+  regex,
+  regex_insensitive,
   // arithmetic (2 children) and unary minus (1 child)
-  add, sub, mul, div, mod, neg,
+  add,
+  sub,
+  mul,
+  div,
+  mod,
+  neg,
   // Endgame lineage (no children): `descendant of [...]`, `child of [...]`, `event of [...]`;
   // `subquery[0]` holds the bracketed event query
-  descendant_of, child_of, event_of,
+  descendant_of,
+  child_of,
+  event_of,
 };
 
 struct event_query;
@@ -70,11 +89,11 @@ struct path_segment {
 struct expr {
   op kind = op::literal;
   location where;
-  literal value;                    ///< op::literal
-  std::vector<path_segment> path;   ///< op::field (e.g. events[1].process.name)
-  std::string name;                 ///< op::call: function name as written
-  std::vector<expr> children;       ///< operands / arguments / list elements
-  bool raw_string = false;          ///< literal came from ?"..." or """...""" (no escapes)
+  literal value;                     ///< op::literal
+  std::vector<path_segment> path;    ///< op::field (e.g. events[1].process.name)
+  std::string name;                  ///< op::call: function name as written
+  std::vector<expr> children;        ///< operands / arguments / list elements
+  bool raw_string = false;           ///< literal came from ?"..." or """...""" (no escapes)
   std::vector<event_query> subquery; ///< lineage ops: exactly one element
 };
 
@@ -88,10 +107,10 @@ struct event_query {
 /// One bracketed step of a sequence or join.
 struct step {
   event_query query;
-  std::vector<expr> by;      ///< step-level join keys (appended after the sequence-level ones)
-  std::uint32_t runs = 1;    ///< `with runs=N`
-  bool missing = false;      ///< `![...]` (Elastic 8.x missing-event step)
-  bool fork = false;         ///< Endgame `fork` / `fork=true` step parameter
+  std::vector<expr> by;   ///< step-level join keys (appended after the sequence-level ones)
+  std::uint32_t runs = 1; ///< `with runs=N`
+  bool missing = false;   ///< `![...]` (Elastic 8.x missing-event step)
+  bool fork = false;      ///< Endgame `fork` / `fork=true` step parameter
   location where;
 };
 

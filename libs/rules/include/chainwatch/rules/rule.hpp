@@ -5,7 +5,6 @@
 // Pure: callers read the files and hand over their text.
 
 #include <chainwatch/base/expected.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,13 +31,13 @@ struct threat {
 
 /// A detection rule as loaded from its file.
 struct rule {
-  std::string file;           ///< where it came from (for messages)
+  std::string file; ///< where it came from (for messages)
   std::string rule_id;
   std::string name;
   std::string description;
-  std::string severity;       ///< low, medium, high, critical
+  std::string severity; ///< low, medium, high, critical
   std::int64_t risk_score = 0;
-  std::string language;       ///< "eql" for the rules chainwatch runs
+  std::string language; ///< "eql" for the rules chainwatch runs
   std::string type;
   std::string query;
   std::uint32_t query_line = 1;   ///< file line of the query's first character
