@@ -17,7 +17,7 @@ if docker-compose -f compose.yaml config | awk '/^  matcher:/{m=1;next} /^  [a-z
 fi
 bindir=$(dirname "$CHAINWATCH")
 for s in ingestor normalizer watermark matcher alerter; do
-  grep -q "chainwatch-$s\", \"--config\", \"/etc/chainwatch/$s.toml\"" compose.yaml \
+  grep -q "chainwatch-$s\", \"--config\", \"config/$s.toml\"" compose.yaml \
     || { echo "compose.yaml does not run chainwatch-$s with its config"; exit 1; }
   if [[ -x "$bindir/chainwatch-$s" ]]; then
     [[ -f "config/$s.toml" ]] || { echo "config/$s.toml missing"; exit 1; }
