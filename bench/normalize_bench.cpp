@@ -1,4 +1,5 @@
-// Raw JSON line -> ECS event throughput for ~500-byte Zeek and Windows events,
+// Raw line -> ECS event throughput for ~500-byte Zeek and Windows (JSON and XML)
+// events, PAN-OS CSV and LEEF lines,
 // with heap allocations per event (global operator new is counted).
 
 #include <atomic>
@@ -78,6 +79,34 @@ constexpr const char* winlogbeat_4625 =
 constexpr const char* nxlog_4776 =
     R"({"@timestamp":"2020-10-22T08:29:55.210Z","EventTime":"2020-10-22 04:29:53","Hostname":"MORDORDC.theshire.local","EventID":4776,"SourceName":"Microsoft-Windows-Security-Auditing","ProviderGuid":"{54849625-5478-4994-A5BA-3E3B0328C30D}","Channel":"Security","EventType":"AUDIT_FAILURE","RecordNumber":134058,"ThreadID":9596,"Task":14336,"PackageName":"MICROSOFT_AUTHENTICATION_PACKAGE_V1_0","TargetUserName":"lrodriguez","Workstation":"WORKSTATION5","Status":"0xc000006a","SeverityValue":4,"Severity":"ERROR"})";
 
+// ~560 bytes, PAN-OS TRAFFIC CSV syslog.
+constexpr const char* panos_traffic =
+    "Nov 30 16:09:08 PA-220 1,2018/11/30 16:09:07,012801096514,TRAFFIC,end,2049,2018/11/30 "
+    "16:09:07,192.168.15.207,175.16.199.1,192.168.1.63,175.16.199.1,new_outbound_from_trust,,,"
+    "apple-maps,vsys1,trust,untrust,ethernet1/2,ethernet1/1,send_to_mac,2018/11/30 16:09:07,22751,"
+    "1,55113,443,16418,443,0x400053,tcp,allow,7734,1758,5976,36,2018/11/30 15:59:04,586,computer-"
+    "and-internet-info,0,32091112,0x0,192.168.0.0-192.168.255.255,United States,0,16,20,tcp-fin,0,"
+    "0,0,0,,PA-220,from-policy,,,0,,0,,N/A,0,0,0,0";
+
+// ~230 bytes, LEEF 1.0 with a syslog header.
+constexpr const char* leef_v1 =
+    "<13>Jan 18 11:07:53 fw01 LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10."
+    "20.20\tsrcPort=51223\tdstPort=443\tproto=TCP\tusrName=bob\tsev=5\tcat=Auth Failure\t"
+    "devTime=1547809673123";
+
+// ~900 bytes, the Windows event XML rendering of a 4625.
+constexpr const char* windows_xml_4625 =
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider "
+    "Name='Microsoft-Windows-Security-Auditing'/><EventID>4625</EventID><Keywords>"
+    "0x8010000000000000</Keywords><TimeCreated SystemTime='2019-03-29T21:45:35.177Z'/>"
+    "<EventRecordID>1585</EventRecordID><Channel>Security</Channel><Computer>vagrant-2012-r2"
+    "</Computer></System><EventData><Data Name='TargetUserName'>bosch</Data><Data "
+    "Name='TargetDomainName'>VAGRANT-2012-R2</Data><Data Name='SubjectUserName'>vagrant</Data>"
+    "<Data Name='IpAddress'>::1</Data><Data Name='IpPort'>0</Data><Data Name='LogonType'>2</Data>"
+    "<Data Name='Status'>0xc000006d</Data><Data Name='SubStatus'>0xc0000064</Data><Data "
+    "Name='FailureReason'>%%2313</Data><Data Name='ProcessId'>0x344</Data><Data "
+    "Name='ProcessName'>C:\\Windows\\System32\\svchost.exe</Data></EventData></Event>";
+
 void run(benchmark::State& state, const char* line, source_type src) {
   normalizer n = make();
   const std::string_view raw(line);
@@ -109,10 +138,23 @@ void windows_nxlog(benchmark::State& s) {
   run(s, nxlog_4776, source_type::windows);
 }
 
+void panos_csv(benchmark::State& s) {
+  run(s, panos_traffic, source_type::panos);
+}
+void leef_syslog(benchmark::State& s) {
+  run(s, leef_v1, source_type::leef);
+}
+void windows_xml(benchmark::State& s) {
+  run(s, windows_xml_4625, source_type::windows);
+}
+
 BENCHMARK(zeek_conn_json);
 BENCHMARK(zeek_http_json);
 BENCHMARK(windows_winlogbeat);
 BENCHMARK(windows_nxlog);
+BENCHMARK(panos_csv);
+BENCHMARK(leef_syslog);
+BENCHMARK(windows_xml);
 
 } // namespace
 

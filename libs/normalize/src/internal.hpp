@@ -184,6 +184,7 @@ struct mapping {
 struct variant {
   std::string name;
   std::string detect; ///< Top-level key whose presence selects the variant.
+  bool xml = false;   ///< Chosen for XML input (`<Event ...>`) instead of by `detect`.
   absl::flat_hash_map<std::string, std::string> aliases; ///< Input key -> canonical key.
   std::string input_prefix; ///< Prepended to keys without an alias (NXLog event data).
   bool has_unmapped = false;
@@ -202,7 +203,7 @@ struct key_entry {
 /// A compiled source table.
 struct source_table {
   std::string name;
-  std::string format = "json"; ///< json | zeek | cef
+  std::string format = "json"; ///< json | zeek | cef | kv | syslog | csv
   std::int32_t tz_offset_s = 0;
   std::string kind_field;
   std::uint32_t kind_input = UINT32_MAX;
@@ -213,6 +214,11 @@ struct source_table {
   std::vector<std::string>
       envelope_fields;                  ///< Text formats: JSON keys that may carry the raw line.
   std::vector<dissect> header_dissects; ///< Run before the kind is determined.
+  std::vector<std::uint32_t> csv_type_columns; ///< `csv`: columns whose text picks a layout.
+  absl::flat_hash_map<std::string, std::vector<std::string>>
+      csv_columns;                   ///< `csv`: log type -> column names (`*` = fallback).
+  std::string csv_tail_key;          ///< `csv`: input key for the raw text from a cell on.
+  std::uint32_t csv_tail_offset = 4; ///< `csv`: that cell, counted from the type column.
   absl::flat_hash_map<std::string, key_entry> keys;
   std::uint32_t input_count = 0;
   std::vector<std::string> slot_paths;

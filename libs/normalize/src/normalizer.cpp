@@ -1,4 +1,5 @@
 #include "internal.hpp"
+#include "xml.hpp"
 
 #include <algorithm>
 #include <array>
@@ -35,10 +36,10 @@ constexpr std::array<source_info, 19> registry = {{
     {source_type::cef, "cef",
      "ArcSight Common Event Format lines (syslog-wrapped, bare, or in a JSON envelope)", "cef",
      true},
-    {source_type::leef, "leef", "IBM QRadar LEEF 1.0/2.0 lines", "leef", false},
+    {source_type::leef, "leef", "IBM QRadar LEEF 1.0/2.0 lines", "leef", true},
     {source_type::fortigate, "fortigate", "FortiGate key=value syslog (raw or in a JSON envelope)",
      "fortigate", true},
-    {source_type::panos, "panos", "Palo Alto PAN-OS CSV syslog", "panos", false},
+    {source_type::panos, "panos", "Palo Alto PAN-OS CSV syslog", "panos", true},
     {source_type::cisco_asa, "cisco_asa", "Cisco ASA / FTD %ASA-n-NNNNNN syslog messages",
      "cisco_asa", true},
     {source_type::syslog, "syslog", "Generic syslog (RFC 3164 / RFC 5424 envelope)", "syslog",
@@ -223,6 +224,9 @@ struct normalizer::impl {
   simdjson::dom::parser inner_parser; // for a JSON record embedded in a string field
   std::string padded;
   std::string inner_padded;
+  std::vector<std::string_view> csv_cells; // parse_csv scratch
+  std::vector<std::size_t> csv_starts;     // parse_csv: byte offset of each cell
+  xml_reader xml;                          // normalize_xml scratch
   arena scratch;
   std::vector<field> record;
   std::vector<std::uint32_t> present_gen;
@@ -1400,7 +1404,7 @@ struct normalizer::impl {
 
   const variant& pick_variant(const source_table& t, simdjson::dom::object obj) const {
     for (std::size_t i = 1; i < t.variants.size(); ++i) {
-      if (obj.at_key(t.variants[i].detect).error() == simdjson::SUCCESS) {
+      if (!t.variants[i].xml && obj.at_key(t.variants[i].detect).error() == simdjson::SUCCESS) {
         return t.variants[i];
       }
     }
@@ -1644,6 +1648,298 @@ struct normalizer::impl {
     return any ? std::string_view::npos : 0;
   }
 
+  // `[syslog header] a,b,"c, with ""quotes""",...` (PAN-OS). The header (text before the
+  // word holding the first comma) goes through parse_syslog; the columns are named by the
+  // layout that the first `csv.type_columns` value with a layout picks. Returns the byte
+  // offset of a format error, or npos.
+  std::size_t parse_csv(const source_table& t, std::string_view line) {
+    const variant& var = t.variants[0];
+    const auto comma = line.find(',');
+    if (comma == std::string_view::npos) {
+      return 0;
+    }
+    std::size_t start = comma;
+    while (start > 0 && line[start - 1] != ' ') {
+      --start;
+    }
+    if (start > 0 && parse_syslog(t, line.substr(0, start - 1)) != std::string_view::npos) {
+      return 0;
+    }
+    csv_cells.clear();
+    csv_starts.clear();
+    std::size_t i = start;
+    while (true) {
+      csv_starts.push_back(i);
+      if (csv_cells.size() >= lim.max_fields) {
+        return i;
+      }
+      if (i < line.size() && line[i] == '"') {
+        // Quoted cell: `""` is a literal quote; a missing closing quote runs to the end.
+        const std::size_t open = ++i;
+        bool escaped = false;
+        while (i < line.size()) {
+          if (line[i] == '"') {
+            if (i + 1 < line.size() && line[i + 1] == '"') {
+              escaped = true;
+              i += 2;
+              continue;
+            }
+            break;
+          }
+          ++i;
+        }
+        std::string_view cell = line.substr(open, std::min(i, line.size()) - open);
+        if (escaped) {
+          char* p = scratch.alloc(cell.size());
+          std::size_t n = 0;
+          for (std::size_t k = 0; k < cell.size(); ++k) {
+            p[n++] = cell[k];
+            if (cell[k] == '"' && k + 1 < cell.size() && cell[k + 1] == '"') {
+              ++k;
+            }
+          }
+          cell = {p, n};
+        }
+        csv_cells.push_back(cell);
+        i = std::min(i + 1, line.size());
+        // Text between the closing quote and the next comma is dropped.
+        while (i < line.size() && line[i] != ',') {
+          ++i;
+        }
+      } else {
+        const std::size_t b = i;
+        while (i < line.size() && line[i] != ',') {
+          ++i;
+        }
+        csv_cells.push_back(line.substr(b, i - b));
+      }
+      if (i >= line.size()) {
+        break;
+      }
+      ++i; // ','
+    }
+    const std::vector<std::string>* layout = nullptr;
+    std::size_t type_col = t.csv_type_columns.empty() ? 0 : t.csv_type_columns.front();
+    for (const auto col : t.csv_type_columns) {
+      if (col < csv_cells.size()) {
+        if (auto it = t.csv_columns.find(key_of(csv_cells[col])); it != t.csv_columns.end()) {
+          layout = &it->second;
+          type_col = col;
+          break;
+        }
+      }
+    }
+    if (const std::size_t tail = type_col + t.csv_tail_offset;
+        !t.csv_tail_key.empty() && tail < csv_starts.size()) {
+      add(t, var, t.csv_tail_key, value::str(line.substr(csv_starts[tail])));
+    }
+    if (layout == nullptr) {
+      if (auto it = t.csv_columns.find("*"); it != t.csv_columns.end()) {
+        layout = &it->second;
+      } else {
+        return start;
+      }
+    }
+    const std::size_t n = std::min(layout->size(), csv_cells.size());
+    for (std::size_t k = 0; k < n; ++k) {
+      if (!(*layout)[k].empty()) {
+        add(t, var, (*layout)[k], value::str(csv_cells[k]));
+      }
+    }
+    return std::string_view::npos;
+  }
+
+  // LEEF 1.0 `[syslog] LEEF:1.0|Vendor|Product|Version|EventID|k=v<TAB>k=v` and 2.0
+  // `LEEF:2.0|Vendor|Product|Version|EventID|Delim|k=v<Delim>k=v` (Delim a character, `xHH`
+  // or `0xHH`; empty or absent means tab). Header fields become `leef.*`, attributes keep
+  // their key; `devTime` (with `devTimeFormat`, a Java date pattern, or epoch ms) also
+  // becomes `leef.dev_time` in ECS time text. Returns the offset of a format error, or npos.
+  std::size_t parse_leef(const source_table& t, std::string_view line) {
+    const variant& var = t.variants[0];
+    const auto start = line.find("LEEF:");
+    if (start == std::string_view::npos) {
+      return 0;
+    }
+    if (start > 0) {
+      std::string_view header = line.substr(0, start);
+      while (!header.empty() && header.back() == ' ') {
+        header.remove_suffix(1);
+      }
+      if (!header.empty()) {
+        (void)parse_syslog(t, header);
+      }
+    }
+    static constexpr std::string_view header_keys[] = {
+        "leef.version", "leef.vendor", "leef.product", "leef.product_version", "leef.event_id"};
+    std::size_t pos = start + 5;
+    std::string_view version;
+    for (std::size_t h = 0; h < std::size(header_keys); ++h) {
+      const auto bar = line.find('|', pos);
+      if (bar == std::string_view::npos) {
+        return line.size();
+      }
+      const std::string_view text = line.substr(pos, bar - pos);
+      if (h == 0) {
+        version = text;
+      }
+      add(t, var, header_keys[h], value::str(text));
+      pos = bar + 1;
+    }
+    char delim = '\t';
+    if (version.starts_with("2")) {
+      // The delimiter field is optional: take the text up to the next '|' when it is one.
+      const auto bar = line.find('|', pos);
+      if (bar != std::string_view::npos) {
+        const std::string_view d = line.substr(pos, bar - pos);
+        std::string_view hex = d;
+        if (hex.starts_with("0x") || hex.starts_with("0X")) {
+          hex.remove_prefix(2);
+        } else if (hex.starts_with('x') || hex.starts_with('X')) {
+          hex.remove_prefix(1);
+        } else {
+          hex = {};
+        }
+        unsigned code = 0;
+        bool is_delim = false;
+        if (!hex.empty() && hex.size() <= 4) {
+          const auto r = std::from_chars(hex.data(), hex.data() + hex.size(), code, 16);
+          is_delim =
+              r.ec == std::errc{} && r.ptr == hex.data() + hex.size() && code > 0 && code < 0x80;
+        }
+        if (is_delim) {
+          delim = static_cast<char>(code);
+        } else if (d.size() == 1 && d[0] != '=') {
+          delim = d[0];
+          is_delim = true;
+        } else if (d.empty()) {
+          is_delim = true;
+        }
+        if (is_delim) {
+          add(t, var, "leef.delimiter", value::str(d));
+          pos = bar + 1;
+        }
+      }
+    }
+    std::string_view dev_time;
+    std::string_view dev_time_format;
+    std::string_view attrs = line.substr(pos);
+    std::size_t i = 0;
+    while (i < attrs.size()) {
+      auto end = attrs.find(delim, i);
+      if (end == std::string_view::npos) {
+        end = attrs.size();
+      }
+      std::string_view item = attrs.substr(i, end - i);
+      i = end + 1;
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+        item.remove_prefix(1);
+      }
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        continue; // stray text between delimiters
+      }
+      const std::string_view key = item.substr(0, eq);
+      std::string_view val = item.substr(eq + 1);
+      while (!val.empty() && (val.back() == '\r' || val.back() == '\n')) {
+        val.remove_suffix(1);
+      }
+      if (record.size() >= lim.max_fields) {
+        return pos + (end - item.size());
+      }
+      if (key == "devTime") {
+        dev_time = val;
+      } else if (key == "devTimeFormat") {
+        dev_time_format = val;
+      }
+      add(t, var, key, value::str(val));
+    }
+    if (!dev_time.empty()) {
+      std::optional<std::int64_t> ns;
+      if (!dev_time_format.empty()) {
+        std::string pattern;
+        if (java_date_pattern(dev_time_format, pattern)) {
+          ns = parse_timestamp(dev_time, pattern, t.tz_offset_s, now_ns);
+        }
+      } else {
+        ns = parse_timestamp(dev_time, "epoch_auto", t.tz_offset_s, now_ns);
+        if (!ns) {
+          ns = parse_timestamp(dev_time, "iso8601", t.tz_offset_s, now_ns);
+        }
+        if (!ns) {
+          ns = parse_timestamp(dev_time, "%b %d %Y %H:%M:%S", t.tz_offset_s, now_ns);
+        }
+      }
+      if (ns) {
+        char* p = scratch.alloc(timestamp_buffer_size);
+        add(t, var, "leef.dev_time", value::str({p, format_timestamp_into(p, *ns)}));
+      }
+    }
+    return std::string_view::npos;
+  }
+
+  // Translates a Java SimpleDateFormat pattern (`MMM dd yyyy HH:mm:ss.SSS Z`) into this
+  // library's strftime-like one. False for letters it cannot express.
+  static bool java_date_pattern(std::string_view java, std::string& out) {
+    out.clear();
+    std::size_t i = 0;
+    while (i < java.size()) {
+      const char c = java[i];
+      if (c == '\'') {
+        const auto close = java.find('\'', i + 1);
+        if (close == std::string_view::npos) {
+          return false;
+        }
+        out.append(java.substr(i + 1, close - i - 1));
+        i = close + 1;
+        continue;
+      }
+      if (!std::isalpha(static_cast<unsigned char>(c))) {
+        if (c == '%') {
+          out += '%';
+        }
+        out += c;
+        ++i;
+        continue;
+      }
+      std::size_t n = 1;
+      while (i + n < java.size() && java[i + n] == c) {
+        ++n;
+      }
+      i += n;
+      switch (c) {
+      case 'y':
+        out += "%Y";
+        break;
+      case 'M':
+        out += n >= 3 ? "%b" : "%m";
+        break;
+      case 'd':
+        out += n == 1 ? "%e" : "%d";
+        break;
+      case 'H':
+        out += "%H";
+        break;
+      case 'm':
+        out += "%M";
+        break;
+      case 's':
+        out += "%S";
+        break;
+      case 'S':
+        out += "%f";
+        break;
+      case 'Z':
+      case 'X':
+      case 'z':
+        out += "%z";
+        break;
+      default:
+        return false;
+      }
+    }
+    return !out.empty();
+  }
+
   std::string_view unescape_cef(std::string_view s) {
     char* p = scratch.alloc(s.size());
     std::size_t n = 0;
@@ -1685,7 +1981,8 @@ struct normalizer::impl {
       for (const auto& key : t->envelope_fields) {
         std::string_view text;
         if (envelope.at_pointer(key).get(text) == simdjson::SUCCESS && !text.empty() &&
-            (t->format != "cef" || text.find("CEF:") != std::string_view::npos)) {
+            (t->format != "cef" || text.find("CEF:") != std::string_view::npos) &&
+            (t->format != "leef" || text.find("LEEF:") != std::string_view::npos)) {
           line = text;
           break;
         }
@@ -1695,12 +1992,17 @@ struct normalizer::impl {
       }
     }
     begin(*t);
-    const auto bad = t->format == "cef"  ? parse_cef(*t, line)
-                     : t->format == "kv" ? parse_kv(*t, line)
-                                         : parse_syslog(*t, line);
+    const auto bad = t->format == "cef"    ? parse_cef(*t, line)
+                     : t->format == "kv"   ? parse_kv(*t, line)
+                     : t->format == "csv"  ? parse_csv(*t, line)
+                     : t->format == "leef" ? parse_leef(*t, line)
+                                           : parse_syslog(*t, line);
     if (bad != std::string_view::npos) {
       return unexpected{fail(src, errc::bad_format,
-                             t->format == "cef" ? "malformed CEF" : "malformed key=value line",
+                             t->format == "cef"    ? "malformed CEF"
+                             : t->format == "csv"  ? "malformed CSV line or unknown log type"
+                             : t->format == "leef" ? "malformed LEEF"
+                                                   : "malformed key=value line",
                              has_envelope ? 0 : bad, raw)};
     }
     for (const auto& d : t->header_dissects) {
@@ -1708,6 +2010,47 @@ struct normalizer::impl {
     }
     std::string_view kind = kind_text(*t);
     auto ev = run(*t, t->variants[0], kind);
+    if (!ev) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return std::move(*ev);
+  }
+
+  // An XML rendering (Windows `<Event>`): leaves become inputs through the table's
+  // `xml = true` variant; `EventData/Data` leaves get the `xml_data_prefix` key prefix.
+  expected<event::event, normalize_error> normalize_xml(source_type src, std::string_view raw,
+                                                        std::size_t lead) {
+    const source_table* t = by_source[static_cast<std::size_t>(src)];
+    const variant* var = nullptr;
+    for (const auto& v : t->variants) {
+      if (v.xml) {
+        var = &v;
+        break;
+      }
+    }
+    if (var == nullptr) {
+      return unexpected{fail(src, errc::bad_format, "no XML variant in the table", 0, raw)};
+    }
+    const auto bad = xml.flatten(raw.substr(lead),
+                                 xml_limits{.max_depth = std::min<std::size_t>(lim.max_depth, 64),
+                                            .max_leaves = lim.max_fields});
+    if (bad != std::string::npos) {
+      return unexpected{
+          fail(src, errc::bad_format, "malformed or unsupported XML", lead + bad, raw)};
+    }
+    begin(*t);
+    for (const auto& leaf : xml.leaves()) {
+      std::string_view key = leaf.key;
+      if (leaf.event_data) {
+        constexpr std::string_view prefix = "winlog.event_data.";
+        char* p = scratch.alloc(prefix.size() + key.size());
+        std::memcpy(p, prefix.data(), prefix.size());
+        std::memcpy(p + prefix.size(), key.data(), key.size());
+        key = {p, prefix.size() + key.size()};
+      }
+      add(*t, *var, key, value::str(leaf.value));
+    }
+    auto ev = run(*t, *var, kind_text(*t));
     if (!ev) {
       return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
     }
@@ -1797,12 +2140,18 @@ normalizer::normalize(source_type source, std::string_view raw, const context& c
         im.fail(source, errc::not_implemented, "source type not implemented yet", 0, raw)};
   }
   if (const source_table* t = im.by_source[static_cast<std::size_t>(source)];
-      t != nullptr && (t->format == "cef" || t->format == "kv" || t->format == "syslog")) {
+      t != nullptr && (t->format == "cef" || t->format == "kv" || t->format == "syslog" ||
+                       t->format == "csv" || t->format == "leef")) {
     return im.normalize_text(source, raw);
   }
   std::size_t lead = 0;
   while (lead < raw.size() && (raw[lead] == ' ' || raw[lead] == '\t')) {
     ++lead;
+  }
+  if (lead < raw.size() && raw[lead] == '<' &&
+      im.by_source[static_cast<std::size_t>(source)] != nullptr &&
+      im.by_source[static_cast<std::size_t>(source)]->format == "json") {
+    return im.normalize_xml(source, raw, lead);
   }
   if (lead == raw.size() || raw[lead] != '{') {
     if (im.by_source[static_cast<std::size_t>(source)] != nullptr &&

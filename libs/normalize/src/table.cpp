@@ -305,6 +305,43 @@ public:
     m.derives.push_back(std::move(d));
   }
 
+  // `[csv]`: `type_columns = [3]` and `[csv.columns]` TYPE = ["name", ...].
+  void compile_csv(const toml::table& csv) {
+    if (const auto* tc = csv["type_columns"].as_array()) {
+      for (const auto& n : *tc) {
+        const auto v = n.value<std::int64_t>();
+        if (!v || *v < 0 || *v > 4096) {
+          throw compile_error{"csv.type_columns must hold column numbers" + where(n)};
+        }
+        t_.csv_type_columns.push_back(static_cast<std::uint32_t>(*v));
+      }
+    } else {
+      t_.csv_type_columns.push_back(3);
+    }
+    t_.csv_tail_key = csv["tail_key"].value_or(std::string());
+    if (!t_.csv_tail_key.empty()) {
+      input(t_.csv_tail_key);
+    }
+    const auto tail = csv["tail_offset"].value_or(std::int64_t{4});
+    if (tail < 0 || tail > 4096) {
+      throw compile_error{"csv.tail_offset must be a column count"};
+    }
+    t_.csv_tail_offset = static_cast<std::uint32_t>(tail);
+    const auto* cols = csv["columns"].as_table();
+    if (cols == nullptr) {
+      throw compile_error{"[csv] needs a columns table"};
+    }
+    for (const auto& [k, v] : *cols) {
+      auto names = strings(&v, "csv.columns");
+      for (const auto& name : names) {
+        if (!name.empty()) {
+          input(name);
+        }
+      }
+      t_.csv_columns.emplace(std::string(k.str()), std::move(names));
+    }
+  }
+
   void compile(const toml::table& root) {
     const auto* src = root["source"].as_table();
     if (src == nullptr) {
@@ -313,7 +350,7 @@ public:
     t_.name = (*src)["name"].value_or(std::string());
     t_.format = (*src)["format"].value_or(std::string("json"));
     if (t_.format != "json" && t_.format != "zeek" && t_.format != "cef" && t_.format != "kv" &&
-        t_.format != "syslog") {
+        t_.format != "syslog" && t_.format != "csv" && t_.format != "leef") {
       throw compile_error{"unknown format '" + t_.format + "'"};
     }
     t_.tz_offset_s = parse_tz((*src)["timezone"].value_or(std::string("UTC")));
@@ -333,6 +370,11 @@ public:
         }
         t_.header_dissects.push_back(compile_dissect(*d));
       }
+    }
+    if (const auto* csv = root["csv"].as_table()) {
+      compile_csv(*csv);
+    } else if (t_.format == "csv") {
+      throw compile_error{"format csv needs a [csv] table"};
     }
     bool has = false;
     unmapped(*src, has, t_.unmapped_prefix, t_.drop_unmapped);
@@ -372,7 +414,8 @@ public:
         variant out;
         out.name = (*v)["name"].value_or(std::string());
         out.detect = (*v)["detect"].value_or(std::string());
-        if (out.detect.empty()) {
+        out.xml = (*v)["xml"].value_or(false);
+        if (out.detect.empty() && !out.xml) {
           throw compile_error{"variant without 'detect'" + where(vn)};
         }
         out.aliases = common_aliases;

@@ -34,7 +34,7 @@ const stream_spec streams[] = {
     {"azure/signinlogs", source_type::azure_signinlogs, 0.90},
     {"azure/auditlogs", source_type::azure_auditlogs, 0.90},
     {"cisco_asa/log", source_type::cisco_asa, 0.75},
-    {"panw/panos", source_type::panos, -1},
+    {"panw/panos", source_type::panos, 0.75},
     {"fortinet_fortigate/log", source_type::fortigate, 0.75},
     {"cef/log", source_type::cef, 0.75},
 };

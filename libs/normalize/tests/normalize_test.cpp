@@ -425,9 +425,9 @@ TEST(errors, bad_input_is_a_structured_error) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, errc::no_table);
 
-  auto stub = n.normalize(source_type::panos, "1,2019/05/15 18:03:36,TRAFFIC");
-  ASSERT_FALSE(stub);
-  EXPECT_EQ(stub.error().code, errc::not_implemented);
+  auto unknown = n.normalize(source_type::panos, "1,2019/05/15 18:03:36,123,NOSUCHTYPE");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, errc::bad_format);
 }
 
 TEST(ecs, passthrough_keeps_the_document) {
