@@ -544,8 +544,7 @@ int cmd_run(int argc, char** argv) {
       auto text = http_get(hp, "/metrics");
       std::string svcname = inst.substr(0, inst.find('-'));
       for (const char* c : {"events_in", "events_out", "matches", "alerts_out", "matches_in",
-                            "late_events", "markers_out", "messages_in", "suppressed",
-                            "keys_spawned", "keys_retired", "key_wakeups"})
+                            "late_events", "markers_out", "messages_in", "suppressed"})
         s.v[inst + "." + c] = metric(text, "chainwatch_" + svcname + "_" + c + "_total");
       s.v[inst + ".proc_sum"] = metric(text, "chainwatch_" + svcname + "_processing_seconds_sum");
       s.v[inst + ".proc_count"] =
@@ -817,14 +816,11 @@ int cmd_run(int argc, char** argv) {
     auto& s = samples.back().v;
     row("counters",
         f("normalizer in %.0f out %.0f; watermark in %.0f routed-items %.0f markers %.0f; "
-          "late %.0f; matches %.0f; matcher keys spawned %.0f retired %.0f wakeups %.0f; alerter "
-          "matches_in %.0f alerts_out %.0f suppressed %.0f",
+          "late %.0f; matches %.0f; alerter matches_in %.0f alerts_out %.0f suppressed %.0f",
           s["normalizer.events_in"], s["normalizer.events_out"], s["watermark.events_in"],
           s["watermark.events_out"], s["watermark.markers_out"],
           key_total(samples.back(), ".late_events"), key_total(samples.back(), ".matches"),
-          key_total(samples.back(), ".keys_spawned"), key_total(samples.back(), ".keys_retired"),
-          key_total(samples.back(), ".key_wakeups"), s["alerter.matches_in"],
-          s["alerter.alerts_out"], s["alerter.suppressed"]));
+          s["alerter.matches_in"], s["alerter.alerts_out"], s["alerter.suppressed"]));
   }
   o << "\n";
   std::cout << o.str();

@@ -105,6 +105,8 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
   auto& slot = *slots_[index];
   caf::scoped_actor self{*sys_};
   const auto fetch_ms = std::max<std::int64_t>(1, cfg_.fetch_timeout_ns / 1'000'000);
+  // The state gauges walk every key state: at most once a second.
+  auto gauges_due = std::chrono::steady_clock::now();
   while (!stop_) {
     auto batch = slot.consumer->fetch(static_cast<int>(cfg_.fetch_batch), fetch_ms);
     if (!batch) {
@@ -134,7 +136,9 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
       if (auto meta = msg.meta()) seq = meta->stream_sequence;
       partition_result res;
       bool ok = false;
-      self->request(slot.actor, caf::infinite, partition_work{std::move(decoded->items)})
+      partition_work work{std::move(decoded->items), start >= gauges_due};
+      if (work.gauges) gauges_due = start + std::chrono::seconds(1);
+      self->request(slot.actor, caf::infinite, std::move(work))
           .receive([&](partition_result& r) { res = std::move(r), ok = true; },
                    [&](caf::error& e) {
                      log_.warn("actor", "partition actor failed: " + to_string(e));
@@ -146,16 +150,13 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
       probe_.events_in.Increment(static_cast<double>(res.events));
       probe_.markers_in.Increment(static_cast<double>(res.markers));
       probe_.late_events.Increment(static_cast<double>(res.late.size()));
-      probe_.key_wakeups.Increment(static_cast<double>(res.wakeups));
-      probe_.keys_spawned.Increment(static_cast<double>(res.spawned));
-      probe_.keys_retired.Increment(static_cast<double>(res.retired));
-      probe_.overflow.Increment(static_cast<double>(res.overflow));
       probe_.piped_dropped.Increment(static_cast<double>(res.piped_dropped));
       if (res.unrouted) probe_.error("unrouted").Increment(static_cast<double>(res.unrouted));
       if (res.bad_events) probe_.error("bad_event").Increment(static_cast<double>(res.bad_events));
-      if (res.key_failures)
-        probe_.error("key_actor").Increment(static_cast<double>(res.key_failures));
-      probe_.set_partition(p, res.live_keys, res.pending, res.state_bytes);
+      if (res.gauges) {
+        probe_.overflow.Increment(static_cast<double>(res.overflow));
+        probe_.set_partition(p, res.live_keys, res.pending, res.state_bytes);
+      }
       for (auto& mb : res.matches) {
         if (!wire::valid_token(mb.customer)) {
           probe_.error("bad_subject_token").Increment(static_cast<double>(mb.matches.size()));

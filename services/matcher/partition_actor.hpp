@@ -1,8 +1,12 @@
 #pragma once
 
-// The matcher's actors (CAF 0.17): one partition actor per owned partition routes each event to
-// the actor of its (customer, join key), which holds that key's engine::key_state; watermark
-// markers wake only the keys whose deadline they pass (a min-heap per customer).
+// The matcher's actors (CAF 0.17). Each (customer, join key) maps to the actor of its partition,
+// which holds that key's partial-match state: per customer, the same engine::engine that
+// `chainwatch hunt` runs (time-ordered queue, key states, deadline heap), fed one item per event
+// and key (engine::push_key) and advanced by the watermark markers, so a marker touches only
+// the keys whose deadline it passes and a key's state is dropped once drained. Not one actor per
+// key: at ~340k short-lived keys per 300k events that cost ~50 us per item in spawns and
+// messages (ARCHITECTURE.md, "Key state and actors").
 
 #include <caf/all.hpp>
 #include <chainwatch/engine/engine.hpp>
@@ -17,9 +21,10 @@ namespace chainwatch::matcher {
 /// The decoded items of one partition_batch message, handed to a partition actor.
 struct partition_work {
   std::vector<wire::partition_item> items; ///< events and markers in stream order
+  bool gauges = false;                     ///< also fill the (O(live keys)) gauges
 };
 
-/// What a partition actor produced for one partition_work, once every key actor answered.
+/// What a partition actor produced for one partition_work.
 struct partition_result {
   std::vector<wire::match_batch> matches; ///< one batch per customer, matches sorted
   std::vector<wire::late_event> late;     ///< events behind their customer's watermark
@@ -27,15 +32,12 @@ struct partition_result {
   std::uint64_t markers = 0;              ///< watermark markers taken
   std::uint64_t unrouted = 0;             ///< events whose key no rule produced (dropped)
   std::uint64_t bad_events = 0;           ///< event blobs that did not decode (dropped)
-  std::uint64_t key_failures = 0;         ///< key actors that failed a request (state lost)
-  std::uint64_t wakeups = 0;              ///< advance messages sent to key actors
-  std::uint64_t spawned = 0;              ///< key actors spawned
-  std::uint64_t retired = 0;              ///< key actors retired (state empty)
-  std::uint64_t overflow = 0;             ///< partials dropped at max_pending_per_key
   std::uint64_t piped_dropped = 0;        ///< matches of rules with pipes (not run in the mesh)
-  std::int64_t live_keys = 0;             ///< key actors alive afterwards
-  std::int64_t pending = 0;               ///< pending partial sequences afterwards
-  std::int64_t state_bytes = 0;           ///< approximate key state bytes afterwards
+  bool gauges = false;                    ///< the fields below are filled
+  std::uint64_t overflow = 0;             ///< partials dropped at max_pending since last gauges
+  std::int64_t live_keys = 0;             ///< (customer, key) states held
+  std::int64_t pending = 0;               ///< pending partial sequences
+  std::int64_t state_bytes = 0;           ///< approximate key state bytes (events excluded)
 };
 
 /// Settings of a partition actor.

@@ -8,9 +8,6 @@ matcher_probe::matcher_probe(service::metrics& m)
       markers_in(m.counter("markers_in", "watermark markers received")),
       matches_out(m.counter("matches", "matches published on cw.match")),
       late_events(m.counter("late_events", "events behind the watermark, sent to cw.late")),
-      key_wakeups(m.counter("key_wakeups", "advance messages sent to key actors by markers")),
-      keys_spawned(m.counter("keys_spawned", "key actors spawned")),
-      keys_retired(m.counter("keys_retired", "key actors retired when empty")),
       overflow(m.counter("overflow", "partial sequences dropped at max_pending")),
       piped_dropped(
           m.counter("piped_dropped", "matches of rules with pipes (not run in the mesh)")),
@@ -25,10 +22,13 @@ prometheus::Counter& matcher_probe::error(const std::string& reason) {
 void matcher_probe::set_partition(std::uint32_t p, std::int64_t live_keys, std::int64_t pending,
                                   std::int64_t state_bytes) {
   service::metric_labels l{{"partition", std::to_string(p)}};
-  metrics.gauge("live_keys", "key actors alive", l).Set(static_cast<double>(live_keys));
+  metrics.gauge("live_keys", "(customer, join key) states held", l)
+      .Set(static_cast<double>(live_keys));
   metrics.gauge("pending_sequences", "pending partial sequences", l)
       .Set(static_cast<double>(pending));
-  metrics.gauge("state_bytes", "approximate bytes of key states (events excluded)", l)
+  metrics
+      .gauge("state_bytes",
+             "approximate bytes of key states (events excluded; updated every second)", l)
       .Set(static_cast<double>(state_bytes));
 }
 

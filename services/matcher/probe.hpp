@@ -21,9 +21,6 @@ struct matcher_probe {
   prometheus::Counter& markers_in;      ///< watermark markers taken
   prometheus::Counter& matches_out;     ///< matches published
   prometheus::Counter& late_events;     ///< events behind the watermark (to cw.late)
-  prometheus::Counter& key_wakeups;     ///< advance messages sent to key actors
-  prometheus::Counter& keys_spawned;    ///< key actors spawned
-  prometheus::Counter& keys_retired;    ///< key actors retired
   prometheus::Counter& overflow;        ///< partials dropped at max_pending
   prometheus::Counter& piped_dropped;   ///< matches of rules with pipes, dropped
   prometheus::Counter& publish_retries; ///< output rounds republished after a failure
@@ -31,7 +28,7 @@ struct matcher_probe {
 
   /// `chainwatch_matcher_errors_total{reason}`.
   prometheus::Counter& error(const std::string& reason);
-  /// Sets the per-partition gauges (live key actors, pending sequences, state bytes).
+  /// Sets the per-partition gauges (key states, pending sequences, state bytes).
   void set_partition(std::uint32_t p, std::int64_t live_keys, std::int64_t pending,
                      std::int64_t state_bytes);
 };

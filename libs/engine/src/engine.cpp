@@ -530,6 +530,15 @@ engine::engine(std::shared_ptr<const ruleset> rules, std::function<void(match&&)
 engine::~engine() = default;
 
 push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
+  return push_impl(std::move(ev), timestamp_ns, nullptr);
+}
+
+push_result engine::push_key(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key) {
+  return push_impl(std::move(ev), timestamp_ns, &key);
+}
+
+push_result engine::push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
+                              const std::string_view* only_key) {
   impl& d = *impl_;
   ++d.events;
   if (timestamp_ns < watermark_) {
@@ -543,7 +552,10 @@ push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
       for (auto id : r.lineage)
         d.lineage_visit(id, *ev);
   }
+  const bool event_rules = only_key == nullptr || only_key->empty();
+  bool taken = event_rules && !d.rt.event_rules().empty();
   for (std::uint32_t rule : d.rt.event_rules()) {
+    if (!event_rules) break;
     if (d.pipes[rule] && d.pipes[rule]->closed()) continue;
     bool lineage_ok = true;
     for (auto id : c.rules[rule].lineage)
@@ -559,6 +571,8 @@ push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
   const ruleset& rs = *d.rules;
   const std::uint64_t seq = d.seq++;
   for (const route_entry& e : d.rt.entries()) {
+    if (only_key != nullptr && e.key != *only_key) continue;
+    taken = true;
     impl::node* n;
     if (auto it = d.keys.find(impl::probe{e.key, e.hash}); it != d.keys.end()) {
       n = *it;
@@ -582,7 +596,7 @@ push_result engine::push(event::event_ptr ev, std::int64_t timestamp_ns) {
                    impl::queued{timestamp_ns, seq, n, ev,
                                 absl::InlinedVector<step_id, 6>(e.hits.begin(), e.hits.end())});
   }
-  return push_result::accepted;
+  return taken || only_key == nullptr ? push_result::accepted : push_result::unrouted;
 }
 
 void engine::advance(std::int64_t watermark_ns) {

@@ -240,7 +240,9 @@ struct engine_stats {
 };
 
 /// What push did with an event.
-enum class push_result : std::uint8_t { accepted, late };
+/// `unrouted` only from push_key: the event matched no step of that key (and, for the empty
+/// key, no event-query rule).
+enum class push_result : std::uint8_t { accepted, late, unrouted };
 
 /// A single-threaded engine: router + key states + deadline heap + pipes.
 class engine {
@@ -252,6 +254,9 @@ public:
 
   /// Takes one event (arrival); late events (timestamp < watermark) are counted and skipped.
   push_result push(event::event_ptr ev, std::int64_t timestamp_ns);
+  /// As push, for one join key only: a mesh partition gets one item per event and join key, so
+  /// only the steps of `key` are taken, and event-query rules only when `key` is empty.
+  push_result push_key(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key);
   /// Raises the watermark: buffered events at or before it are processed, deadlines
   /// at or before it decided (maxspan expiry, trailing missing steps), drained keys dropped.
   void advance(std::int64_t watermark_ns);
@@ -265,6 +270,9 @@ public:
   struct impl;
 
 private:
+  push_result push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
+                        const std::string_view* only_key);
+
   std::unique_ptr<impl> impl_;
   std::int64_t watermark_ = std::numeric_limits<std::int64_t>::min();
 };
