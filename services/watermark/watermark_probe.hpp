@@ -20,7 +20,7 @@ struct watermark_probe {
         markers_out(m.counter("markers_out", "watermark markers published")),
         eof_markers(m.counter("eof_markers", "end-of-input markers received")),
         publish_retries(m.counter("publish_retries", "rounds republished after a failure")),
-        latency(m.histogram("processing", "time from fetch to ack of one input batch",
+        latency(m.histogram("processing", "time from fetch to ack of one fetched round of input batches",
                             service::latency_buckets())) {}
 
   /// Errors by reason.
@@ -65,7 +65,7 @@ struct watermark_probe {
   prometheus::Counter& eof_markers;
   /// Rounds republished.
   prometheus::Counter& publish_retries;
-  /// Per input batch latency.
+  /// Per fetched round latency.
   prometheus::Histogram& latency;
 };
 
