@@ -100,7 +100,8 @@ void alerter_service::loop() {
                    .stage = "alerter",
                    .reason = reason,
                    .detail = wire::to_string(decoded.error()),
-                   .raw = std::string(msg.data())});
+                   .raw = std::string(msg.data())},
+                  msg.meta() ? "dl.a." + std::to_string(msg.meta()->stream_sequence) : "");
         continue;
       }
       if (!wire::valid_token(decoded->customer)) {

@@ -129,7 +129,8 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
                    .stage = "matcher",
                    .reason = reason,
                    .detail = wire::to_string(decoded.error()),
-                   .raw = std::string(msg.data())});
+                   .raw = std::string(msg.data())},
+                  msg.meta() ? "dl.m." + std::to_string(msg.meta()->stream_sequence) : "");
         continue;
       }
       std::uint64_t seq = 0;

@@ -100,7 +100,8 @@ std::size_t normalizer_service::run_once() {
                  .detail = wire::to_string(raw.error()),
                  .offset = raw.error().offset,
                  .raw = std::string(msg.data()),
-                 .time_ns = now_ns()});
+                 .time_ns = now_ns()},
+                "dl.n." + seq);
       continue;
     }
     if (eof) {
@@ -115,9 +116,9 @@ std::size_t normalizer_service::run_once() {
     }
     probe_.events_in.Increment(static_cast<double>(raw->records.size()));
     auto result = pipeline_.process(*raw, now_ns());
-    for (auto& dl : result.dead_letters) {
-      probe_.errors(dl.reason).Increment();
-      dlq_.send(std::move(dl));
+    for (std::size_t i = 0; i < result.dead_letters.size(); ++i) {
+      probe_.errors(result.dead_letters[i].reason).Increment();
+      dlq_.send(std::move(result.dead_letters[i]), "dl.n." + seq + "." + std::to_string(i));
     }
     auto subject_out = wire::events_subject(raw->customer, result.source_token);
     for (std::size_t i = 0; i < result.batches.size(); ++i) {

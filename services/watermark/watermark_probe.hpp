@@ -20,7 +20,8 @@ struct watermark_probe {
         markers_out(m.counter("markers_out", "watermark markers published")),
         eof_markers(m.counter("eof_markers", "end-of-input markers received")),
         publish_retries(m.counter("publish_retries", "rounds republished after a failure")),
-        latency(m.histogram("processing", "time from fetch to ack of one fetched round of input batches",
+        latency(m.histogram("processing",
+                            "time from fetch to ack of one fetched round of input batches",
                             service::latency_buckets())) {}
 
   /// Errors by reason.

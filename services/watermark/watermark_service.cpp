@@ -62,8 +62,8 @@ void router_stage::marker(const std::string& customer, std::int64_t wm, routed_o
 void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, routed_output& out) {
   const auto& customer = batch.customer;
   for (const auto& rec : batch.events) {
-    auto wm = tracker_.watermark(customer);
     tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
+    auto wm = tracker_.watermark(customer);
     if (rec.event_ns < wm) {
       out.late.push_back(wire::late_event{.customer = customer,
                                           .key = {},
@@ -170,9 +170,9 @@ void watermark_service::encode(routed_output& r, const std::string& id_prefix,
     outs.push_back({wire::late_subject(r.late[i].customer), wire::encode(r.late[i]),
                     "lt" + id_prefix.substr(id_prefix.find('.')) + "." + std::to_string(i)});
   }
-  for (auto& dl : r.dead_letters) {
-    probe_.errors(dl.reason).Increment();
-    dlq_.send(std::move(dl));
+  for (std::size_t i = 0; i < r.dead_letters.size(); ++i) {
+    probe_.errors(r.dead_letters[i].reason).Increment();
+    dlq_.send(std::move(r.dead_letters[i]), "dl.w." + id_prefix + "." + std::to_string(i));
   }
   probe_.events_routed.Increment(static_cast<double>(r.routed));
   probe_.events_dropped.Increment(static_cast<double>(r.dropped));
@@ -219,7 +219,9 @@ bool watermark_service::publish_wave(std::span<const output> outs) {
 void watermark_service::update_gauges(std::int64_t now) {
   for (const auto& [customer, sources] : stage_.tracker().sources()) {
     auto wm = stage_.tracker().watermark(customer);
-    if (wm != no_watermark && wm != end_of_time)
+    if (wm == end_of_time)
+      probe_.customer_lag(customer).Set(0); // every source at end of input: nothing waits
+    else if (wm != no_watermark)
       probe_.customer_lag(customer).Set(static_cast<double>(now - wm) / 1e9);
     int idle = 0;
     for (const auto& [source, s] : sources) {
@@ -266,7 +268,8 @@ std::size_t watermark_service::run_once() {
                  .detail = wire::to_string(batch.error()),
                  .offset = batch.error().offset,
                  .raw = std::string(msg.data()),
-                 .time_ns = now_ns()});
+                 .time_ns = now_ns()},
+                "dl.w." + seq);
     } else if (eof) {
       probe_.eof_markers.Increment();
       stage_.eof(batch->customer, batch->source, now_ns(), r);

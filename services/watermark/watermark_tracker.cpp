@@ -90,11 +90,20 @@ std::int64_t lateness_policy::of(const std::string& customer, const std::string&
 
 void watermark_tracker::observe(const std::string& customer, const std::string& source,
                                 std::int64_t event_ns, std::int64_t now_ns) {
-  auto& s = sources_[customer][source];
+  auto& sources = sources_[customer];
+  // Input after the customer's end of input (every source at EOF, watermark +inf) starts a new
+  // run, as a second `chainwatch hunt` would (the matchers start a new engine too): the
+  // watermark and every source's max event time restart; the other sources stay at EOF until
+  // they send again.
+  if (auto w = watermarks_.find(customer); w != watermarks_.end() && w->second == end_of_time) {
+    w->second = no_watermark;
+    for (auto& [name, src] : sources)
+      src.max_event_ns = no_watermark;
+  }
+  auto& s = sources[source];
   if (s.last_seen_ns == 0) s.lateness_ns = lateness_.of(customer, source);
   s.max_event_ns = std::max(s.max_event_ns, event_ns);
   s.last_seen_ns = now_ns;
-  // New input after an EOF (a second replay) makes the source live again.
   s.eof = false;
 }
 

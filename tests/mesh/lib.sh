@@ -80,8 +80,9 @@ metrics_addr() { sed -n "s/^$1=//p" "$tmp/run/metrics"; }
 # LABEL_TEXT, e.g. 'customer="acme"') at INSTANCE's /metrics; prints nothing when there is none.
 metric() {
   curl -sf "http://$(metrics_addr "$1")/metrics" \
-    | awk -v n="$2" -v l="${3:-}" '($1 == n || index($1, n "{") == 1) && (l == "" || index($1, l)) { s += $2; f = 1 }
-                                    END { if (f) printf "%.17g\n", s }'
+    | awk -v n="$2" -v l="${3:-}" '
+        ($1 == n || index($1, n "{") == 1) && (l == "" || index($1, l)) { s += $2; f = 1 }
+        END { if (f) printf "%.17g\n", s }'
 }
 # subscribed SUBJECT_FRAGMENT: a client subscription containing it is registered at the server.
 # (nats-server's JSON escapes '>' as \u003e: pass the part before any wildcard.)

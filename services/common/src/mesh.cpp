@@ -61,7 +61,7 @@ dead_letter_sink::dead_letter_sink(nats_client& client, metrics& m, std::string 
                                    std::chrono::nanoseconds log_interval)
     : client_(client), metrics_(m), stage_(std::move(stage)), log_(log_interval) {}
 
-nats_status dead_letter_sink::send(wire::dead_letter letter) {
+nats_status dead_letter_sink::send(wire::dead_letter letter, const std::string& msg_id) {
   if (letter.stage.empty()) letter.stage = stage_;
   if (letter.time_ns == 0)
     letter.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -75,7 +75,7 @@ nats_status dead_letter_sink::send(wire::dead_letter letter) {
             "dead letter from " + letter.customer + "/" + letter.source + ": " + letter.detail);
   // A customer id that is not a subject token cannot name a subject: file it under "_invalid".
   auto customer = wire::valid_token(letter.customer) ? letter.customer : "_invalid";
-  return client_.js_publish_async(wire::dlq_subject(customer), wire::encode(letter));
+  return client_.js_publish_async(wire::dlq_subject(customer), wire::encode(letter), msg_id);
 }
 
 } // namespace chainwatch::service

@@ -49,6 +49,12 @@ TEST(watermark_tracker, eof_of_every_source_closes_everything) {
   EXPECT_EQ(t.advance("acme", 1), 95 * s); // b no longer holds it back
   t.eof("acme", "a", 2);
   EXPECT_EQ(t.advance("acme", 2), end_of_time);
+  // A second replay after the end of input is a new run, not late: even with older events.
+  t.observe("acme", "a", 10 * s, 3);
+  EXPECT_EQ(t.watermark("acme"), no_watermark);
+  EXPECT_EQ(t.advance("acme", 3), 5 * s); // b stays at EOF
+  t.eof("acme", "a", 4);
+  EXPECT_EQ(t.advance("acme", 4), end_of_time);
 }
 
 TEST(watermark_tracker, parses_durations_and_overrides) {

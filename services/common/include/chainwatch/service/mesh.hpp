@@ -42,7 +42,9 @@ public:
                    std::chrono::nanoseconds log_interval = std::chrono::seconds(10));
 
   /// Sends `letter` (stage and time_ns filled in if empty/zero); returns the publish status.
-  nats_status send(wire::dead_letter letter);
+  /// `msg_id` (the Nats-Msg-Id) should name the input position (stream sequence, index), so a
+  /// redelivered input does not file its dead letters twice.
+  nats_status send(wire::dead_letter letter, const std::string& msg_id = {});
 
 private:
   nats_client& client_;
