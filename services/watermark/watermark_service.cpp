@@ -161,8 +161,8 @@ void watermark_service::encode(routed_output& r, const std::string& id_prefix,
       begin = end;
       auto id = id_prefix + "." + std::to_string(p);
       if (chunk > 0) id += "." + std::to_string(chunk);
-      outs.push_back({wire::partition_subject(p), wire::encode(b), std::move(id),
-                      static_cast<std::uint32_t>(chunk++)});
+      ++chunk;
+      outs.push_back({wire::partition_subject(p), wire::encode(b), std::move(id)});
     }
   }
   for (std::size_t i = 0; i < r.late.size(); ++i) {
@@ -180,24 +180,7 @@ void watermark_service::encode(routed_output& r, const std::string& id_prefix,
   probe_.markers_out.Increment(static_cast<double>(r.markers));
 }
 
-bool watermark_service::publish_round(std::vector<output>& outs) {
-  // Waves of at most one partition batch per partition (chunk k of every partition in wave k):
-  // a batch retried after a failure can then never be stored behind a later batch (and marker)
-  // of its partition. Late events are unordered and go with the first wave.
-  std::stable_sort(outs.begin(), outs.end(),
-                   [](const output& a, const output& b) { return a.wave < b.wave; });
-  std::size_t begin = 0;
-  while (begin < outs.size()) {
-    std::size_t end = begin;
-    while (end < outs.size() && outs[end].wave == outs[begin].wave)
-      ++end;
-    if (!publish_wave(std::span<const output>(outs).subspan(begin, end - begin))) return false;
-    begin = end;
-  }
-  return true;
-}
-
-bool watermark_service::publish_wave(std::span<const output> outs) {
+bool watermark_service::publish_round(const std::vector<output>& outs) {
   for (std::int64_t attempt = 0; attempt <= cfg_.publish_retries; ++attempt) {
     if (attempt > 0) probe_.publish_retries.Increment();
     auto failures = client_.js_publish_failures();
@@ -242,21 +225,21 @@ std::size_t watermark_service::run_once() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     msgs = std::vector<service::message>{};
   }
-  // One publish round per fetch: every input message of the fetch is routed into one output, in
-  // order (each partition's items and markers keep the input order), published asynchronously,
-  // and the inputs are acknowledged only once JetStream stored all of it. A failed round is
-  // nak'ed whole and redelivered; the msg ids make the republished part idempotent.
+  // One publish round per fetch: each input message is routed and encoded on its own (msg ids
+  // `pt.<input seq>.<p>[.<chunk>]`, so a redelivered input republishes the same ids), all of
+  // them are published asynchronously, and the inputs are acked once JetStream stored the lot.
+  // A failed round is republished whole (same ids: what was stored is dropped as a duplicate);
+  // if it keeps failing, the inputs are nak'ed for redelivery. See docs/mesh.md ("Markers
+  // interleaved") for the order argument.
   auto started = std::chrono::steady_clock::now();
-  routed_output r;
-  std::string id_prefix;
+  std::vector<output> outs;
   for (auto& msg : *msgs) {
     probe_.batches_in.Increment();
     auto meta = msg.meta();
     std::string seq = meta ? std::to_string(meta->stream_sequence) : std::to_string(now_ns());
-    // The round's id: its first input's stream sequence (rounds always start at a fresh one).
-    if (id_prefix.empty()) id_prefix = "pt." + seq;
     auto subject = msg.subject();
     bool eof = wire::subject_token(subject, 4) == "eof";
+    routed_output r;
     auto batch = wire::decode_event_batch(msg.data());
     if (!batch) {
       std::string reason = wire::to_string(batch.error().code);
@@ -277,10 +260,9 @@ std::size_t watermark_service::run_once() {
       probe_.events_in.Increment(static_cast<double>(batch->events.size()));
       stage_.add(*batch, now_ns(), r);
     }
+    encode(r, "pt." + seq, outs);
   }
   if (!msgs->empty()) {
-    std::vector<output> outs;
-    encode(r, id_prefix, outs);
     if (publish_round(outs)) {
       for (auto& msg : *msgs)
         msg.ack();

@@ -84,11 +84,9 @@ private:
     std::string subject;
     std::string data;
     std::string msg_id;
-    std::uint32_t wave = 0; ///< partition batches: chunk index (one per partition per wave)
   };
   void encode(routed_output& r, const std::string& id_prefix, std::vector<output>& outs);
-  bool publish_round(std::vector<output>& outs);
-  bool publish_wave(std::span<const output> outs);
+  bool publish_round(const std::vector<output>& outs);
   void update_gauges(std::int64_t now_ns);
 
   service::nats_client& client_;
