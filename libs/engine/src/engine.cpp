@@ -1,11 +1,15 @@
-#include "compiled.hpp"
+#include "key_core.hpp"
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <deque>
+#include <msgpack.hpp>
+#include <stdexcept>
+#include <xxhash.h>
 
 namespace chainwatch::engine {
 
@@ -283,17 +287,18 @@ private:
 } // namespace
 
 struct engine::impl : key_sink {
-  /// One join key: its state and key text in a single allocation, found through the
-  /// router's 64-bit key hash (the text is compared on a hit, so collisions are safe).
+  /// One join key: its records and key text in a single allocation, found through the
+  /// router's 64-bit key hash (recomputed from the text when the table grows). The events the
+  /// records bind live in the engine's event store; the records' earliest deadline doubles as
+  /// the deadline-heap bookkeeping (a heap entry is live when it equals it).
   struct node {
-    key_state ks;
-    std::uint64_t hash = 0;
+    detail::key_core core;
+    std::uint32_t refs = 0; ///< heap entries and queued events naming this node; drop only at 0
     std::uint32_t len = 0;
     std::string_view key() const noexcept { return {reinterpret_cast<const char*>(this + 1), len}; }
-    static node* make(std::string_view key, std::uint64_t hash) {
+    static node* make(std::string_view key) {
       void* p = ::operator new(sizeof(node) + key.size());
       node* n = new (p) node;
-      n->hash = hash;
       n->len = static_cast<std::uint32_t>(key.size());
       std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
       return n;
@@ -308,8 +313,10 @@ struct engine::impl : key_sink {
       for (std::size_t off = 0; off < sizeof(node) + len; off += 64)
         __builtin_prefetch(p + off);
     }
-    /// Heap bytes of the allocation (glibc chunk rounding included).
-    std::size_t bytes() const noexcept { return detail::heap_bytes(sizeof(node) + len); }
+    /// Heap bytes of the allocation (glibc chunk rounding included) and of spilled records.
+    std::size_t bytes() const noexcept {
+      return detail::heap_bytes(sizeof(node) + len) + core.heap_bytes();
+    }
   };
   struct probe {
     std::string_view key;
@@ -317,14 +324,17 @@ struct engine::impl : key_sink {
   };
   struct node_hash {
     using is_transparent = void;
-    std::size_t operator()(const node* n) const noexcept { return n->hash; }
+    std::size_t operator()(const node* n) const noexcept {
+      return XXH3_64bits(reinterpret_cast<const char*>(n + 1), n->len);
+    }
     std::size_t operator()(const probe& p) const noexcept { return p.hash; }
   };
   struct node_eq {
     using is_transparent = void;
     bool operator()(const node* a, const node* b) const noexcept { return a == b; }
     bool operator()(const probe& p, const node* n) const noexcept {
-      return n->hash == p.hash && n->key() == p.key;
+      return n->len == p.key.size() &&
+             std::memcmp(reinterpret_cast<const char*>(n + 1), p.key.data(), n->len) == 0;
     }
     bool operator()(const node* n, const probe& p) const noexcept { return (*this)(p, n); }
   };
@@ -364,37 +374,50 @@ struct engine::impl : key_sink {
   }
   void on_overflow() override { ++overflow; }
 
-  void schedule(node* n, std::int64_t deadline) {
-    key_state& ks = n->ks;
-    if (deadline == no_deadline || deadline >= ks.scheduled) return;
-    ks.scheduled = deadline;
-    ++ks.heap_refs;
-    heap.push_back({deadline, n});
+  /// After the node's records changed from deadline `before`: a new earliest deadline gets
+  /// a heap entry (entries that no longer equal it are stale and skipped when popped).
+  void schedule(node* n, std::int64_t before) {
+    const std::int64_t d = n->core.min_deadline;
+    if (d == before || d == no_deadline) return;
+    ++n->refs;
+    // Grow by a quarter rather than doubling: the heap holds about one entry per key.
+    if (heap.size() == heap.capacity()) heap.reserve(heap.size() + heap.size() / 4 + 16);
+    heap.push_back({d, n});
     std::push_heap(heap.begin(), heap.end(), std::greater<>{});
   }
 
   void maybe_drop(node* n) {
-    key_state& ks = n->ks;
-    if (ks.heap_refs == 0 && ks.empty()) {
+    if (n->refs == 0 && n->core.empty()) {
       keys.erase(n);
       node::destroy(n);
     }
   }
 
+  /// Processes one event at a node now.
+  void process(node* n, event::event_ptr ev, std::int64_t ts, std::span<const step_id> hits) {
+    const detail::compiled& c = rules->impl();
+    const std::int64_t before = n->core.min_deadline;
+    const std::uint32_t slot = store.add(std::move(ev), ts);
+    n->core.expire(c, store, n->key(), ts, *this);
+    n->core.process(c, store, n->key(), slot, hits, *this);
+    store.release(slot);
+    schedule(n, before);
+  }
+
   void run_until(std::int64_t wm) {
-    const ruleset& rs = *rules;
+    const detail::compiled& c = rules->impl();
     while (!heap.empty() && heap.front().deadline <= wm) {
       std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
       heap_entry e = heap.back();
       heap.pop_back();
-      key_state& ks = e.n->ks;
-      --ks.heap_refs;
-      if (e.deadline == ks.scheduled) {
-        ks.scheduled = no_deadline;
-        std::int64_t next = ks.advance(rs, e.n->key(), wm, *this);
-        schedule(e.n, next);
+      if (heap.capacity() > 1024 && heap.size() * 2 < heap.capacity()) heap.shrink_to_fit();
+      node* n = e.n;
+      --n->refs;
+      if (e.deadline == n->core.min_deadline) {
+        n->core.expire(c, store, n->key(), wm, *this);
+        schedule(n, e.deadline);
       }
-      maybe_drop(e.n);
+      maybe_drop(n);
     }
   }
 
@@ -411,16 +434,13 @@ struct engine::impl : key_sink {
 
   // Processes queued events at or before `wm` in (time, arrival) order.
   void drain(std::int64_t wm) {
-    const ruleset& rs = *rules;
     while (!queue.empty() && queue.front().ts <= wm) {
       // Key states are scattered over the heap: start loading the one a few events ahead.
       if (queue.size() > prefetch_ahead) queue[prefetch_ahead].n->prefetch();
       queued q = std::move(queue.front());
       queue.pop_front();
-      key_state& ks = q.n->ks;
-      --ks.heap_refs;
-      std::int64_t next = ks.process_now(rs, q.n->key(), q.ev, q.ts, q.hits, *this);
-      schedule(q.n, next);
+      --q.n->refs;
+      process(q.n, std::move(q.ev), q.ts, q.hits);
       maybe_drop(q.n);
     }
   }
@@ -520,6 +540,7 @@ struct engine::impl : key_sink {
   std::vector<std::unique_ptr<pipe_chain>> pipes;
   node_set keys;
   std::vector<heap_entry> heap;
+  detail::event_store store{7}; // chunks of 128 events (4 KiB)
   std::uint64_t seq = 0;
   std::uint64_t events = 0, late = 0, overflow = 0, matches = 0;
 };
@@ -577,18 +598,17 @@ push_result engine::push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
     if (auto it = d.keys.find(impl::probe{e.key, e.hash}); it != d.keys.end()) {
       n = *it;
     } else {
-      n = impl::node::make(e.key, e.hash);
+      n = impl::node::make(e.key);
       d.keys.insert(n);
     }
     if (rs.opts().ordering == options::order::arrival) {
-      std::int64_t next = n->ks.process_now(rs, n->key(), ev, timestamp_ns, e.hits, d);
-      d.schedule(n, next);
+      d.process(n, ev, timestamp_ns, e.hits);
       d.maybe_drop(n);
       continue;
     }
     // One engine-wide time-ordered queue instead of per-key buffers: no per-key
     // allocation for buffering. Mostly in order, so insert from the back.
-    ++n->ks.heap_refs; // keeps the key alive while queued
+    ++n->refs; // keeps the key alive while queued
     auto pos = d.queue.end();
     while (pos != d.queue.begin() && std::prev(pos)->ts > timestamp_ns)
       --pos;
@@ -622,18 +642,281 @@ engine_stats engine::stats() const {
   s.evaluations = impl_->rt.evaluations();
   s.live_keys = impl_->keys.size();
   // Every heap byte the key states hold, counted as glibc hands it out (chunk header and
-  // 16-byte rounding): the per-key allocation (state + key text), the state's buffers,
-  // the hash table (one pointer and one control byte per bucket, empty buckets included),
-  // the deadline heap and the time-order queue (deque blocks of 512 bytes).
+  // 16-byte rounding): the per-key allocation (records + key text) and spilled records, the
+  // event store (pointer, time and count of every event a record binds), the hash
+  // table (one pointer and one control byte per bucket, empty buckets included), the deadline
+  // heap and the time-order queue (deque blocks of 512 bytes).
   for (const impl::node* n : impl_->keys) {
-    s.pending_sequences += n->ks.pending();
-    s.state_bytes += n->bytes() + n->ks.memory_bytes() - sizeof(key_state);
+    s.pending_sequences += n->core.pending();
+    s.state_bytes += n->bytes();
   }
+  s.state_bytes += impl_->store.memory_bytes();
   s.state_bytes += impl_->keys.capacity() * (sizeof(impl::node*) + 1);
   s.state_bytes += detail::heap_bytes(impl_->heap.capacity() * sizeof(impl::heap_entry));
   constexpr std::size_t per_block = std::max<std::size_t>(1, 512 / sizeof(impl::queued));
   s.state_bytes += (impl_->queue.size() / per_block + 1) * detail::heap_bytes(512);
   return s;
+}
+
+// --- snapshot / restore -------------------------------------------------------------------------
+//
+// msgpack: [version, fingerprint, watermark, seq, [events, late, overflow, matches],
+//           store: [[slot, ts, refs, event], ...],
+//           keys: [[key, min_deadline, flat words | null, table | null], ...]
+//                 (table: [[rule, min_deadline, [words]], ...]),
+//           queue: [[ts, seq, key, event, [hits]], ...],
+//           lineage: [[[sources], [members], [dead]], ...],
+//           checksum]   (xxh3 of everything before it)
+// Pipes are not included (the mesh does not run them).
+
+namespace {
+
+constexpr std::uint64_t snapshot_version = 1;
+
+struct string_sink {
+  std::string* s;
+  void write(const char* p, std::size_t n) { s->append(p, n); }
+};
+
+std::uint64_t rules_fingerprint(const ruleset& rs) {
+  std::string text = std::to_string(rs.size()) + '\0' + std::to_string(rs.step_count());
+  for (std::uint32_t i = 0; i < rs.size(); ++i) {
+    text += '\0' + rs.source(i).id + '\0' + rs.source(i).query;
+  }
+  const auto& o = rs.opts();
+  text += '\0' + o.category_field + (o.case_sensitive ? "1" : "0") +
+          std::to_string(static_cast<int>(o.ordering)) + std::to_string(o.max_pending_per_key);
+  return XXH3_64bits(text.data(), text.size());
+}
+
+template <class Packer>
+void pack_words(Packer& pk, const detail::word_vec& w) {
+  pk.pack_array(static_cast<std::uint32_t>(w.size()));
+  for (std::size_t i = 0; i < w.size(); ++i)
+    pk.pack(w[i]);
+}
+
+template <class Packer>
+void pack_bytes(Packer& pk, std::string_view b) {
+  pk.pack_bin(static_cast<std::uint32_t>(b.size()));
+  pk.pack_bin_body(b.data(), static_cast<std::uint32_t>(b.size()));
+}
+
+/// Reading helpers: throw std::runtime_error with a reason (caught by restore).
+const msgpack::object& at(const msgpack::object& o, std::uint32_t i) {
+  if (o.type != msgpack::type::ARRAY || i >= o.via.array.size)
+    throw std::runtime_error("snapshot: bad structure");
+  return o.via.array.ptr[i];
+}
+std::uint32_t size_of(const msgpack::object& o) {
+  if (o.type == msgpack::type::NIL) return 0;
+  if (o.type != msgpack::type::ARRAY) throw std::runtime_error("snapshot: array expected");
+  return o.via.array.size;
+}
+std::string_view bytes_of(const msgpack::object& o) {
+  if (o.type != msgpack::type::BIN) throw std::runtime_error("snapshot: bytes expected");
+  return {o.via.bin.ptr, o.via.bin.size};
+}
+void unpack_words(const msgpack::object& o, detail::word_vec& w) {
+  auto n = size_of(o);
+  if (n == 0) return;
+  auto* d = w.insert(0, n);
+  for (std::uint32_t i = 0; i < n; ++i)
+    d[i] = at(o, i).as<std::uint32_t>();
+}
+
+} // namespace
+
+void engine::snapshot(std::string& out) const {
+  const impl& d = *impl_;
+  std::string body;
+  string_sink sink{&body};
+  msgpack::packer<string_sink> pk(sink);
+  pk.pack_array(9);
+  pk.pack(snapshot_version);
+  pk.pack(rules_fingerprint(*d.rules));
+  pk.pack(watermark_);
+  pk.pack(d.seq);
+  pk.pack_array(4);
+  pk.pack(d.events);
+  pk.pack(d.late);
+  pk.pack(d.overflow);
+  pk.pack(d.matches);
+  std::vector<std::uint32_t> slots;
+  d.store.for_each([&](std::uint32_t s, const event::event_ptr&, std::int64_t, std::uint32_t) {
+    slots.push_back(s);
+  });
+  pk.pack_array(static_cast<std::uint32_t>(slots.size()));
+  std::string blob;
+  d.store.for_each(
+      [&](std::uint32_t s, const event::event_ptr& ev, std::int64_t ts, std::uint32_t refs) {
+        pk.pack_array(4);
+        pk.pack(s);
+        pk.pack(ts);
+        pk.pack(refs);
+        blob.clear();
+        if (ev) event::append_msgpack(blob, *ev);
+        pack_bytes(pk, blob);
+      });
+  // Keys sorted by text, so equal states give equal bytes.
+  std::vector<const impl::node*> nodes(d.keys.begin(), d.keys.end());
+  std::sort(nodes.begin(), nodes.end(),
+            [](const impl::node* a, const impl::node* b) { return a->key() < b->key(); });
+  pk.pack_array(static_cast<std::uint32_t>(nodes.size()));
+  for (const impl::node* n : nodes) {
+    pk.pack_array(4);
+    pack_bytes(pk, n->key());
+    pk.pack(n->core.min_deadline);
+    if (const auto* t = n->core.big()) {
+      pk.pack_nil();
+      pk.pack_array(static_cast<std::uint32_t>(t->groups.size()));
+      for (const auto& g : t->groups) {
+        pk.pack_array(3);
+        pk.pack(g.rule);
+        pk.pack(g.min_deadline);
+        pack_words(pk, g.words);
+      }
+    } else {
+      pack_words(pk, n->core.words);
+      pk.pack_nil();
+    }
+  }
+  pk.pack_array(static_cast<std::uint32_t>(d.queue.size()));
+  for (const auto& q : d.queue) {
+    pk.pack_array(5);
+    pk.pack(q.ts);
+    pk.pack(q.seq);
+    pack_bytes(pk, q.n->key());
+    blob.clear();
+    if (q.ev) event::append_msgpack(blob, *q.ev);
+    pack_bytes(pk, blob);
+    pk.pack_array(static_cast<std::uint32_t>(q.hits.size()));
+    for (auto h : q.hits)
+      pk.pack(h);
+  }
+  pk.pack_array(static_cast<std::uint32_t>(d.lineage.size()));
+  for (const auto& l : d.lineage) {
+    pk.pack_array(3);
+    for (const auto* set : {&l.sources, &l.members, &l.dead}) {
+      std::vector<std::string> sorted(set->begin(), set->end());
+      std::sort(sorted.begin(), sorted.end());
+      pk.pack_array(static_cast<std::uint32_t>(sorted.size()));
+      for (const auto& s : sorted)
+        pack_bytes(pk, s);
+    }
+  }
+  // The checksum closes the outer array (10 elements); patch the array header from 9.
+  body[0] = static_cast<char>(0x90 | 10);
+  string_sink osink{&out};
+  msgpack::packer<string_sink> opk(osink);
+  out.append(body);
+  opk.pack_fix_uint64(XXH3_64bits(body.data(), body.size()));
+}
+
+bool engine::restore(std::string_view bytes, std::string* error) {
+  auto fail = [&](std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  };
+  auto fresh = std::make_unique<impl>(impl_->rules, impl_->sink);
+  impl& d = *fresh;
+  std::int64_t wm = 0;
+  try {
+    auto oh = msgpack::unpack(bytes.data(), bytes.size());
+    const msgpack::object& root = oh.get();
+    if (root.type != msgpack::type::ARRAY || root.via.array.size != 10)
+      return fail("snapshot: not an engine snapshot");
+    // Everything before the checksum (the last element) is covered by it.
+    if (bytes.size() < 10 || static_cast<unsigned char>(bytes[bytes.size() - 9]) != 0xcf)
+      return fail("snapshot: checksum missing");
+    auto body = bytes.substr(0, bytes.size() - 9);
+    if (XXH3_64bits(body.data(), body.size()) != at(root, 9).as<std::uint64_t>())
+      return fail("snapshot: checksum mismatch (corrupt)");
+    if (at(root, 0).as<std::uint64_t>() != snapshot_version)
+      return fail("snapshot: unknown version");
+    if (at(root, 1).as<std::uint64_t>() != rules_fingerprint(*d.rules))
+      return fail("snapshot: written with other rules or options; not restorable");
+    wm = at(root, 2).as<std::int64_t>();
+    d.seq = at(root, 3).as<std::uint64_t>();
+    const auto& counters = at(root, 4);
+    d.events = at(counters, 0).as<std::uint64_t>();
+    d.late = at(counters, 1).as<std::uint64_t>();
+    d.overflow = at(counters, 2).as<std::uint64_t>();
+    d.matches = at(counters, 3).as<std::uint64_t>();
+    auto decode = [](std::string_view blob) {
+      auto ev = event::from_msgpack(blob);
+      if (!ev) throw std::runtime_error("snapshot: bad event: " + ev.error().reason);
+      return std::make_shared<const event::event>(std::move(*ev));
+    };
+    const auto& store = at(root, 5);
+    for (std::uint32_t i = 0, n = size_of(store); i < n; ++i) {
+      const auto& e = at(store, i);
+      auto slot = at(e, 0).as<std::uint32_t>();
+      if (slot >= (1u << 28)) throw std::runtime_error("snapshot: slot out of range");
+      d.store.restore(slot, decode(bytes_of(at(e, 3))), at(e, 1).as<std::int64_t>(),
+                      at(e, 2).as<std::uint32_t>());
+    }
+    d.store.rebuild_free_list();
+    auto node_for = [&](std::string_view key) {
+      if (auto it = d.keys.find(impl::probe{key, XXH3_64bits(key.data(), key.size())});
+          it != d.keys.end())
+        return *it;
+      impl::node* n = impl::node::make(key);
+      d.keys.insert(n);
+      return n;
+    };
+    const auto& keys = at(root, 6);
+    for (std::uint32_t i = 0, n = size_of(keys); i < n; ++i) {
+      const auto& k = at(keys, i);
+      impl::node* node = node_for(bytes_of(at(k, 0)));
+      node->core.min_deadline = at(k, 1).as<std::int64_t>();
+      if (at(k, 3).type != msgpack::type::NIL) {
+        auto* t = new detail::key_core::table();
+        node->core.words.set_tag(t);
+        for (std::uint32_t g = 0, gn = size_of(at(k, 3)); g < gn; ++g) {
+          const auto& go = at(at(k, 3), g);
+          auto& grp = t->groups.emplace_back();
+          grp.rule = at(go, 0).as<std::uint32_t>();
+          grp.min_deadline = at(go, 1).as<std::int64_t>();
+          unpack_words(at(go, 2), grp.words);
+        }
+      } else {
+        unpack_words(at(k, 2), node->core.words);
+      }
+      if (node->core.min_deadline != no_deadline) {
+        ++node->refs;
+        d.heap.push_back({node->core.min_deadline, node});
+      }
+    }
+    std::make_heap(d.heap.begin(), d.heap.end(), std::greater<>{});
+    const auto& queue = at(root, 7);
+    for (std::uint32_t i = 0, n = size_of(queue); i < n; ++i) {
+      const auto& q = at(queue, i);
+      impl::node* node = node_for(bytes_of(at(q, 2)));
+      ++node->refs;
+      absl::InlinedVector<step_id, 6> hits;
+      for (std::uint32_t h = 0, hn = size_of(at(q, 4)); h < hn; ++h)
+        hits.push_back(at(at(q, 4), h).as<step_id>());
+      d.queue.push_back(impl::queued{at(q, 0).as<std::int64_t>(), at(q, 1).as<std::uint64_t>(),
+                                     node, decode(bytes_of(at(q, 3))), std::move(hits)});
+    }
+    const auto& lineage = at(root, 8);
+    if (size_of(lineage) != d.lineage.size()) return fail("snapshot: lineage terms differ");
+    for (std::uint32_t i = 0; i < d.lineage.size(); ++i) {
+      std::array<absl::flat_hash_set<std::string>*, 3> sets{
+          &d.lineage[i].sources, &d.lineage[i].members, &d.lineage[i].dead};
+      for (std::uint32_t s = 0; s < 3; ++s) {
+        const auto& so = at(at(lineage, i), s);
+        for (std::uint32_t j = 0, jn = size_of(so); j < jn; ++j)
+          sets[s]->insert(std::string(bytes_of(at(so, j))));
+      }
+    }
+  } catch (const std::exception& e) {
+    return fail(std::string("snapshot: ") + e.what());
+  }
+  impl_ = std::move(fresh);
+  watermark_ = wm;
+  return true;
 }
 
 } // namespace chainwatch::engine

@@ -1,8 +1,10 @@
-#include "compiled.hpp"
+#include "key_core.hpp"
 
 #include <algorithm>
 
 namespace chainwatch::engine {
+
+namespace detail {
 
 namespace {
 
@@ -10,35 +12,470 @@ enum record_type : std::uint32_t { partial = 1, held = 2, join = 3, last_seen = 
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
 constexpr std::uint32_t empty_slot = ~0u;
-constexpr std::size_t header_words = 3;
+constexpr std::size_t group_header = 2; // [rule][words of records]
 
 std::int64_t saturating_deadline(std::int64_t t, std::int64_t span) {
   if (t > no_deadline - span - 1) return no_deadline;
   return t + span + 1;
 }
 
-std::uint32_t rec_type(const std::uint32_t* r) {
-  return r[0] >> 28;
+std::uint32_t rec_type(std::uint32_t h) {
+  return h >> 28;
 }
-std::uint32_t rec_stage(const std::uint32_t* r) {
-  return (r[0] >> 16) & 0xfff;
+std::uint32_t rec_stage(std::uint32_t h) {
+  return (h >> 16) & 0xfff;
 }
-std::uint32_t rec_count(const std::uint32_t* r) {
-  return r[0] & 0xffff;
+std::uint32_t rec_count(std::uint32_t h) {
+  return h & 0xffff;
 }
-std::int64_t rec_time(const std::uint32_t* r) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(r[1]) |
-                                   (static_cast<std::uint64_t>(r[2]) << 32));
+std::uint32_t rec_header(std::uint32_t type, std::uint32_t stage, std::size_t count) {
+  return type << 28 | (stage & 0xfff) << 16 | static_cast<std::uint32_t>(count);
 }
-void set_time(std::uint32_t* r, std::int64_t t) {
+std::int64_t get_time(const std::uint32_t* p) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(p[0]) |
+                                   (static_cast<std::uint64_t>(p[1]) << 32));
+}
+void set_time(std::uint32_t* p, std::int64_t t) {
   auto u = static_cast<std::uint64_t>(t);
-  r[1] = static_cast<std::uint32_t>(u);
-  r[2] = static_cast<std::uint32_t>(u >> 32);
+  p[0] = static_cast<std::uint32_t>(u);
+  p[1] = static_cast<std::uint32_t>(u >> 32);
 }
 
 thread_local std::vector<std::uint32_t> tmp_slots;
 
+/// One rule's group: in the flat vector at offset `g`, or a table group (offset 0).
+struct gref {
+  word_vec* v = nullptr;
+  std::size_t g = 0;
+  key_core::group* tg = nullptr; // table group
+  explicit operator bool() const noexcept { return v != nullptr; }
+  std::uint32_t& operator[](std::size_t i) const noexcept { return (*v)[i]; }
+  std::size_t begin() const noexcept { return g + group_header; }
+  std::size_t end() const noexcept { return g + group_header + (*v)[g + 1]; }
+  bool empty() const noexcept { return (*v)[g + 1] == 0; }
+};
+
+/// Operations on one key_core with its owner's store.
+struct ops {
+  key_core& k;
+  event_store& st;
+  const compiled& c;
+
+  using table = key_core::table;
+
+  // Flat vector: offset of the first group whose rule is >= `rule` (or the end).
+  std::size_t lower_group(std::uint32_t rule) const noexcept {
+    const word_vec& w = k.words;
+    std::size_t p = 0;
+    while (p < w.size() && w[p] < rule)
+      p += group_header + w[p + 1];
+    return p;
+  }
+  static auto lower_table(table& t, std::uint32_t rule) noexcept {
+    return std::lower_bound(t.groups.begin(), t.groups.end(), rule,
+                            [](const key_core::group& g, std::uint32_t x) { return g.rule < x; });
+  }
+
+  gref find_group(std::uint32_t rule) noexcept {
+    if (table* t = k.big()) {
+      auto it = lower_table(*t, rule);
+      if (it == t->groups.end() || it->rule != rule) return {};
+      return {&it->words, 0, &*it};
+    }
+    std::size_t p = lower_group(rule);
+    if (p < k.words.size() && k.words[p] == rule) return {&k.words, p, nullptr};
+    return {};
+  }
+
+  gref get_group(std::uint32_t rule) {
+    if (table* t = k.big()) {
+      auto it = lower_table(*t, rule);
+      if (it == t->groups.end() || it->rule != rule) {
+        it = t->groups.emplace(it);
+        it->rule = rule;
+        std::uint32_t* h = it->words.insert(0, group_header);
+        h[0] = rule;
+        h[1] = 0;
+      }
+      return {&it->words, 0, &*it};
+    }
+    word_vec& w = k.words;
+    std::size_t p = lower_group(rule);
+    if (p < w.size() && w[p] == rule) return {&w, p, nullptr};
+    std::size_t groups = 0;
+    for (std::size_t q = 0; q < w.size(); q += group_header + w[q + 1])
+      ++groups;
+    if (groups >= key_core::flat_groups) {
+      to_table();
+      return get_group(rule);
+    }
+    std::uint32_t* h = w.insert(p, group_header);
+    h[0] = rule;
+    h[1] = 0;
+    return {&w, p, nullptr};
+  }
+
+  /// Moves the flat groups into a table.
+  void to_table() {
+    auto t = std::make_unique<table>();
+    word_vec& w = k.words;
+    for (std::size_t q = 0; q < w.size(); q += group_header + w[q + 1]) {
+      auto& g = t->groups.emplace_back();
+      g.rule = w[q];
+      const std::size_t n = group_header + w[q + 1];
+      std::memcpy(g.words.insert(0, n), &w[q], n * 4);
+      g.min_deadline = k.min_deadline; // a lower bound
+    }
+    w.set_tag(t.release());
+  }
+
+  /// Drops the group if it holds no record (invalidates `gr`).
+  void drop_if_empty(gref gr) noexcept {
+    if (!gr.empty()) return;
+    if (table* t = k.big()) {
+      t->groups.erase(t->groups.begin() + (gr.tg - t->groups.data()));
+      if (t->groups.empty()) {
+        delete t;
+        k.words.clear_tag();
+      }
+    } else {
+      k.words.erase(gr.g, group_header);
+    }
+    if (k.empty()) k.min_deadline = no_deadline;
+  }
+
+  std::size_t find_record(const gref& gr, std::uint32_t type, std::uint32_t stage) const noexcept {
+    const std::size_t end = gr.end();
+    for (std::size_t p = gr.begin(); p < end; p += 1 + rec_count(gr[p])) {
+      std::uint32_t h = gr[p];
+      if (rec_type(h) == type && rec_stage(h) == stage) return p;
+    }
+    return npos;
+  }
+
+  /// Time of a record: of its first event (partials, held), of its earliest event (joins), or
+  /// the stored time (last seen).
+  std::int64_t rec_time(const gref& gr, std::size_t at) const noexcept {
+    const std::uint32_t h = gr[at];
+    switch (rec_type(h)) {
+    case last_seen:
+      return get_time(&gr[at + 1]);
+    case join: {
+      std::int64_t t = no_deadline;
+      for (std::uint32_t i = 0; i < rec_count(h); ++i)
+        if (gr[at + 1 + i] != empty_slot) t = std::min(t, st.ts(gr[at + 1 + i]));
+      return t;
+    }
+    default:
+      return st.ts(gr[at + 1]);
+    }
+  }
+
+  void erase_record(const gref& gr, std::size_t at) noexcept {
+    const std::uint32_t h = gr[at];
+    const std::uint32_t n = rec_count(h);
+    if (rec_type(h) != last_seen)
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (gr[at + 1 + i] != empty_slot) st.release(gr[at + 1 + i]);
+    gr.v->erase(at, 1 + n);
+    gr[gr.g + 1] -= 1 + n;
+  }
+
+  /// Appends a record to the group; returns its offset. `t` is the record's time.
+  std::size_t append_record(const gref& gr, std::uint32_t type, std::int64_t t,
+                            std::span<const std::uint32_t> slots) {
+    // Stage is the number of bound events for partials; joins keep one slot per step.
+    const std::uint32_t stage = type == partial ? static_cast<std::uint32_t>(slots.size()) : 0;
+    const std::size_t payload = type == last_seen ? 2 : slots.size();
+    const std::size_t at = gr.end();
+    std::uint32_t* r = gr.v->insert(at, 1 + payload);
+    r[0] = rec_header(type, stage, payload);
+    if (type == last_seen) {
+      set_time(r + 1, t);
+    } else {
+      for (std::size_t i = 0; i < slots.size(); ++i) {
+        r[1 + i] = slots[i];
+        if (slots[i] != empty_slot) st.ref(slots[i]);
+      }
+    }
+    gr[gr.g + 1] += static_cast<std::uint32_t>(1 + payload);
+    const auto& rule = c.rules[gr[gr.g]];
+    if (rule.maxspan && type != join) {
+      const std::int64_t d = saturating_deadline(t, *rule.maxspan);
+      k.min_deadline = std::min(k.min_deadline, d);
+      if (gr.tg) gr.tg->min_deadline = std::min(gr.tg->min_deadline, d);
+    }
+    return at;
+  }
+
+  void clear_rule(std::uint32_t rule) noexcept {
+    gref gr = find_group(rule);
+    if (!gr) return;
+    while (!gr.empty())
+      erase_record(gr, gr.begin());
+    drop_if_empty(gr);
+  }
+
+  void enforce_cap(const gref& gr, key_sink& out) {
+    const std::size_t cap = std::max<std::size_t>(1, c.opts.max_pending_per_key);
+    for (;;) {
+      std::size_t count = 0;
+      const std::size_t end = gr.end();
+      for (std::size_t p = gr.begin(); p < end; p += 1 + rec_count(gr[p]))
+        count += rec_type(gr[p]) != last_seen;
+      if (count <= cap) return;
+      std::size_t oldest = npos;
+      std::int64_t oldest_t = no_deadline;
+      for (std::size_t p = gr.begin(); p < end; p += 1 + rec_count(gr[p])) {
+        if (rec_type(gr[p]) == last_seen) continue;
+        std::int64_t t = rec_time(gr, p);
+        if (oldest == npos || t < oldest_t) {
+          oldest = p;
+          oldest_t = t;
+        }
+      }
+      erase_record(gr, oldest);
+      out.on_overflow();
+    }
+  }
+
+  void emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
+            key_sink& out) {
+    match m;
+    m.rule = rule;
+    m.key.assign(key);
+    m.events.reserve(slots.size());
+    m.first_ns = no_deadline;
+    m.last_ns = std::numeric_limits<std::int64_t>::min();
+    for (std::uint32_t s : slots) {
+      m.events.push_back(st.ev(s));
+      m.first_ns = std::min(m.first_ns, st.ts(s));
+      m.last_ns = std::max(m.last_ns, st.ts(s));
+    }
+    out.on_match(std::move(m));
+  }
+
+  /// Copies the slots of the record at `at` into tmp_slots, each with a reference.
+  void take_slots(const gref& gr, std::size_t at, std::size_t n) {
+    tmp_slots.assign(&gr[at + 1], &gr[at + 1] + n);
+    for (auto x : tmp_slots)
+      st.ref(x);
+  }
+  void release_tmp() noexcept {
+    for (auto x : tmp_slots)
+      st.release(x);
+  }
+
+  /// Decides the records of one group whose deadline is at or before `threshold`; returns the
+  /// group's next deadline.
+  std::int64_t expire_group(const gref& gr, std::int64_t threshold, std::string_view key,
+                            key_sink& out) {
+    const std::uint32_t rule_id = gr[gr.g];
+    const rule& r = c.rules[rule_id];
+    if (!r.maxspan) return no_deadline;
+    std::int64_t next = no_deadline;
+    std::size_t p = gr.begin();
+    while (p < gr.end()) {
+      const std::uint32_t h = gr[p];
+      const std::uint32_t type = rec_type(h);
+      if (type == join) {
+        p += 1 + rec_count(h);
+        continue;
+      }
+      std::int64_t d = saturating_deadline(rec_time(gr, p), *r.maxspan);
+      if (d > threshold) {
+        next = std::min(next, d);
+        p += 1 + rec_count(h);
+        continue;
+      }
+      if (type == held) {
+        take_slots(gr, p, rec_count(h));
+        erase_record(gr, p);
+        emit(key, rule_id, tmp_slots, out);
+        release_tmp();
+      } else {
+        erase_record(gr, p);
+      }
+    }
+    return next;
+  }
+};
+
 } // namespace
+
+std::size_t key_core::pending() const noexcept {
+  auto count = [](const word_vec& w) {
+    std::size_t n = 0;
+    for (std::size_t g = 0; g < w.size(); g += group_header + w[g + 1]) {
+      const std::size_t end = g + group_header + w[g + 1];
+      for (std::size_t p = g + group_header; p < end; p += 1 + rec_count(w[p]))
+        n += rec_type(w[p]) != last_seen;
+    }
+    return n;
+  };
+  if (const table* t = big()) {
+    std::size_t n = 0;
+    for (auto& g : t->groups)
+      n += count(g.words);
+    return n;
+  }
+  return count(words);
+}
+
+std::size_t key_core::heap_bytes() const noexcept {
+  if (const table* t = big()) {
+    std::size_t n = detail::heap_bytes(sizeof(table)) +
+                    detail::heap_bytes(t->groups.capacity() * sizeof(group));
+    for (auto& g : t->groups)
+      n += g.words.heap_bytes();
+    return n;
+  }
+  return words.heap_bytes();
+}
+
+void key_core::process(const compiled& c, event_store& st, std::string_view key,
+                       std::uint32_t ev_slot, std::span<const step_id> hits, key_sink& out) {
+  ops o{*this, st, c};
+  const std::int64_t t = st.ts(ev_slot);
+  for (step_id id : hits) {
+    const step& s = c.steps[id];
+    const rule& r = c.rules[s.rule];
+    const std::uint32_t positives = r.positives;
+    if (s.what == role::until) {
+      o.clear_rule(s.rule);
+      continue;
+    }
+    if (s.what == role::missing) {
+      if (s.index == 0) {
+        gref g = o.get_group(s.rule);
+        std::size_t at = o.find_record(g, last_seen, 0);
+        if (at == npos)
+          o.append_record(g, last_seen, t, {});
+        else
+          set_time(&g[at + 1], std::max(t, get_time(&g[at + 1])));
+        continue;
+      }
+      gref g = o.find_group(s.rule);
+      if (!g) continue;
+      if (s.index == positives) {
+        for (std::size_t at; (at = o.find_record(g, held, 0)) != npos;)
+          o.erase_record(g, at);
+      } else if (std::size_t at = o.find_record(g, partial, s.index); at != npos) {
+        o.erase_record(g, at);
+      }
+      o.drop_if_empty(g);
+      continue;
+    }
+    if (r.kind == rule_kind::join) {
+      gref g = o.get_group(s.rule);
+      std::size_t at = o.find_record(g, join, 0);
+      if (at == npos) {
+        tmp_slots.assign(positives, empty_slot);
+        at = o.append_record(g, join, t, tmp_slots);
+      }
+      if (g[at + 1 + s.index] != empty_slot) continue;
+      g[at + 1 + s.index] = ev_slot;
+      st.ref(ev_slot);
+      bool complete = true;
+      for (std::uint32_t i = 0; i < positives; ++i)
+        complete = complete && g[at + 1 + i] != empty_slot;
+      if (complete) {
+        // Keep the events alive while the record is erased and the match built.
+        o.take_slots(g, at, positives);
+        o.erase_record(g, at);
+        o.drop_if_empty(g);
+        o.emit(key, s.rule, tmp_slots, out);
+        o.release_tmp();
+      }
+      continue;
+    }
+    // Sequence step.
+    std::int64_t first = t;
+    tmp_slots.clear();
+    if (s.index == 0) {
+      if (r.leading_missing) {
+        if (gref g = o.find_group(s.rule)) {
+          std::size_t at = o.find_record(g, last_seen, 0);
+          if (at != npos && t - get_time(&g[at + 1]) <= *r.maxspan) continue;
+        }
+      }
+    } else {
+      gref g = o.find_group(s.rule);
+      if (!g) continue;
+      std::size_t at = o.find_record(g, partial, s.index);
+      if (at == npos) continue;
+      first = o.rec_time(g, at);
+      if (r.maxspan && t - first > *r.maxspan) {
+        o.erase_record(g, at);
+        o.drop_if_empty(g);
+        continue;
+      }
+      o.take_slots(g, at, rec_count(g[at]));
+      if (!s.fork) o.erase_record(g, at);
+    }
+    tmp_slots.push_back(ev_slot);
+    st.ref(ev_slot);
+    gref g;
+    if (tmp_slots.size() == positives) {
+      if (r.trailing_missing) {
+        g = o.get_group(s.rule);
+        o.append_record(g, held, first, tmp_slots);
+        o.enforce_cap(g, out);
+      } else {
+        o.emit(key, s.rule, tmp_slots, out);
+      }
+    } else {
+      // At most one partial per stage: the newest replaces.
+      g = o.get_group(s.rule);
+      if (std::size_t old = o.find_record(g, partial, static_cast<std::uint32_t>(tmp_slots.size()));
+          old != npos)
+        o.erase_record(g, old);
+      o.append_record(g, partial, first, tmp_slots);
+      o.enforce_cap(g, out);
+    }
+    o.release_tmp();
+    if (!g) g = o.find_group(s.rule);
+    if (g) o.drop_if_empty(g);
+  }
+}
+
+void key_core::expire(const compiled& c, event_store& st, std::string_view key,
+                      std::int64_t threshold, key_sink& out) {
+  if (threshold < min_deadline) return;
+  ops o{*this, st, c};
+  std::int64_t next = no_deadline;
+  if (table* t = big()) {
+    for (std::size_t i = 0; i < t->groups.size();) {
+      group& g = t->groups[i];
+      if (g.min_deadline > threshold) {
+        next = std::min(next, g.min_deadline);
+        ++i;
+        continue;
+      }
+      g.min_deadline = o.expire_group({&g.words, 0, &g}, threshold, key, out);
+      next = std::min(next, g.min_deadline);
+      if (g.words[1] == 0)
+        t->groups.erase(t->groups.begin() + static_cast<std::ptrdiff_t>(i));
+      else
+        ++i;
+    }
+    if (t->groups.empty()) {
+      delete t;
+      words.clear_tag();
+    }
+  } else {
+    for (std::size_t g = 0; g < words.size();) {
+      next = std::min(next, o.expire_group({&words, g, nullptr}, threshold, key, out));
+      if (words[g + 1] == 0)
+        words.erase(g, group_header);
+      else
+        g += group_header + words[g + 1];
+    }
+  }
+  min_deadline = next;
+}
+
+} // namespace detail
 
 /// Events waiting for the watermark, sorted by (time, arrival).
 struct key_state::time_buffer {
@@ -54,357 +491,70 @@ struct key_state::time_buffer {
   std::size_t head = 0;
 };
 
+/// A standalone key: its records, its own event store and its time-order buffer.
+struct key_state::impl {
+  detail::key_core core;
+  detail::event_store store{3}; // chunks of 8 events
+  time_buffer buffer;
+};
+
 key_state::key_state() = default;
 key_state::~key_state() = default;
 key_state::key_state(key_state&&) noexcept = default;
 key_state& key_state::operator=(key_state&&) noexcept = default;
 
+key_state::impl& key_state::get() {
+  if (!impl_) impl_ = std::make_unique<impl>();
+  return *impl_;
+}
+
 bool key_state::empty() const noexcept {
-  return rules_.empty() && (!buffer_ || buffer_->head == buffer_->items.size());
+  return !impl_ || (impl_->core.empty() && impl_->buffer.head == impl_->buffer.items.size());
+}
+
+std::size_t key_state::pending() const noexcept {
+  return impl_ ? impl_->core.pending() : 0;
 }
 
 std::size_t key_state::memory_bytes() const noexcept {
   using detail::heap_bytes;
-  // Inlined vectors hold their first elements in place: only spilled storage is on the heap.
-  auto spilled = [](const auto& v, std::size_t inline_n, std::size_t elem) {
-    return v.capacity() > inline_n ? heap_bytes(v.capacity() * elem) : 0;
-  };
-  std::size_t n = sizeof(key_state) + spilled(slots_, 1, sizeof(slot)) +
-                  spilled(rules_, 1, sizeof(rule_state));
-  for (auto& r : rules_)
-    n += spilled(r.words, 6, sizeof(std::uint32_t));
-  if (buffer_)
-    n += heap_bytes(sizeof(time_buffer)) +
-         heap_bytes(buffer_->items.capacity() * sizeof(time_buffer::item)) +
-         heap_bytes(buffer_->hits.capacity() * sizeof(step_id));
+  std::size_t n = sizeof(key_state);
+  if (impl_) {
+    const auto& b = impl_->buffer;
+    n += heap_bytes(sizeof(impl)) + impl_->core.heap_bytes() + impl_->store.memory_bytes() +
+         heap_bytes(b.items.capacity() * sizeof(time_buffer::item)) +
+         heap_bytes(b.hits.capacity() * sizeof(step_id));
+  }
   return n;
 }
 
-std::uint32_t key_state::add_slot(const event::event_ptr& ev, std::int64_t ts) {
-  std::uint32_t s;
-  if (free_head_ != ~0u) {
-    s = free_head_;
-    free_head_ = static_cast<std::uint32_t>(slots_[s].ts);
-  } else {
-    s = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  slots_[s].ev = ev;
-  slots_[s].ts = ts;
-  slots_[s].refs = 1;
-  return s;
-}
-
-void key_state::release(std::uint32_t s) noexcept {
-  if (s == empty_slot) return;
-  if (--slots_[s].refs != 0) return;
-  slots_[s].ev.reset();
-  // Trim trailing free slots so a drained key gives its memory back.
-  if (s + 1 == slots_.size()) {
-    slots_.pop_back();
-    if (slots_.empty()) {
-      free_head_ = ~0u;
-      slots_.shrink_to_fit();
-    }
-    return;
-  }
-  slots_[s].ts = free_head_;
-  free_head_ = s;
-}
-
-key_state::rule_state* key_state::find_rule(std::uint32_t rule) noexcept {
-  auto it = std::lower_bound(rules_.begin(), rules_.end(), rule,
-                             [](const rule_state& r, std::uint32_t x) { return r.rule < x; });
-  return it != rules_.end() && it->rule == rule ? &*it : nullptr;
-}
-
-key_state::rule_state& key_state::get_rule(std::uint32_t rule) {
-  auto it = std::lower_bound(rules_.begin(), rules_.end(), rule,
-                             [](const rule_state& r, std::uint32_t x) { return r.rule < x; });
-  if (it != rules_.end() && it->rule == rule) return *it;
-  it = rules_.emplace(it);
-  it->rule = rule;
-  return *it;
-}
-
-void key_state::drop_if_empty(std::uint32_t rule) noexcept {
-  auto it = std::lower_bound(rules_.begin(), rules_.end(), rule,
-                             [](const rule_state& r, std::uint32_t x) { return r.rule < x; });
-  if (it == rules_.end() || it->rule != rule || !it->words.empty()) return;
-  rules_.erase(it);
-  if (rules_.empty()) {
-    rules_.shrink_to_fit();
-    min_deadline_ = no_deadline;
-  }
-}
-
-std::size_t key_state::find_record(const rule_state& rs, std::uint32_t type,
-                                   std::uint32_t stage) const noexcept {
-  const auto& w = rs.words;
-  for (std::size_t p = 0; p < w.size(); p += header_words + rec_count(&w[p])) {
-    if (rec_type(&w[p]) == type && rec_stage(&w[p]) == stage) return p;
-  }
-  return npos;
-}
-
-void key_state::erase_record(rule_state& rs, std::size_t at) noexcept {
-  auto& w = rs.words;
-  std::uint32_t n = rec_count(&w[at]);
-  if (rec_type(&w[at]) != last_seen) --pending_;
-  for (std::uint32_t i = 0; i < n; ++i)
-    release(w[at + header_words + i]);
-  w.erase(w.begin() + static_cast<std::ptrdiff_t>(at),
-          w.begin() + static_cast<std::ptrdiff_t>(at + header_words + n));
-}
-
-void key_state::append_record(const ruleset& rules, rule_state& rs, std::uint32_t type,
-                              std::int64_t t, std::span<const std::uint32_t> slots) {
-  // Stage is the number of bound events for partials; joins keep one slot per step.
-  std::uint32_t stage = type == partial ? static_cast<std::uint32_t>(slots.size()) : 0;
-  auto& w = rs.words;
-  const std::size_t at = w.size();
-  w.push_back(type << 28 | (stage & 0xfff) << 16 | static_cast<std::uint32_t>(slots.size()));
-  w.push_back(0);
-  w.push_back(0);
-  set_time(&w[at], t);
-  for (std::uint32_t s : slots) {
-    if (s != empty_slot) ++slots_[s].refs;
-    w.push_back(s);
-  }
-  if (type != last_seen) ++pending_;
-  const auto& rule = rules.impl().rules[rs.rule];
-  if (rule.maxspan && type != join)
-    min_deadline_ = std::min(min_deadline_, saturating_deadline(t, *rule.maxspan));
-}
-
-void key_state::clear_rule(std::uint32_t rule) noexcept {
-  rule_state* rs = find_rule(rule);
-  if (!rs) return;
-  while (!rs->words.empty())
-    erase_record(*rs, 0);
-  drop_if_empty(rule);
-}
-
-void key_state::enforce_cap(const ruleset& rules, rule_state& rs, key_sink& out) {
-  const std::size_t cap = std::max<std::size_t>(1, rules.opts().max_pending_per_key);
-  for (;;) {
-    std::size_t count = 0, oldest = npos;
-    std::int64_t oldest_t = no_deadline;
-    const auto& w = rs.words;
-    for (std::size_t p = 0; p < w.size(); p += header_words + rec_count(&w[p])) {
-      if (rec_type(&w[p]) == last_seen) continue;
-      ++count;
-      if (oldest == npos || rec_time(&w[p]) < oldest_t) {
-        oldest = p;
-        oldest_t = rec_time(&w[p]);
-      }
-    }
-    if (count <= cap) return;
-    erase_record(rs, oldest);
-    out.on_overflow();
-  }
-}
-
-void key_state::emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
-                     key_sink& out) {
-  match m;
-  m.rule = rule;
-  m.key.assign(key);
-  m.events.reserve(slots.size());
-  m.first_ns = no_deadline;
-  m.last_ns = std::numeric_limits<std::int64_t>::min();
-  for (std::uint32_t s : slots) {
-    m.events.push_back(slots_[s].ev);
-    m.first_ns = std::min(m.first_ns, slots_[s].ts);
-    m.last_ns = std::max(m.last_ns, slots_[s].ts);
-  }
-  out.on_match(std::move(m));
-}
-
-void key_state::process(const ruleset& rules, std::string_view key, std::uint32_t ev_slot,
-                        std::span<const step_id> hits, key_sink& out) {
-  const detail::compiled& c = rules.impl();
-  const std::int64_t t = slots_[ev_slot].ts;
-  for (step_id id : hits) {
-    const detail::step& s = c.steps[id];
-    const detail::rule& r = c.rules[s.rule];
-    const std::uint32_t positives = r.positives;
-    if (s.what == detail::role::until) {
-      clear_rule(s.rule);
-      continue;
-    }
-    if (s.what == detail::role::missing) {
-      if (s.index == 0) {
-        rule_state& rs = get_rule(s.rule);
-        std::size_t at = find_record(rs, last_seen, 0);
-        if (at == npos)
-          append_record(rules, rs, last_seen, t, {});
-        else
-          set_time(&rs.words[at], std::max(t, rec_time(&rs.words[at])));
-        continue;
-      }
-      rule_state* rs = find_rule(s.rule);
-      if (!rs) continue;
-      if (s.index == positives) {
-        for (std::size_t at; (at = find_record(*rs, held, 0)) != npos;)
-          erase_record(*rs, at);
-      } else if (std::size_t at = find_record(*rs, partial, s.index); at != npos) {
-        erase_record(*rs, at);
-      }
-      drop_if_empty(s.rule);
-      continue;
-    }
-    if (r.kind == detail::rule_kind::join) {
-      rule_state& rs = get_rule(s.rule);
-      std::size_t at = find_record(rs, join, 0);
-      if (at == npos) {
-        tmp_slots.assign(positives, empty_slot);
-        at = rs.words.size();
-        append_record(rules, rs, join, t, tmp_slots);
-      }
-      std::uint32_t* rec = &rs.words[at];
-      if (rec[header_words + s.index] != empty_slot) continue;
-      rec[header_words + s.index] = ev_slot;
-      ++slots_[ev_slot].refs;
-      bool complete = true;
-      for (std::uint32_t i = 0; i < positives; ++i)
-        complete = complete && rec[header_words + i] != empty_slot;
-      if (complete) {
-        tmp_slots.assign(rec + header_words, rec + header_words + positives);
-        // Keep the events alive while the record is erased and the match built.
-        for (auto x : tmp_slots)
-          ++slots_[x].refs;
-        erase_record(rs, at);
-        drop_if_empty(s.rule);
-        emit(key, s.rule, tmp_slots, out);
-        for (auto x : tmp_slots)
-          release(x);
-      }
-      continue;
-    }
-    // Sequence step.
-    std::int64_t first = t;
-    tmp_slots.clear();
-    if (s.index == 0) {
-      if (r.leading_missing) {
-        if (rule_state* rs = find_rule(s.rule)) {
-          std::size_t at = find_record(*rs, last_seen, 0);
-          if (at != npos && t - rec_time(&rs->words[at]) <= *r.maxspan) continue;
-        }
-      }
-    } else {
-      rule_state* rs = find_rule(s.rule);
-      if (!rs) continue;
-      std::size_t at = find_record(*rs, partial, s.index);
-      if (at == npos) continue;
-      const std::uint32_t* rec = &rs->words[at];
-      first = rec_time(rec);
-      if (r.maxspan && t - first > *r.maxspan) {
-        erase_record(*rs, at);
-        drop_if_empty(s.rule);
-        continue;
-      }
-      tmp_slots.assign(rec + header_words, rec + header_words + rec_count(rec));
-      for (auto x : tmp_slots)
-        ++slots_[x].refs;
-      if (!s.fork) erase_record(*rs, at);
-    }
-    tmp_slots.push_back(ev_slot);
-    ++slots_[ev_slot].refs;
-    if (tmp_slots.size() == positives) {
-      if (r.trailing_missing) {
-        rule_state& rs = get_rule(s.rule);
-        append_record(rules, rs, held, first, tmp_slots);
-        enforce_cap(rules, rs, out);
-      } else {
-        emit(key, s.rule, tmp_slots, out);
-      }
-    } else {
-      // At most one partial per stage: the newest replaces.
-      rule_state& rs = get_rule(s.rule);
-      if (std::size_t old = find_record(rs, partial, static_cast<std::uint32_t>(tmp_slots.size()));
-          old != npos)
-        erase_record(rs, old);
-      append_record(rules, rs, partial, first, tmp_slots);
-      enforce_cap(rules, rs, out);
-    }
-    for (auto x : tmp_slots)
-      release(x);
-    drop_if_empty(s.rule);
-  }
-}
-
-void key_state::expire(const ruleset& rules, std::string_view key, std::int64_t threshold,
-                       key_sink& out) {
-  if (threshold < min_deadline_) return;
-  const detail::compiled& c = rules.impl();
-  std::int64_t next = no_deadline;
-  for (std::size_t ri = 0; ri < rules_.size();) {
-    rule_state& rs = rules_[ri];
-    const detail::rule& rule = c.rules[rs.rule];
-    std::size_t p = 0;
-    while (p < rs.words.size()) {
-      const std::uint32_t* r = &rs.words[p];
-      std::uint32_t type = rec_type(r);
-      if (!rule.maxspan || type == join) {
-        p += header_words + rec_count(r);
-        continue;
-      }
-      std::int64_t d = saturating_deadline(rec_time(r), *rule.maxspan);
-      if (d > threshold) {
-        next = std::min(next, d);
-        p += header_words + rec_count(r);
-        continue;
-      }
-      if (type == held) {
-        tmp_slots.assign(r + header_words, r + header_words + rec_count(r));
-        for (auto x : tmp_slots)
-          ++slots_[x].refs;
-        erase_record(rs, p);
-        emit(key, rs.rule, tmp_slots, out);
-        for (auto x : tmp_slots)
-          release(x);
-      } else {
-        erase_record(rs, p);
-      }
-    }
-    if (rs.words.empty())
-      rules_.erase(rules_.begin() + static_cast<std::ptrdiff_t>(ri));
-    else
-      ++ri;
-  }
-  min_deadline_ = next;
-}
-
 std::int64_t key_state::next_deadline() const noexcept {
-  std::int64_t d = min_deadline_;
-  if (buffer_ && buffer_->head < buffer_->items.size())
-    d = std::min(d, buffer_->items[buffer_->head].ts);
+  if (!impl_) return no_deadline;
+  std::int64_t d = impl_->core.min_deadline;
+  const auto& b = impl_->buffer;
+  if (b.head < b.items.size()) d = std::min(d, b.items[b.head].ts);
   return d;
 }
 
 std::int64_t key_state::process_now(const ruleset& rules, std::string_view key,
                                     const event::event_ptr& ev, std::int64_t ts,
                                     std::span<const step_id> hits, key_sink& out) {
-  std::uint32_t s = add_slot(ev, ts);
-  expire(rules, key, ts, out);
-  process(rules, key, s, hits, out);
-  release(s);
+  impl& d = get();
+  std::uint32_t s = d.store.add(ev, ts);
+  d.core.expire(rules.impl(), d.store, key, ts, out);
+  d.core.process(rules.impl(), d.store, key, s, hits, out);
+  d.store.release(s);
   return next_deadline();
 }
 
 std::int64_t key_state::on_event(const ruleset& rules, std::string_view key,
                                  const event::event_ptr& ev, std::int64_t ts, std::uint64_t seq,
                                  std::span<const step_id> hits, key_sink& out) {
-  std::uint32_t s = add_slot(ev, ts);
-  if (rules.opts().ordering == options::order::arrival) {
-    expire(rules, key, ts, out);
-    process(rules, key, s, hits, out);
-    release(s);
-    return next_deadline();
-  }
-  if (!buffer_) buffer_ = std::make_unique<time_buffer>();
-  auto& b = *buffer_;
+  if (rules.opts().ordering == options::order::arrival)
+    return process_now(rules, key, ev, ts, hits, out);
+  impl& d = get();
+  auto& b = d.buffer;
+  std::uint32_t s = d.store.add(ev, ts);
   time_buffer::item it{s, static_cast<std::uint32_t>(b.hits.size()),
                        static_cast<std::uint32_t>(hits.size()), seq, ts};
   b.hits.insert(b.hits.end(), hits.begin(), hits.end());
@@ -418,34 +568,39 @@ std::int64_t key_state::on_event(const ruleset& rules, std::string_view key,
 
 std::int64_t key_state::advance(const ruleset& rules, std::string_view key, std::int64_t watermark,
                                 key_sink& out) {
-  if (buffer_) {
-    auto& b = *buffer_;
-    while (b.head < b.items.size() && b.items[b.head].ts <= watermark) {
-      auto it = b.items[b.head++];
-      expire(rules, key, it.ts, out);
-      process(rules, key, it.slot,
-              std::span<const step_id>(b.hits.data() + it.hit_begin, it.hit_count), out);
-      release(it.slot);
-    }
-    if (b.head == b.items.size()) {
-      buffer_.reset();
-    } else if (b.head > 64 && b.head * 2 > b.items.size()) {
-      // Compact both the items and their hits so a key that never drains stays bounded.
-      std::vector<step_id> hits;
-      hits.reserve(b.hits.size());
-      for (std::size_t i = b.head; i < b.items.size(); ++i) {
-        auto& item = b.items[i];
-        auto begin = static_cast<std::uint32_t>(hits.size());
-        hits.insert(hits.end(), b.hits.begin() + item.hit_begin,
-                    b.hits.begin() + item.hit_begin + item.hit_count);
-        item.hit_begin = begin;
-      }
-      b.hits = std::move(hits);
-      b.items.erase(b.items.begin(), b.items.begin() + static_cast<std::ptrdiff_t>(b.head));
-      b.head = 0;
-    }
+  if (!impl_) return no_deadline;
+  impl& d = *impl_;
+  const detail::compiled& c = rules.impl();
+  auto& b = d.buffer;
+  while (b.head < b.items.size() && b.items[b.head].ts <= watermark) {
+    auto it = b.items[b.head++];
+    d.core.expire(c, d.store, key, it.ts, out);
+    d.core.process(c, d.store, key, it.slot,
+                   std::span<const step_id>(b.hits.data() + it.hit_begin, it.hit_count), out);
+    d.store.release(it.slot);
   }
-  expire(rules, key, watermark, out);
+  if (b.head == b.items.size()) {
+    b.items.clear();
+    b.items.shrink_to_fit();
+    b.hits.clear();
+    b.hits.shrink_to_fit();
+    b.head = 0;
+  } else if (b.head > 64 && b.head * 2 > b.items.size()) {
+    // Compact both the items and their hits so a key that never drains stays bounded.
+    std::vector<step_id> hits;
+    hits.reserve(b.hits.size());
+    for (std::size_t i = b.head; i < b.items.size(); ++i) {
+      auto& item = b.items[i];
+      auto begin = static_cast<std::uint32_t>(hits.size());
+      hits.insert(hits.end(), b.hits.begin() + item.hit_begin,
+                  b.hits.begin() + item.hit_begin + item.hit_count);
+      item.hit_begin = begin;
+    }
+    b.hits = std::move(hits);
+    b.items.erase(b.items.begin(), b.items.begin() + static_cast<std::ptrdiff_t>(b.head));
+    b.head = 0;
+  }
+  d.core.expire(c, d.store, key, watermark, out);
   return next_deadline();
 }
 

@@ -148,7 +148,9 @@ public:
   virtual void on_overflow() {}
 };
 
-/// All pending state of one join key, for every rule. Not thread-safe.
+/// All pending state of one join key, for every rule, with its own event store and time-order
+/// buffer (the engine keeps the same records in its key table, with one event store and one
+/// queue for all keys). Not thread-safe.
 class key_state {
 public:
   key_state();
@@ -172,8 +174,8 @@ public:
   /// True when nothing is pending or buffered: the state may be dropped.
   bool empty() const noexcept;
   /// Pending partial sequences and joins (including completed ones awaiting a trailing missing
-  /// step).
-  std::size_t pending() const noexcept { return pending_; }
+  /// step). O(records).
+  std::size_t pending() const noexcept;
   /// Heap bytes held (glibc chunk rounding included), excluding the events themselves.
   std::size_t memory_bytes() const noexcept;
 
@@ -183,48 +185,11 @@ public:
   std::uint32_t heap_refs = 0;
 
 private:
-  struct slot {
-    event::event_ptr ev;
-    std::int64_t ts = 0;
-    std::uint32_t refs = 0;
-  };
   struct time_buffer;
-
-  // Records of one rule at this key, back to back:
-  // [type:4|stage:12|count:16][time lo][time hi][slot...].
-  // Inline capacities: a key with one rule holding one record of up to three events
-  // lives entirely in the key_state (no allocation besides the owner's).
-  struct rule_state {
-    std::uint32_t rule = 0;
-    absl::InlinedVector<std::uint32_t, 6> words;
-  };
-
-  void process(const ruleset& rules, std::string_view key, std::uint32_t ev_slot,
-               std::span<const step_id> hits, key_sink& out);
-  void expire(const ruleset& rules, std::string_view key, std::int64_t threshold, key_sink& out);
+  struct impl; // records, an event store of its own, the time-order buffer
+  impl& get();
   std::int64_t next_deadline() const noexcept;
-  std::uint32_t add_slot(const event::event_ptr& ev, std::int64_t ts);
-  void release(std::uint32_t s) noexcept;
-  rule_state* find_rule(std::uint32_t rule) noexcept;
-  rule_state& get_rule(std::uint32_t rule);
-  void drop_if_empty(std::uint32_t rule) noexcept;
-  std::size_t find_record(const rule_state& rs, std::uint32_t type,
-                          std::uint32_t stage) const noexcept;
-  void erase_record(rule_state& rs, std::size_t at) noexcept;
-  void append_record(const ruleset& rules, rule_state& rs, std::uint32_t type, std::int64_t t,
-                     std::span<const std::uint32_t> slots);
-  void clear_rule(std::uint32_t rule) noexcept;
-  void enforce_cap(const ruleset& rules, rule_state& rs, key_sink& out);
-  void emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
-            key_sink& out);
-
-  absl::InlinedVector<slot, 1> slots_;
-  std::uint32_t free_head_ = ~0u; // free slots are chained through `ts`
-  std::uint32_t pending_ = 0;
-  absl::InlinedVector<rule_state, 1> rules_; // sorted by rule
-  std::unique_ptr<time_buffer> buffer_;
-  // Earliest maxspan deadline of any record; may be early (stale) but never late.
-  std::int64_t min_deadline_ = no_deadline;
+  std::unique_ptr<impl> impl_;
 };
 
 /// Counters and gauges of an engine.
@@ -266,6 +231,12 @@ public:
   std::int64_t watermark() const noexcept { return watermark_; }
   /// Counters; O(live keys) because gauges are summed on demand.
   engine_stats stats() const;
+  /// Appends the whole state (watermark, queued events, every key's partial matches with their
+  /// events, lineage, counters; not pipes) as msgpack with a checksum, for checkpoints.
+  void snapshot(std::string& out) const;
+  /// Replaces the state with a snapshot's. Fails, changing nothing, on corrupt input or a
+  /// snapshot written with other rules or options (`error` says why).
+  bool restore(std::string_view bytes, std::string* error = nullptr);
 
   struct impl;
 
