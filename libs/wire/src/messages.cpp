@@ -85,6 +85,8 @@ const char* to_string(kind k) noexcept {
     return "dead_letter";
   case kind::late_event:
     return "late_event";
+  case kind::partition_checkpoint:
+    return "partition_checkpoint";
   }
   return "unknown";
 }
@@ -188,6 +190,22 @@ void append(std::string& out, const late_event& msg) {
   w.bin(msg.event);
 }
 
+void append(std::string& out, const partition_checkpoint& msg) {
+  writer w(out);
+  envelope(w, kind::partition_checkpoint, 5);
+  w.uint(msg.partition);
+  w.str(msg.node);
+  w.uint(msg.sequence);
+  w.sint(msg.time_ns);
+  w.array(static_cast<std::uint32_t>(msg.customers.size()));
+  for (const auto& c : msg.customers) {
+    w.array(3);
+    w.str(c.customer);
+    w.sint(c.watermark_ns);
+    w.bin(c.state);
+  }
+}
+
 // --- decoding -----------------------------------------------------------------------------------
 
 expected<kind, error> peek_kind(std::string_view in) {
@@ -197,7 +215,7 @@ expected<kind, error> peek_kind(std::string_view in) {
   if (n < 2) return unexpected{error{errc::bad_arity, start}};
   auto at = r.offset();
   CW_WIRE_TRY(k, r.uint());
-  if (k < 1 || k > static_cast<std::uint8_t>(kind::late_event))
+  if (k < 1 || k > static_cast<std::uint8_t>(kind::partition_checkpoint))
     return unexpected{error{errc::bad_kind, at}};
   return static_cast<kind>(k);
 }
@@ -387,6 +405,36 @@ expected<late_event, error> decode_late_event(std::string_view in) {
   out.watermark_ns = wm;
   out.ingest_ns = ingest_ns;
   out.event = blob;
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_view in) {
+  reader r(in);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::partition_checkpoint, 5));
+  partition_checkpoint out;
+  CW_WIRE_TRY(partition, r.uint());
+  CW_WIRE_TRY(node, r.str());
+  CW_WIRE_TRY(sequence, r.uint());
+  CW_WIRE_TRY(time_ns, r.sint());
+  CW_WIRE_TRY(n, r.array());
+  out.partition = static_cast<std::uint32_t>(partition);
+  out.node = node;
+  out.sequence = sequence;
+  out.time_ns = time_ns;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 3));
+    auto& c = out.customers.emplace_back();
+    CW_WIRE_TRY(customer, r.str());
+    CW_WIRE_TRY(wm, r.sint());
+    CW_WIRE_TRY(state, r.bin());
+    c.customer = customer;
+    c.watermark_ns = wm;
+    c.state = state;
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
   CW_WIRE_TRY(closed, close_envelope(r, extra));
   (void)closed;
   return out;

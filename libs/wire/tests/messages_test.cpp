@@ -113,6 +113,22 @@ TEST(wire_messages, dead_letter_and_late_event_round_trip) {
   EXPECT_EQ(*l, late);
 }
 
+TEST(wire_messages, partition_checkpoint_round_trip_and_truncation_fails) {
+  partition_checkpoint c{.partition = 7,
+                         .node = "host-42",
+                         .sequence = 123456789,
+                         .time_ns = -5,
+                         .customers = {{"acme", 1'700'000'000'000'000'000, std::string("\0\1x", 3)},
+                                       {"beta", INT64_MAX, ""}}};
+  auto bytes = encode(c);
+  auto d = decode_partition_checkpoint(bytes);
+  ASSERT_TRUE(d.has_value()) << to_string(d.error());
+  EXPECT_EQ(*d, c);
+  EXPECT_EQ(*peek_kind(bytes), kind::partition_checkpoint);
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_partition_checkpoint(bytes.substr(0, n)).has_value()) << n;
+}
+
 TEST(wire_messages, empty_batches_round_trip) {
   EXPECT_EQ(*decode_raw_batch(encode(raw_batch{})), raw_batch{});
   EXPECT_EQ(*decode_event_batch(encode(event_batch{})), event_batch{});

@@ -19,12 +19,13 @@ namespace chainwatch::wire {
 
 /// The message kind, first element of every envelope.
 enum class kind : std::uint8_t {
-  raw_batch = 1,       ///< raw input records (cw.ingest.<customer>.<source>)
-  event_batch = 2,     ///< normalized events of one customer and source
-  partition_batch = 3, ///< keyed events and watermark markers of one partition (cw.part.<p>)
-  match_batch = 4,     ///< completed sequence matches of one customer (cw.match.<customer>)
-  dead_letter = 5,     ///< a record that could not be processed (cw.dlq.<customer>)
-  late_event = 6,      ///< an event behind the watermark (cw.late.<customer>)
+  raw_batch = 1,            ///< raw input records (cw.ingest.<customer>.<source>)
+  event_batch = 2,          ///< normalized events of one customer and source
+  partition_batch = 3,      ///< keyed events and watermark markers of one partition (cw.part.<p>)
+  match_batch = 4,          ///< completed sequence matches of one customer (cw.match.<customer>)
+  dead_letter = 5,          ///< a record that could not be processed (cw.dlq.<customer>)
+  late_event = 6,           ///< an event behind the watermark (cw.late.<customer>)
+  partition_checkpoint = 7, ///< a matcher partition's state (KV cw_checkpoints, p.<p>)
 };
 
 /// The schema version written by this build; decoders accept exactly this version.
@@ -194,6 +195,35 @@ struct late_event {
   friend bool operator==(const late_event&, const late_event&) = default;
 };
 
+/// One customer's part of a partition checkpoint.
+struct customer_checkpoint {
+  /// Customer id.
+  std::string customer;
+  /// The customer's watermark in this partition, ns.
+  std::int64_t watermark_ns = 0;
+  /// The engine's state (engine::engine::snapshot bytes).
+  std::string state;
+
+  friend bool operator==(const customer_checkpoint&, const customer_checkpoint&) = default;
+};
+
+/// A matcher partition's state: restored by the partition's next owner, which then consumes
+/// cw.part.<p> from `sequence + 1`.
+struct partition_checkpoint {
+  /// The partition.
+  std::uint32_t partition = 0;
+  /// The node that wrote it.
+  std::string node;
+  /// Last CW_PART stream sequence whose effects the state includes.
+  std::uint64_t sequence = 0;
+  /// When it was written, ns since the epoch.
+  std::int64_t time_ns = 0;
+  /// Per customer: watermark and engine state.
+  std::vector<customer_checkpoint> customers;
+
+  friend bool operator==(const partition_checkpoint&, const partition_checkpoint&) = default;
+};
+
 /// Appends the encoding of `msg` to `out`.
 void append(std::string& out, const raw_batch& msg);
 /// Appends the encoding of `msg` to `out`.
@@ -206,6 +236,8 @@ void append(std::string& out, const match_batch& msg);
 void append(std::string& out, const dead_letter& msg);
 /// Appends the encoding of `msg` to `out`.
 void append(std::string& out, const late_event& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const partition_checkpoint& msg);
 
 /// Returns the encoding of `msg`.
 template <class Message>
@@ -230,6 +262,8 @@ expected<match_batch, error> decode_match_batch(std::string_view in);
 expected<dead_letter, error> decode_dead_letter(std::string_view in);
 /// Decodes a late_event.
 expected<late_event, error> decode_late_event(std::string_view in);
+/// Decodes a partition_checkpoint.
+expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_view in);
 
 /// Upper bound of the encoded size of one item (for batcher byte accounting).
 std::size_t size_hint(const raw_record& r) noexcept;
