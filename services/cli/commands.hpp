@@ -81,4 +81,12 @@ struct alerts_options {
 /// Prints alerts from cw.alerts.* as they arrive.
 int run_alerts_tail(const alerts_options& o);
 
+/// Options of `chainwatch status`.
+struct status_options {
+  std::string nats = "nats://127.0.0.1:4222";
+};
+
+/// Prints the matcher nodes, partition owners and checkpoints (watermarks) of the mesh.
+int run_status(const status_options& o);
+
 } // namespace chainwatch::cli

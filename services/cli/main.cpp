@@ -90,6 +90,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tail->add_flag("--json", al.json, "One alert JSON per line");
 
+  status_options st;
+  auto* status =
+      app.add_subcommand("status", "Matcher nodes, partition owners and checkpoints of the mesh");
+  status->add_option("--nats", st.nats, "NATS server URL")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (*hunt) {
     if (insensitive) h.case_sensitive = false;
@@ -100,5 +105,6 @@ int main(int argc, char** argv) {
   if (*srcs) return run_sources();
   if (*replay) return run_replay(rp);
   if (*tail) return run_alerts_tail(al);
+  if (*status) return run_status(st);
   return 2;
 }

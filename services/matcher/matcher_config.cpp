@@ -7,7 +7,13 @@ namespace chainwatch::matcher {
 
 void bind(service::config_binder& b, matcher_config& c) {
   b.bind("matcher.partitions", c.partitions, "Partitions P of the deployment (cw.part.0..P-1)");
-  b.bind("matcher.owned", c.owned, "Partitions to consume: all, 3, 0-7 or 0,2,5-6");
+  b.bind("matcher.owned", c.owned,
+         "Partitions to consume: auto (leased among live matchers), all, 3, 0-7 or 0,2,5-6");
+  b.bind("matcher.node_id", c.node_id, "Node id for partition leases (default host-pid)");
+  b.bind_duration("matcher.checkpoint_interval", c.checkpoint_interval_ns,
+                  "How often each partition's state is checkpointed (0: never)");
+  b.bind_duration("matcher.lease", c.lease_ns,
+                  "Lease TTL: a node silent this long loses its partitions");
   b.bind("matcher.rules", c.rules, "Rule TOML files or directories, comma-separated");
   b.bind("matcher.lists", c.lists, "Lookup list directories, comma-separated");
   b.bind("matcher.event_type_field", c.event_type_field, "Field holding the event category");
@@ -25,7 +31,7 @@ expected<std::vector<std::uint32_t>, std::string> parse_partitions(const std::st
   if (partitions <= 0 || partitions > 65536)
     return unexpected(std::string("matcher.partitions must be in 1..65536"));
   std::vector<std::uint32_t> out;
-  if (text == "all" || text.empty()) {
+  if (text == "all" || text == "auto" || text.empty()) {
     for (std::int64_t p = 0; p < partitions; ++p)
       out.push_back(static_cast<std::uint32_t>(p));
     return out;

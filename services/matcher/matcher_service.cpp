@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace chainwatch::matcher {
 
@@ -15,7 +16,16 @@ struct matcher_service::partition_slot {
   std::uint32_t partition = 0;
   caf::actor actor;
   std::unique_ptr<service::pull_consumer> consumer;
+  std::atomic<bool> stop{false};   ///< finish the message in hand, then exit
+  std::atomic<bool> fenced{false}; ///< lease lost: exit without publishing or acking
+  std::uint64_t last_seq = 0;      ///< last CW_PART sequence processed (and acked)
+  std::uint64_t checkpointed = 0;  ///< last_seq of the last checkpoint written
+  std::thread thread;
 };
+
+std::string checkpoint_name(std::uint32_t partition) {
+  return "p." + std::to_string(partition);
+}
 
 std::string match_batch_id(std::uint32_t partition, const wire::match_batch& batch) {
   std::string text = batch.customer;
@@ -35,7 +45,15 @@ std::string match_batch_id(std::uint32_t partition, const wire::match_batch& bat
 matcher_service::matcher_service(service::nats_client& nats, service::metrics& m,
                                  matcher_config cfg, std::shared_ptr<const rule_catalog> rules)
     : nats_(nats), cfg_(std::move(cfg)), rules_(std::move(rules)), probe_(m),
-      dlq_(nats, m, "matcher") {}
+      dlq_(nats, m, "matcher") {
+  if (!cfg_.node_id.empty()) {
+    node_id_ = sanitize_node_id(cfg_.node_id);
+  } else {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    node_id_ = sanitize_node_id(std::string(host) + "-" + std::to_string(::getpid()));
+  }
+}
 
 matcher_service::~matcher_service() {
   stop();
@@ -54,39 +72,204 @@ service::nats_status matcher_service::start() {
   caf_cfg_->set("logger.verbosity", caf::atom("quiet"));
   sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
 
-  for (auto p : partitions_) {
-    auto slot = std::make_unique<partition_slot>();
-    slot->partition = p;
-    service::consumer_spec spec;
-    spec.stream = "CW_PART";
-    spec.durable = "matcher-" + std::to_string(p);
-    spec.filter_subject = wire::partition_subject(p);
-    auto consumer = nats_.pull(spec);
-    if (!consumer) return unexpected(consumer.error());
-    slot->consumer = std::move(*consumer);
-    slot->actor = spawn_partition_actor(*sys_, {p, rules_->compiled, rules_->piped});
-    slots_.push_back(std::move(slot));
+  if (cfg_.checkpoint_interval_ns > 0) {
+    auto kv = nats_.key_value("cw_checkpoints", 1);
+    if (!kv) return unexpected(kv.error());
+    checkpoints_kv_ = std::move(*kv);
+    checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
   }
-  for (std::size_t i = 0; i < slots_.size(); ++i)
-    threads_.emplace_back([this, i] { run_partition(slots_[i]->partition, i); });
+  if (cfg_.owned != "auto") {
+    for (auto p : partitions_)
+      if (auto r = start_worker(p); !r) return r;
+    return service::nats_ok();
+  }
+  // Dynamic ownership: leases in the cw_matchers bucket, a heartbeat thread.
+  auto kv = nats_.key_value("cw_matchers", 1, cfg_.lease_ns);
+  if (!kv) return unexpected(kv.error());
+  leases_kv_ = std::move(*kv);
+  leases_ = std::make_unique<lease_table>(*leases_kv_, node_id_,
+                                          static_cast<std::uint32_t>(cfg_.partitions));
+  coordinator_ = std::thread([this] { coordinate(); });
   return service::nats_ok();
 }
 
+service::nats_status matcher_service::start_worker(std::uint32_t p) {
+  auto slot = std::make_unique<partition_slot>();
+  slot->partition = p;
+  service::consumer_spec spec;
+  spec.stream = "CW_PART";
+  spec.durable = "matcher-" + std::to_string(p);
+  spec.filter_subject = wire::partition_subject(p);
+  slot->actor = spawn_partition_actor(*sys_, {p, rules_->compiled, rules_->piped});
+  if (checkpoints_) {
+    // Restore the last checkpoint and consume from the message after it: the durable's ack
+    // floor may be past it (acks are not checkpoints), so the durable is recreated there.
+    auto started = std::chrono::steady_clock::now();
+    auto bytes = checkpoints_->load(checkpoint_name(p));
+    if (!bytes) {
+      caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
+      return unexpected(bytes.error());
+    }
+    if (*bytes) {
+      auto ck = wire::decode_partition_checkpoint(**bytes);
+      std::string error;
+      if (!ck) {
+        error = "undecodable checkpoint: " + wire::to_string(ck.error());
+      } else {
+        caf::scoped_actor self{*sys_};
+        self->request(slot->actor, caf::infinite, restore_atom::value,
+                      partition_snapshot{std::move(ck->customers), {}})
+            .receive([&](std::string& e) { error = std::move(e); },
+                     [&](caf::error& e) { error = to_string(e); });
+      }
+      if (!error.empty()) {
+        // Never silently: counted, logged, and the partition restarts from its stream's start.
+        probe_.error("checkpoint_restore").Increment();
+        log_.warn("checkpoint_restore", "partition " + std::to_string(p) + ": " + error);
+        caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
+        slot->actor = spawn_partition_actor(*sys_, {p, rules_->compiled, rules_->piped});
+      } else {
+        slot->last_seq = slot->checkpointed = ck->sequence;
+        spec.start_sequence = ck->sequence + 1;
+        probe_.restores.Increment();
+        probe_.restore_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+    }
+    (void)nats_.delete_consumer(spec.stream, spec.durable);
+  }
+  auto consumer = nats_.pull(spec);
+  if (!consumer) {
+    caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
+    return unexpected(consumer.error());
+  }
+  slot->consumer = std::move(*consumer);
+  auto* raw = slot.get();
+  slot->thread = std::thread([this, raw] { run_partition(*raw); });
+  std::lock_guard lock(slots_mutex_);
+  slots_[p] = std::move(slot);
+  probe_.partitions_owned.Set(static_cast<double>(slots_.size()));
+  return service::nats_ok();
+}
+
+void matcher_service::stop_worker(std::uint32_t p, bool fenced) {
+  std::unique_ptr<partition_slot> slot;
+  {
+    std::lock_guard lock(slots_mutex_);
+    auto it = slots_.find(p);
+    if (it == slots_.end()) return;
+    slot = std::move(it->second);
+    slots_.erase(it);
+    probe_.partitions_owned.Set(static_cast<double>(slots_.size()));
+  }
+  if (fenced) slot->fenced = true;
+  slot->stop = true;
+  if (slot->thread.joinable()) slot->thread.join();
+  if (slot->actor) caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
+}
+
+void matcher_service::coordinate() {
+  const auto period =
+      std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.lease_ns / 3, 1'000'000));
+  while (!stop_) {
+    std::string info = "{\"node\":\"" + node_id_ + "\",\"partitions\":[";
+    {
+      std::lock_guard lock(slots_mutex_);
+      bool first = true;
+      for (const auto& [p, slot] : slots_) {
+        info += (first ? "" : ",") + std::to_string(p);
+        first = false;
+      }
+    }
+    info += "]}";
+    auto changes = leases_->heartbeat(info);
+    for (auto p : changes.lost) {
+      log_.warn("lease_lost", "lease of partition " + std::to_string(p) + " lost: fenced");
+      probe_.leases_lost.Increment();
+      stop_worker(p, true);
+    }
+    for (auto p : changes.release) {
+      stop_worker(p, false);
+      leases_->release(p);
+      probe_.rebalances.Increment();
+      spdlog::info("matcher {}: released partition {}", node_id_, p);
+    }
+    for (auto p : changes.acquired) {
+      if (auto r = start_worker(p); !r) {
+        log_.warn("start_worker",
+                  "partition " + std::to_string(p) + ": " + service::to_string(r.error()));
+        leases_->release(p);
+        continue;
+      }
+      probe_.rebalances.Increment();
+      spdlog::info("matcher {}: took partition {}", node_id_, p);
+    }
+    std::unique_lock lock(coordinator_mutex_);
+    coordinator_cv_.wait_for(lock, period, [this] { return stop_.load(); });
+  }
+}
+
 void matcher_service::stop() {
-  stop_ = true;
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
-  for (auto& s : slots_)
-    if (s->actor) caf::anon_send_exit(s->actor, caf::exit_reason::user_shutdown);
-  slots_.clear(); // consumers (not the durables) and actor handles
-  sys_.reset();   // waits until every actor is gone
+  {
+    std::lock_guard lock(coordinator_mutex_);
+    stop_ = true;
+  }
+  coordinator_cv_.notify_all();
+  if (coordinator_.joinable()) coordinator_.join();
+  std::vector<std::uint32_t> owned;
+  {
+    std::lock_guard lock(slots_mutex_);
+    for (const auto& [p, slot] : slots_)
+      owned.push_back(p);
+  }
+  for (auto p : owned)
+    stop_worker(p, false);
+  // Others take the partitions at their next heartbeat (or when the leases expire, if the server
+  // is unreachable now).
+  if (leases_ && nats_.connected()) leases_->leave();
+  leases_.reset();
+  leases_kv_.reset();
+  sys_.reset(); // waits until every actor is gone
   caf_cfg_.reset();
 }
 
-bool matcher_service::publish_all(const std::vector<output>& outputs) {
+void matcher_service::checkpoint(partition_slot& slot) {
+  // Disconnected (e.g. the server went away while stopping): the last checkpoint stands; the
+  // next owner replays from it.
+  if (!checkpoints_ || slot.fenced || slot.last_seq == slot.checkpointed || !nats_.connected())
+    return;
+  auto started = std::chrono::steady_clock::now();
+  partition_snapshot snap;
+  bool ok = false;
+  caf::scoped_actor self{*sys_};
+  self->request(slot.actor, caf::infinite, checkpoint_atom::value)
+      .receive([&](partition_snapshot& s) { snap = std::move(s), ok = true; }, [&](caf::error&) {});
+  if (!ok) return;
+  wire::partition_checkpoint ck{.partition = slot.partition,
+                                .node = node_id_,
+                                .sequence = slot.last_seq,
+                                .time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count(),
+                                .customers = std::move(snap.customers)};
+  auto bytes = wire::encode(ck);
+  if (slot.fenced) return; // never overwrite the next owner's checkpoint
+  if (auto r = checkpoints_->save(checkpoint_name(slot.partition), bytes); !r) {
+    probe_.error("checkpoint").Increment();
+    log_.warn("checkpoint",
+              "partition " + std::to_string(slot.partition) + ": " + service::to_string(r.error()));
+    return;
+  }
+  slot.checkpointed = slot.last_seq;
+  probe_.checkpoints.Increment();
+  probe_.checkpoint_bytes.Set(static_cast<double>(bytes.size()));
+  probe_.checkpoint_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+bool matcher_service::publish_all(const std::vector<output>& outputs, const partition_slot& slot) {
   if (outputs.empty()) return true;
-  for (bool first = true; first || !stop_; first = false) {
+  for (bool first = true; first || (!stop_ && !slot.stop && !slot.fenced); first = false) {
     auto failures = nats_.js_publish_failures();
     bool ok = true;
     for (const auto& o : outputs)
@@ -101,13 +284,16 @@ bool matcher_service::publish_all(const std::vector<output>& outputs) {
   return false;
 }
 
-void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
-  auto& slot = *slots_[index];
+void matcher_service::run_partition(partition_slot& slot) {
+  const auto p = slot.partition;
   caf::scoped_actor self{*sys_};
   const auto fetch_ms = std::max<std::int64_t>(1, cfg_.fetch_timeout_ns / 1'000'000);
   // The state gauges walk every key state: at most once a second.
   auto gauges_due = std::chrono::steady_clock::now();
-  while (!stop_) {
+  const auto ckpt_every =
+      std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.checkpoint_interval_ns, 1));
+  auto ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
+  while (!stop_ && !slot.stop) {
     auto batch = slot.consumer->fetch(static_cast<int>(cfg_.fetch_batch), fetch_ms);
     if (!batch) {
       probe_.error("fetch").Increment();
@@ -116,7 +302,13 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200)); // back off, not a sync
       continue;
     }
-    if (batch->empty()) continue;
+    if (batch->empty()) {
+      if (std::chrono::steady_clock::now() >= ckpt_due) {
+        checkpoint(slot);
+        ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
+      }
+      continue;
+    }
     std::vector<output> outputs;
     for (auto& msg : *batch) {
       auto start = std::chrono::steady_clock::now();
@@ -177,10 +369,20 @@ void matcher_service::run_partition(std::uint32_t p, std::size_t index) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       probe_.messages_in.Increment(); // last: once it counts a message, its counters are final
     }
-    if (!publish_all(outputs)) continue; // stopping: not acked, redelivered later
-    for (auto& msg : *batch)
+    // Fenced (the lease was lost): another node may own the partition now; publish nothing.
+    if (slot.fenced) break;
+    if (!publish_all(outputs, slot)) continue; // stopping: not acked, redelivered later
+    for (auto& msg : *batch) {
       msg.ack();
+      if (auto meta = msg.meta()) slot.last_seq = std::max(slot.last_seq, meta->stream_sequence);
+    }
+    if (std::chrono::steady_clock::now() >= ckpt_due) {
+      checkpoint(slot);
+      ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
+    }
   }
+  // Handing over or stopping: the next owner starts from here.
+  if (!slot.fenced) checkpoint(slot);
 }
 
 int run(service::runtime& rt, const matcher_config& cfg) {

@@ -118,6 +118,31 @@ struct partition_state {
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_options opts) {
   self->state.opts = std::move(opts);
   return {
+      [self](checkpoint_atom) {
+        partition_snapshot snap;
+        for (auto& [c, ce] : self->state.customers) {
+          auto& cc = snap.customers.emplace_back();
+          cc.customer = c;
+          cc.watermark_ns = ce.eng->watermark();
+          ce.eng->snapshot(cc.state);
+        }
+        return snap;
+      },
+      [self](restore_atom, partition_snapshot& snap) {
+        auto& s = self->state;
+        s.customers.clear();
+        std::string error;
+        for (auto& cc : snap.customers) {
+          auto& ce = s.customer(cc.customer);
+          if (!ce.eng->restore(cc.state, &error)) {
+            error = "customer " + cc.customer + ": " + error;
+            s.customers.clear();
+            break;
+          }
+          ce.finished = ce.eng->watermark() == engine::no_deadline;
+        }
+        return error;
+      },
       [self](partition_work& w) {
         auto& s = self->state;
         for (auto& item : w.items) {

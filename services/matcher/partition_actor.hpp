@@ -40,6 +40,16 @@ struct partition_result {
   std::int64_t state_bytes = 0;           ///< approximate key state bytes (events excluded)
 };
 
+/// A partition actor's state per customer, for a checkpoint (answer to checkpoint_atom) or a
+/// restore (restore_atom; `error` says why it failed, empty on success).
+struct partition_snapshot {
+  std::vector<wire::customer_checkpoint> customers;
+  std::string error;
+};
+
+using checkpoint_atom = caf::atom_constant<caf::atom("ckpt")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+
 /// Settings of a partition actor.
 struct partition_options {
   std::uint32_t partition = 0;                  ///< the partition id
@@ -47,10 +57,13 @@ struct partition_options {
   std::vector<bool> piped;                      ///< per rule: has pipes (its matches dropped)
 };
 
-/// Spawns the partition actor; it answers each partition_work with a partition_result.
+/// Spawns the partition actor; it answers each partition_work with a partition_result,
+/// checkpoint_atom with its partition_snapshot, and (restore_atom, partition_snapshot) with the
+/// partition_snapshot's error (empty: restored).
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_options opts);
 
 } // namespace chainwatch::matcher
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_snapshot)

@@ -16,15 +16,23 @@ struct matcher_probe {
   explicit matcher_probe(service::metrics& m);
 
   service::metrics& metrics;
-  prometheus::Counter& messages_in;     ///< partition_batch messages processed
-  prometheus::Counter& events_in;       ///< event items taken
-  prometheus::Counter& markers_in;      ///< watermark markers taken
-  prometheus::Counter& matches_out;     ///< matches published
-  prometheus::Counter& late_events;     ///< events behind the watermark (to cw.late)
-  prometheus::Counter& overflow;        ///< partials dropped at max_pending
-  prometheus::Counter& piped_dropped;   ///< matches of rules with pipes, dropped
-  prometheus::Counter& publish_retries; ///< output rounds republished after a failure
-  prometheus::Histogram& processing;    ///< time to process one partition_batch message
+  prometheus::Counter& messages_in;          ///< partition_batch messages processed
+  prometheus::Counter& events_in;            ///< event items taken
+  prometheus::Counter& markers_in;           ///< watermark markers taken
+  prometheus::Counter& matches_out;          ///< matches published
+  prometheus::Counter& late_events;          ///< events behind the watermark (to cw.late)
+  prometheus::Counter& overflow;             ///< partials dropped at max_pending
+  prometheus::Gauge& partitions_owned;       ///< partitions this node works on
+  prometheus::Counter& rebalances;           ///< partitions taken or handed over
+  prometheus::Counter& leases_lost;          ///< leases lost (workers fenced)
+  prometheus::Counter& checkpoints;          ///< partition checkpoints written
+  prometheus::Gauge& checkpoint_bytes;       ///< size of the last checkpoint written
+  prometheus::Histogram& checkpoint_seconds; ///< time to snapshot and store one
+  prometheus::Counter& restores;             ///< partitions restored from a checkpoint
+  prometheus::Histogram& restore_seconds;    ///< time to load and restore one
+  prometheus::Counter& piped_dropped;        ///< matches of rules with pipes, dropped
+  prometheus::Counter& publish_retries;      ///< output rounds republished after a failure
+  prometheus::Histogram& processing;         ///< time to process one partition_batch message
 
   /// `chainwatch_matcher_errors_total{reason}`.
   prometheus::Counter& error(const std::string& reason);

@@ -240,6 +240,24 @@ nats_result<std::optional<kv_bucket::entry>> kv_bucket::get(const std::string& k
   return std::optional<entry>{std::move(out)};
 }
 
+nats_status kv_bucket::erase(const std::string& key) {
+  auto s = kvStore_Delete(kv_, key.c_str());
+  if (s != NATS_OK) return unexpected{make_error(s, "kv delete " + key)};
+  return nats_ok();
+}
+
+nats_result<std::vector<std::string>> kv_bucket::keys() {
+  kvKeysList list{};
+  auto s = kvStore_Keys(&list, kv_, nullptr);
+  std::vector<std::string> out;
+  if (s == NATS_NOT_FOUND) return out;
+  if (s != NATS_OK) return unexpected{make_error(s, "kv keys")};
+  for (int i = 0; i < list.Count; ++i)
+    out.emplace_back(list.Keys[i]);
+  kvKeysList_Destroy(&list);
+  return out;
+}
+
 // --- nats_client --------------------------------------------------------------------------------
 
 void nats_client::emit(connection_event ev, std::string_view detail) {
@@ -576,15 +594,17 @@ nats_status nats_client::delete_consumer(const std::string& stream, const std::s
 }
 
 nats_result<std::unique_ptr<kv_bucket>> nats_client::key_value(const std::string& bucket,
-                                                               int history) {
+                                                               int history, std::int64_t ttl_ns,
+                                                               bool create) {
   std::unique_ptr<kv_bucket> kv(new kv_bucket());
   auto s = js_KeyValue(&kv->kv_, pub_js_, bucket.c_str());
-  if (s == NATS_NOT_FOUND) {
+  if (s == NATS_NOT_FOUND && create) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
     cfg.Bucket = bucket.c_str();
     cfg.History = static_cast<std::uint8_t>(std::clamp(history, 1, 64));
     cfg.StorageType = js_FileStorage;
+    cfg.TTL = ttl_ns;
     s = js_CreateKeyValue(&kv->kv_, pub_js_, &cfg);
   }
   if (s != NATS_OK) {

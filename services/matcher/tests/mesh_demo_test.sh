@@ -11,8 +11,10 @@ done
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Services first (they hand over and checkpoint into NATS), the server last.
+  for p in "${pids[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:1}"; do wait "$p" 2>/dev/null || true; done
+  kill -TERM "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT

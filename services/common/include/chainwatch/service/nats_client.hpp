@@ -260,6 +260,10 @@ public:
                                     std::uint64_t last);
   /// Reads `key`; nullopt if absent or deleted.
   nats_result<std::optional<entry>> get(const std::string& key);
+  /// Deletes `key` (a delete marker: `create` succeeds on it again).
+  nats_status erase(const std::string& key);
+  /// The live keys (empty if none).
+  nats_result<std::vector<std::string>> keys();
 
 private:
   friend class nats_client;
@@ -321,7 +325,10 @@ public:
   nats_status delete_consumer(const std::string& stream, const std::string& durable);
 
   /// Opens a KV bucket, creating it (file storage, `history` revisions kept) if needed.
-  nats_result<std::unique_ptr<kv_bucket>> key_value(const std::string& bucket, int history = 1);
+  /// `ttl_ns` > 0 makes entries expire that long after their last write (leases, heartbeats).
+  /// With `create` false, a missing bucket is an error (NATS_NOT_FOUND) instead.
+  nats_result<std::unique_ptr<kv_bucket>> key_value(const std::string& bucket, int history = 1,
+                                                    std::int64_t ttl_ns = 0, bool create = true);
 
   /// Reconnections of either connection since start.
   std::uint64_t reconnects() const noexcept { return reconnects_.load(); }
