@@ -142,6 +142,58 @@ void bm_engine(benchmark::State& state) {
   state.counters["matches"] = double(matches) / double(state.iterations());
 }
 
+/// The 100-rule set of bm_engine.
+std::shared_ptr<const eng::ruleset> rules100() {
+  static std::shared_ptr<const eng::ruleset> rs = [] {
+    std::vector<eng::rule_source> src;
+    int i = 0;
+    for (auto& q : make_rules(100))
+      src.push_back({"r" + std::to_string(i), "r" + std::to_string(i++), q});
+    return *eng::ruleset::compile(src, {});
+  }();
+  return rs;
+}
+
+/// An engine holding the state after the first `n` events of the {100 rules, 50 constants} run.
+std::unique_ptr<eng::engine> loaded_engine(std::size_t n) {
+  const auto& evs = events(50);
+  auto e = std::make_unique<eng::engine>(rules100(), [](eng::match&&) {});
+  for (std::size_t k = 0; k < n && k < evs.size(); ++k) {
+    e->push(evs[k].ev, evs[k].ts);
+    if ((k + 1) % watermark_every == 0) e->advance(evs[k].ts - 2'000 * ms);
+  }
+  return e;
+}
+
+// Checkpoint cost: engine::snapshot of a partition-sized state (items = live keys).
+void bm_snapshot(benchmark::State& state) {
+  auto e = loaded_engine(std::size_t(state.range(0)));
+  auto st = e->stats();
+  std::string bytes;
+  for (auto _ : state) {
+    bytes.clear();
+    e->snapshot(bytes);
+    benchmark::DoNotOptimize(bytes.data());
+  }
+  state.SetItemsProcessed(std::int64_t(state.iterations() * st.live_keys));
+  state.counters["live_keys"] = double(st.live_keys);
+  state.counters["pending"] = double(st.pending_sequences);
+  state.counters["snapshot_bytes_per_key"] = double(bytes.size()) / double(st.live_keys);
+}
+
+// Recovery cost: engine::restore of that state into a new engine (items = live keys).
+void bm_restore(benchmark::State& state) {
+  auto e = loaded_engine(std::size_t(state.range(0)));
+  auto live = e->stats().live_keys;
+  std::string bytes;
+  e->snapshot(bytes);
+  for (auto _ : state) {
+    eng::engine fresh(rules100(), [](eng::match&&) {});
+    if (!fresh.restore(bytes)) state.SkipWithError("restore failed");
+  }
+  state.SetItemsProcessed(std::int64_t(state.iterations() * live));
+}
+
 } // namespace
 
 // Args: rules, distinct constants in the traffic. {100, 50} and {1000, 50}: the same traffic
@@ -157,4 +209,7 @@ BENCHMARK(bm_engine)
     ->ArgNames({"rules", "constants"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
+// Args: events pushed before the snapshot (100k: ~a partition's share of a busy minute).
+BENCHMARK(bm_snapshot)->Arg(100'000)->ArgNames({"events"})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_restore)->Arg(100'000)->ArgNames({"events"})->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

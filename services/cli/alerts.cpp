@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <unistd.h>
 
 namespace chainwatch::cli {
 
@@ -39,6 +40,44 @@ std::string readable(std::string_view subject, std::string_view json) {
 
 } // namespace
 
+/// Reads the stored alerts (a temporary durable consumer on CW_ALERTS, from the first message):
+/// what JetStream kept, each alert once, unlike the core subscription, which also sees a
+/// publisher's retries that the stream dropped as duplicates.
+static int tail_stream(service::nats_client& client, const std::string& subject,
+                       const alerts_options& o, std::int64_t timeout_ns) {
+  service::consumer_spec spec;
+  spec.stream = "CW_ALERTS";
+  spec.durable = "tail-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  spec.filter_subject = subject;
+  auto consumer = client.pull(spec);
+  if (!consumer) {
+    std::cerr << "chainwatch alerts tail: " << service::to_string(consumer.error()) << "\n";
+    return 1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+  std::uint64_t seen = 0;
+  bool reached = o.count == 0;
+  while (!reached && (timeout_ns <= 0 || std::chrono::steady_clock::now() < deadline)) {
+    auto msgs = (*consumer)->fetch(256, 200);
+    if (!msgs) continue;
+    for (auto& msg : *msgs) {
+      std::string line = o.json ? std::string(msg.data()) : readable(msg.subject(), msg.data());
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+      msg.ack();
+      if (++seen >= o.count && o.count > 0) {
+        reached = true;
+        break;
+      }
+    }
+    std::fflush(stdout);
+  }
+  consumer->reset();
+  (void)client.delete_consumer(spec.stream, spec.durable);
+  return reached ? 0 : 1;
+}
+
 int run_alerts_tail(const alerts_options& o) {
   if (!o.customer.empty() && !wire::valid_token(o.customer)) {
     std::cerr << "chainwatch alerts tail: --customer must be [A-Za-z0-9_-]\n";
@@ -57,10 +96,11 @@ int run_alerts_tail(const alerts_options& o) {
     std::cerr << "chainwatch alerts tail: " << service::to_string(client.error()) << "\n";
     return 1;
   }
+  const std::string subject = o.customer.empty() ? "cw.alerts.>" : "cw.alerts." + o.customer + ".>";
+  if (o.stream) return tail_stream(**client, subject, o, *timeout);
   std::mutex mutex;
   std::condition_variable cv;
   std::uint64_t seen = 0;
-  const std::string subject = o.customer.empty() ? "cw.alerts.>" : "cw.alerts." + o.customer + ".>";
   auto sub = (*client)->subscribe(subject, [&](service::message msg) {
     std::string line = o.json ? std::string(msg.data()) : readable(msg.subject(), msg.data());
     std::lock_guard lock(mutex);

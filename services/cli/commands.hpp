@@ -63,6 +63,7 @@ struct replay_options {
   double rate = 0;    ///< > 0: lines per second
   std::string timestamp_field = "@timestamp";
   bool progress = true;
+  bool eof = true; ///< mark the end of input after the files (--no-eof: more will follow)
   std::vector<std::string> files;
 };
 
@@ -76,6 +77,7 @@ struct alerts_options {
   std::uint64_t count = 0;   ///< exit 0 after this many alerts (0: no limit)
   std::string timeout = "0"; ///< exit 1 when it passes first ("0": none)
   bool json = false;         ///< one alert JSON per line
+  bool stream = false;       ///< read the CW_ALERTS stream from its start (each alert once)
 };
 
 /// Prints alerts from cw.alerts.* as they arrive.

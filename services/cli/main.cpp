@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
                    "Event time field for --speedup (JSON lines)")
       ->capture_default_str();
   replay->add_flag("!--no-progress", rp.progress, "Never show the progress line");
+  replay->add_flag("!--no-eof", rp.eof,
+                   "Do not mark the end of input (a later replay of the source continues it)");
   replay->add_option("files", rp.files, "Raw log files (.gz, - for stdin)")->required();
 
   alerts_options al;
@@ -89,6 +91,8 @@ int main(int argc, char** argv) {
                    "Exit 1 if N alerts did not arrive within it (e.g. 30s)")
       ->capture_default_str();
   tail->add_flag("--json", al.json, "One alert JSON per line");
+  tail->add_flag("--stream", al.stream,
+                 "Read the CW_ALERTS stream from its start: every stored alert exactly once");
 
   status_options st;
   auto* status =

@@ -144,14 +144,16 @@ int run_replay(const replay_options& o) {
   // End of input of (customer, source): an empty raw_batch on cw.ingest.<c>.<source>.eof, which
   // the normalizer forwards in order and the watermark service turns into +inf for the source.
   wire::raw_batch eof{o.customer, o.source, wall_ns(), {}};
-  if (!nats.js_publish_async(subject + ".eof", wire::encode(eof), id_prefix + "eof")) ++failed;
+  if (o.eof && !nats.js_publish_async(subject + ".eof", wire::encode(eof), id_prefix + "eof"))
+    ++failed;
   if (!nats.js_publish_complete(30'000)) ++failed;
   failed += nats.js_publish_failures();
   if (tty) std::fputs("\r\033[K", stderr);
   double secs = std::chrono::duration<double>(steady::now() - start).count();
-  std::fprintf(stderr, "replay: %llu lines in %llu batches to %s (+ end of input), %.2fs%s\n",
+  std::fprintf(stderr, "replay: %llu lines in %llu batches to %s%s, %.2fs%s\n",
                static_cast<unsigned long long>(lines), static_cast<unsigned long long>(batches),
-               subject.c_str(), secs, failed ? ", SOME PUBLISHES FAILED" : "");
+               subject.c_str(), o.eof ? " (+ end of input)" : "", secs,
+               failed ? ", SOME PUBLISHES FAILED" : "");
   return failed ? 1 : status;
 }
 

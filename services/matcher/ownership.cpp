@@ -74,6 +74,15 @@ lease_changes lease_table::heartbeat(std::string_view info) {
     if (auto rev = kv_.create(lease_key(p), node_)) {
       held_[p] = *rev;
       out.acquired.push_back(p);
+      continue;
+    }
+    // A lease in our own name that we do not hold: this node restarted (node ids are unique
+    // among live processes) or lost it and nobody took it since. Take it back at its revision.
+    if (auto e = kv_.get(lease_key(p)); e && *e && (*e)->value == node_) {
+      if (auto rev = kv_.update(lease_key(p), node_, (*e)->revision)) {
+        held_[p] = *rev;
+        out.acquired.push_back(p);
+      }
     }
   }
   return out;

@@ -6,6 +6,8 @@
 // partition only by creating its lease `p.<p>` (compare-and-set on the KV revision), refreshed
 // every heartbeat with update(last revision). A refresh that fails means another node may own
 // the partition: the worker is fenced (stops without publishing, acking or checkpointing).
+// Node ids must be unique among live processes: a lease in this node's own name that it does
+// not hold (it restarted after a crash) is taken back at once instead of waiting for the TTL.
 
 #include <chainwatch/service/nats_client.hpp>
 #include <cstdint>

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Scale-out and fault tolerance (issue 5): the alert set of each scenario equals `chainwatch
+# hunt` over the same data (the uninterrupted single-process run), and the CW_ALERTS stream holds
+# each alert exactly once. Data: tests/mesh/gen_brute_force.py (300 brute-force chains whose
+# failures and success are spread over the stream, so every interruption lands with chains half
+# built), replayed at a steady rate. Scenarios (SCENARIOS, default all):
+#   three     3 matchers from the start;
+#   scale     1 matcher, scaled to 3 at ~30% of the stream and to 2 at ~65%;
+#   kill      kill -9 of matcher-1 (of 2) at ~45%, restarted at once;
+#   services  kill -9 and restart of the normalizer, watermark, alerter and ingestor in turn.
+# Interruptions are triggered by the watermark service's consumed-events counter, not by time.
+# Env: SOURCE_DIR, CHAINWATCH.
+source "$(dirname "$0")/lib.sh"
+scenarios=${SCENARIOS:-three scale kill services}
+lines=2400
+python3 tests/mesh/gen_brute_force.py "$tmp/bf.ndjson" 300 7
+[[ $(wc -l <"$tmp/bf.ndjson") -eq $lines ]] || { echo "generator changed: fix lines"; exit 1; }
+"$CHAINWATCH" hunt --rules config/rules "$tmp/bf.ndjson" >"$tmp/hunt.ndjson" 2>/dev/null
+python3 tests/mesh/alertset.py hunt "$tmp/hunt.ndjson" >"$tmp/want"
+want=$(wc -l <"$tmp/want")
+((want >= 300)) || { echo "hunt found only $want alerts"; exit 1; }
+
+export CHAINWATCH_ALERTER_ALERTER_SUPPRESS_WINDOW=0 # every match is an alert, as in hunt
+export CHAINWATCH_MATCHER_MATCHER_LEASE=3s CHAINWATCH_MATCHER_MATCHER_CHECKPOINT_INTERVAL=500ms
+mesh() { CHAINWATCH_BIN=$BIN scripts/mesh "$@" --run-dir "$tmp/run" >>"$tmp/mesh_ops.out" 2>&1; }
+# Events the watermark service consumed, across its restarts (wm_base: counted by killed ones).
+wm_base=0
+consumed() { local n; n=$(metric watermark chainwatch_watermark_events_in_total || true); n=${n:-0}; echo $((wm_base + ${n%.*})); }
+# at FRACTION: waits until the watermark service consumed that share of the stream.
+need=0
+enough() { (($(consumed) >= need)); }
+at() {
+  need=$(python3 -c "print(int($1 * $lines))")
+  until_true 60 enough \
+    || { echo "stream stalled before $1 (consumed $(consumed))"; return 1; }
+}
+# Every consumer of CW_MATCH (the alerter) has taken and acked everything stored there.
+settled() {
+  curl -sf "$MON/jsz?consumers=1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+cs = [c for a in d.get("account_details", []) for s in a.get("stream_detail", [])
+      if s["name"] == "CW_MATCH" for c in s.get("consumer_detail", [])]
+sys.exit(0 if cs and all(c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in cs) else 1)'
+}
+run_scenario() {
+  local name=$1 matchers=1
+  [[ $name == three ]] && matchers=3
+  [[ $name == kill ]] && matchers=2
+  wm_base=0
+  mesh_start --matchers "$matchers"
+  "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
+    "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
+  local replay=$!; extra_pids+=("$replay")
+  case $name in
+    scale) at 0.3; mesh scale --matchers 3; at 0.65; mesh scale --matchers 2 ;;
+    kill) at 0.45; mesh kill matcher-1; mesh restart matcher-1 ;;
+    services)
+      at 0.2; mesh kill normalizer; mesh restart normalizer
+      at 0.4; wm_base=$(consumed); mesh kill watermark; mesh restart watermark
+      at 0.6; mesh kill alerter; mesh restart alerter
+      at 0.8; mesh kill ingestor; mesh restart ingestor ;;
+  esac
+  wait "$replay" || { echo "$name: replay failed"; cat "$tmp/replay.out"; return 1; }
+  # Every alert stored, then nothing pending anywhere.
+  stored() { (($(stream_msgs CW_ALERTS) >= want)); }
+  until_true 90 stored || { echo "$name: only $(stream_msgs CW_ALERTS) of $want alerts stored"; return 1; }
+  until_true 30 settled || { echo "$name: alerter did not catch up"; return 1; }
+  local n; n=$(stream_msgs CW_ALERTS)
+  "$CHAINWATCH" alerts tail --nats "$NATS_URL" --stream --count "$n" --timeout 30s --json \
+    >"$tmp/alerts_$name.ndjson"
+  python3 tests/mesh/alertset.py mesh bf "$tmp/alerts_$name.ndjson" >"$tmp/got_$name"
+  local ok=1
+  diff "$tmp/want" "$tmp/got_$name" >"$tmp/diff_$name" || { echo "$name: mesh != hunt (< hunt, > mesh)"; head -20 "$tmp/diff_$name"; ok=0; }
+  ((n == want)) || { echo "$name: CW_ALERTS holds $n alerts, expected $want (duplicates?)"; ok=0; }
+  # The interruption really happened: the members at the end, and partitions restored from
+  # checkpoints by a new owner.
+  local members restores=0 m r
+  members=$("$CHAINWATCH" status --nats "$NATS_URL" | sed -n 's/^matcher nodes (\([0-9]*\)):$/\1/p')
+  for m in $(sed -n 's/^\(matcher-[0-9]*\)=.*/\1/p' "$tmp/run/metrics"); do
+    r=$(metric "$m" chainwatch_matcher_restores_total || true); restores=$((restores + ${r:-0}))
+  done
+  echo "$name: $n alerts, $members matcher nodes at the end, $restores partitions restored by a new owner"
+  case $name in
+    three) ((members == 3)) || { echo "three: $members members"; ok=0; } ;;
+    scale) ((members == 2 && restores > 0)) || { echo "scale: $members members, $restores restores"; ok=0; } ;;
+    kill) ((members == 2 && restores > 0)) || { echo "kill: $members members, $restores restores"; ok=0; } ;;
+  esac
+  CHAINWATCH_BIN=$BIN scripts/mesh down --run-dir "$tmp/run" >/dev/null 2>&1 || true
+  mesh_up=0; rm -rf "$tmp/run"
+  ((ok))
+}
+
+fail=0
+for s in $scenarios; do run_scenario "$s" || fail=1; done
+((fail == 0)) || exit 1
+echo "scale_and_recovery: ok ($scenarios: each $want alerts, equal to hunt, no duplicates)"
