@@ -7,14 +7,18 @@
 #   three     3 matchers from the start;
 #   scale     1 matcher, scaled to 3 at ~30% of the stream and to 2 at ~65%;
 #   kill      kill -9 of matcher-1 (of 2) at ~45%, restarted at once;
-#   services  kill -9 and restart of the normalizer, watermark, alerter and ingestor in turn.
+#   services  kill -9 and restart of the normalizer, watermark, alerter and ingestor in turn;
+#   nats      kill -9 of nats-server at ~40% (first half replayed without end of input), restarted
+#             on its store; the second half is replayed once it is back.
 # Interruptions are triggered by the watermark service's consumed-events counter, not by time.
 # Env: SOURCE_DIR, CHAINWATCH.
 source "$(dirname "$0")/lib.sh"
-scenarios=${SCENARIOS:-three scale kill services}
+scenarios=${SCENARIOS:-three scale kill services nats}
 lines=2400
 python3 tests/mesh/gen_brute_force.py "$tmp/bf.ndjson" 300 7
 [[ $(wc -l <"$tmp/bf.ndjson") -eq $lines ]] || { echo "generator changed: fix lines"; exit 1; }
+head -n $((lines / 2)) "$tmp/bf.ndjson" >"$tmp/bf1.ndjson"
+tail -n +$((lines / 2 + 1)) "$tmp/bf.ndjson" >"$tmp/bf2.ndjson"
 "$CHAINWATCH" hunt --rules config/rules "$tmp/bf.ndjson" >"$tmp/hunt.ndjson" 2>/dev/null
 python3 tests/mesh/alertset.py hunt "$tmp/hunt.ndjson" >"$tmp/want"
 want=$(wc -l <"$tmp/want")
@@ -46,11 +50,23 @@ sys.exit(0 if cs and all(c["num_pending"] == 0 and c["num_ack_pending"] == 0 for
 run_scenario() {
   local name=$1 matchers=1
   [[ $name == three ]] && matchers=3
-  [[ $name == kill ]] && matchers=2
+  [[ $name == kill || $name == nats ]] && matchers=2
   wm_base=0
   mesh_start --matchers "$matchers"
-  "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
-    "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
+  if [[ $name == nats ]]; then
+    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 300 --no-eof \
+      --no-progress "$tmp/bf1.ndjson" >"$tmp/replay.out" 2>&1 \
+      || { echo "nats: replay failed"; cat "$tmp/replay.out"; return 1; }
+    at 0.4
+    mesh kill nats; mesh restart nats
+    nats_up() { curl -sf "$MON/healthz?js-enabled-only=true" >/dev/null; }
+    until_true 30 nats_up || { echo "nats: server did not come back"; return 1; }
+    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 300 --no-progress \
+      "$tmp/bf2.ndjson" >"$tmp/replay.out" 2>&1 &
+  else
+    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
+      "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
+  fi
   local replay=$!; extra_pids+=("$replay")
   case $name in
     scale) at 0.3; mesh scale --matchers 3; at 0.65; mesh scale --matchers 2 ;;
@@ -85,6 +101,7 @@ run_scenario() {
     three) ((members == 3)) || { echo "three: $members members"; ok=0; } ;;
     scale) ((members == 2 && restores > 0)) || { echo "scale: $members members, $restores restores"; ok=0; } ;;
     kill) ((members == 2 && restores > 0)) || { echo "kill: $members members, $restores restores"; ok=0; } ;;
+    nats) ((members == 2)) || { echo "nats: $members members"; ok=0; } ;;
   esac
   CHAINWATCH_BIN=$BIN scripts/mesh down --run-dir "$tmp/run" >/dev/null 2>&1 || true
   mesh_up=0; rm -rf "$tmp/run"
