@@ -18,7 +18,7 @@ struct matcher_config {
   std::string owned = "auto";   ///< partitions this instance consumes: auto (leased) or fixed
   std::string node_id;          ///< this node's id for leases (default: host-pid)
   std::int64_t lease_ns = 6'000'000'000;               ///< lease TTL; a heartbeat every third of it
-  std::int64_t checkpoint_interval_ns = 2'000'000'000; ///< partition checkpoints; 0 = none
+  std::int64_t checkpoint_interval_ns = 5'000'000'000; ///< partition checkpoints; 0 = none
   std::string rules = "config/rules";                  ///< rule files/directories, comma-separated
   std::string lists = "config/lists";                  ///< list directories, comma-separated
   std::string event_type_field = "event.category";     ///< category field of the rules

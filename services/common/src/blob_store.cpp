@@ -21,24 +21,37 @@ nats_result<std::optional<blob_store::header>> blob_store::read_header(const std
 }
 
 nats_result<std::size_t> blob_store::save(const std::string& name, std::string_view bytes) {
-  auto old = read_header(name);
-  if (!old) return unexpected{old.error()};
+  // The header this store last wrote or read spares a round trip; otherwise read it.
+  std::optional<header> old;
+  if (auto it = last_.find(name); it != last_.end()) {
+    old = it->second;
+  } else {
+    auto h = read_header(name);
+    if (!h) return unexpected{h.error()};
+    old = *h;
+  }
   header h;
-  h.generation = *old ? (*old)->generation + 1 : 1;
+  h.generation = old ? old->generation + 1 : 1;
   h.bytes = bytes.size();
   std::size_t off = 0;
   do {
-    auto r = kv_.put(chunk_key(name, h.generation, h.chunks), bytes.substr(off, chunk_bytes));
+    auto r = kv_.put(chunk_key(name, h.generation % 2, h.chunks), bytes.substr(off, chunk_bytes));
     if (!r) return unexpected{r.error()};
     ++h.chunks;
     off += chunk_bytes;
   } while (off < bytes.size());
   auto text =
       std::to_string(h.generation) + " " + std::to_string(h.chunks) + " " + std::to_string(h.bytes);
-  if (auto r = kv_.put(name, text); !r) return unexpected{r.error()};
-  if (*old)
-    for (std::uint64_t i = 0; i < (*old)->chunks; ++i)
-      (void)kv_.erase(chunk_key(name, (*old)->generation, i));
+  if (auto r = kv_.put(name, text); !r) {
+    last_.erase(name);
+    return unexpected{r.error()};
+  }
+  last_[name] = h;
+  // Chunk keys alternate between two generations (parity), so the next save overwrites the
+  // previous-but-one generation in place; only the tail of a larger one is left to delete.
+  if (old && old->chunks > h.chunks && (old->generation % 2) == (h.generation % 2))
+    for (std::uint64_t i = h.chunks; i < old->chunks; ++i)
+      (void)kv_.erase(chunk_key(name, h.generation % 2, i));
   return bytes.size();
 }
 
@@ -49,13 +62,14 @@ nats_result<std::optional<std::string>> blob_store::load(const std::string& name
   std::string out;
   out.reserve((*h)->bytes);
   for (std::uint64_t i = 0; i < (*h)->chunks; ++i) {
-    auto e = kv_.get(chunk_key(name, (*h)->generation, i));
+    auto e = kv_.get(chunk_key(name, (*h)->generation % 2, i));
     if (!e) return unexpected{e.error()};
     if (!*e) return unexpected{nats_error{0, 0, "blob " + name + ": chunk missing"}};
     out += (*e)->value;
   }
   if (out.size() != (*h)->bytes)
     return unexpected{nats_error{0, 0, "blob " + name + ": size mismatch"}};
+  last_[name] = **h; // the next save writes the other parity
   return std::optional<std::string>{std::move(out)};
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 
 // Blobs larger than one NATS message (checkpoints) in a JetStream KV bucket. A blob `name` is
-// written in chunks `<name>.g<generation>.<i>` and committed by writing the header `<name>` =
+// written in chunks `<name>.g<generation % 2>.<i>` and committed by writing the header `<name>` =
 // "<generation> <chunks> <bytes>" last, so a reader (who follows the header) never sees a
-// half-written generation; the previous generation's chunks are deleted after the commit.
+// half-written generation: the chunks being written belong to the previous-but-one generation,
+// which the header no longer names. One writer per blob (the partition's owner).
 
 #include <chainwatch/service/nats_client.hpp>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +38,7 @@ private:
   nats_result<std::optional<header>> read_header(const std::string& name);
 
   kv_bucket& kv_;
+  std::map<std::string, header> last_; ///< headers this store wrote (one writer per blob)
 };
 
 } // namespace chainwatch::service
