@@ -25,6 +25,11 @@ matcher_probe::matcher_probe(service::metrics& m)
       processing(m.histogram("processing", "time to process one partition_batch message",
                              service::latency_buckets())) {}
 
+prometheus::Gauge& matcher_probe::partition_lag(std::uint32_t p) {
+  return metrics.gauge("partition_lag", "CW_PART messages of the partition not yet fetched",
+                       {{"partition", std::to_string(p)}});
+}
+
 prometheus::Counter& matcher_probe::error(const std::string& reason) {
   return metrics.counter("errors", "inputs dropped, by reason", {{"reason", reason}});
 }

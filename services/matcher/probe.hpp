@@ -34,6 +34,9 @@ struct matcher_probe {
   prometheus::Counter& publish_retries;      ///< output rounds republished after a failure
   prometheus::Histogram& processing;         ///< time to process one partition_batch message
 
+  /// `chainwatch_matcher_partition_lag{partition}`: CW_PART messages not yet fetched (after a
+  /// takeover: how far the replay from the checkpoint still has to go).
+  prometheus::Gauge& partition_lag(std::uint32_t p);
   /// `chainwatch_matcher_errors_total{reason}`.
   prometheus::Counter& error(const std::string& reason);
   /// Sets the per-partition gauges (key states, pending sequences, state bytes).

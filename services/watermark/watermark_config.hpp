@@ -45,6 +45,8 @@ struct watermark_config {
   std::int64_t publish_timeout_ns = 30'000'000'000;
   /// Republish attempts of a failed round before the input is nak'ed.
   std::int64_t publish_retries = 5;
+  /// How often the per-source state is checkpointed to KV cw_checkpoints, ns (0 = never).
+  std::int64_t checkpoint_interval_ns = 1'000'000'000;
 };
 
 /// Binds the [watermark] keys.

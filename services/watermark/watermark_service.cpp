@@ -41,6 +41,8 @@ void bind(service::config_binder& b, watermark_config& c) {
                   "how long a fetch waits (also the idle-check period)");
   b.bind("watermark.max_items", c.max_items, "maximum items per partition_batch");
   b.bind("watermark.max_bytes", c.max_bytes, "maximum bytes per partition_batch");
+  b.bind_duration("watermark.checkpoint_interval", c.checkpoint_interval_ns,
+                  "how often the per-source state is checkpointed (0: never)");
   b.bind_duration("watermark.publish_timeout", c.publish_timeout_ns,
                   "wait for the publish acks of one round");
   b.bind("watermark.publish_retries", c.publish_retries,
@@ -134,6 +136,19 @@ watermark_service::watermark_service(service::nats_client& client, service::metr
 
 service::nats_status watermark_service::start() {
   if (auto r = service::ensure_mesh_streams(client_); !r) return r;
+  if (cfg_.checkpoint_interval_ns > 0) {
+    auto kv = client_.key_value("cw_checkpoints", 1);
+    if (!kv) return unexpected{kv.error()};
+    checkpoints_kv_ = std::move(*kv);
+    checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
+    // The state of the inputs acked before a restart (those after it are redelivered).
+    auto blob = checkpoints_->load("watermark." + cfg_.durable);
+    if (!blob) return unexpected{blob.error()};
+    if (*blob && !stage_.tracker().restore(**blob)) {
+      probe_.errors("checkpoint_restore").Increment();
+      log_.warn("checkpoint_restore", "watermark checkpoint unreadable; starting empty");
+    }
+  }
   auto c = client_.pull({.stream = service::events_stream().name,
                          .durable = cfg_.durable,
                          .filter_subject = cfg_.filter_subject});
@@ -197,6 +212,19 @@ bool watermark_service::publish_round(const std::vector<output>& outs) {
     if (ok && done && client_.js_publish_failures() == failures) return true;
   }
   return false;
+}
+
+void watermark_service::checkpoint(bool now) {
+  if (!checkpoints_ || !dirty_) return;
+  auto t = now_ns();
+  if (!now && t - last_checkpoint_ns_ < cfg_.checkpoint_interval_ns) return;
+  if (auto r = checkpoints_->save("watermark." + cfg_.durable, stage_.tracker().snapshot()); !r) {
+    probe_.errors("checkpoint").Increment();
+    log_.warn("checkpoint", "watermark checkpoint failed: " + service::to_string(r.error()));
+    return;
+  }
+  last_checkpoint_ns_ = t;
+  dirty_ = false;
 }
 
 void watermark_service::update_gauges(std::int64_t now) {
@@ -264,8 +292,13 @@ std::size_t watermark_service::run_once() {
   }
   if (!msgs->empty()) {
     if (publish_round(outs)) {
-      for (auto& msg : *msgs)
+      bool eof_seen = false;
+      for (auto& msg : *msgs) {
         msg.ack();
+        eof_seen = eof_seen || wire::subject_token(msg.subject(), 4) == "eof";
+      }
+      dirty_ = true;
+      checkpoint(eof_seen);
     } else {
       log_.warn("publish_failed", "publishing a round failed; its inputs nak'ed for redelivery");
       for (auto& msg : *msgs)
@@ -289,7 +322,10 @@ std::size_t watermark_service::run_once() {
     // Long ids are fine for dedup; keep them bounded anyway.
     if (id.size() > 200) id = "wm." + std::to_string(std::hash<std::string>{}(id));
     encode(idle, id, outs);
-    if (!publish_round(outs)) log_.warn("publish_failed", "publishing idle markers failed");
+    if (!publish_round(outs))
+      log_.warn("publish_failed", "publishing idle markers failed");
+    else
+      dirty_ = true;
   }
   update_gauges(now);
   return msgs->size();

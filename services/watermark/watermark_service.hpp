@@ -6,6 +6,7 @@
 // events behind the watermark to cw.late.<customer>.
 
 #include "chainwatch/engine/engine.hpp"
+#include "chainwatch/service/blob_store.hpp"
 #include "chainwatch/service/mesh.hpp"
 #include "chainwatch/service/nats_client.hpp"
 #include "watermark_config.hpp"
@@ -51,6 +52,8 @@ public:
   void tick(std::int64_t now_ns, routed_output& out);
   /// The tracker (for metrics).
   const watermark_tracker& tracker() const noexcept { return tracker_; }
+  /// The tracker (checkpoint restore).
+  watermark_tracker& tracker() noexcept { return tracker_; }
   /// Number of partitions.
   std::uint32_t partitions() const noexcept { return partitions_; }
 
@@ -97,6 +100,13 @@ private:
   service::rate_limited_logger log_;
   std::unique_ptr<service::pull_consumer> consumer_;
   std::int64_t last_tick_ns_ = 0;
+  // Checkpoints of the tracker (KV cw_checkpoints, blob `watermark.<durable>`), written after a
+  // round is acked: at most every checkpoint_interval, at once after an end of input.
+  void checkpoint(bool now);
+  std::unique_ptr<service::kv_bucket> checkpoints_kv_;
+  std::unique_ptr<service::blob_store> checkpoints_;
+  std::int64_t last_checkpoint_ns_ = 0;
+  bool dirty_ = false;
 };
 
 } // namespace chainwatch::watermark

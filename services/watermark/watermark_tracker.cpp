@@ -1,6 +1,7 @@
 #include "watermark_tracker.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 namespace chainwatch::watermark {
 
@@ -163,6 +164,49 @@ std::vector<std::pair<std::string, std::int64_t>> watermark_tracker::tick(std::i
 std::int64_t watermark_tracker::watermark(const std::string& customer) const {
   auto it = watermarks_.find(customer);
   return it == watermarks_.end() ? no_watermark : it->second;
+}
+
+std::string watermark_tracker::snapshot() const {
+  // Customer and source names are subject tokens (no spaces or newlines).
+  std::string out = "v1\n";
+  for (const auto& [customer, sources] : sources_)
+    for (const auto& [source, s] : sources)
+      out += "s " + customer + " " + source + " " + std::to_string(s.max_event_ns) + " " +
+             std::to_string(s.last_seen_ns) + " " + std::to_string(s.lateness_ns) + " " +
+             (s.eof ? "1" : "0") + "\n";
+  for (const auto& [customer, wm] : watermarks_)
+    out += "w " + customer + " " + std::to_string(wm) + "\n";
+  return out;
+}
+
+bool watermark_tracker::restore(std::string_view text) {
+  std::map<std::string, std::map<std::string, source_state>> sources;
+  std::map<std::string, std::int64_t> watermarks;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  if (!std::getline(in, line) || line != "v1") return false;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string kind, customer;
+    f >> kind >> customer;
+    if (kind == "s") {
+      std::string source;
+      source_state s;
+      int eof = 0;
+      if (!(f >> source >> s.max_event_ns >> s.last_seen_ns >> s.lateness_ns >> eof)) return false;
+      s.eof = eof != 0;
+      sources[customer][source] = s;
+    } else if (kind == "w") {
+      std::int64_t wm = 0;
+      if (!(f >> wm)) return false;
+      watermarks[customer] = wm;
+    } else {
+      return false;
+    }
+  }
+  sources_ = std::move(sources);
+  watermarks_ = std::move(watermarks);
+  return true;
 }
 
 } // namespace chainwatch::watermark

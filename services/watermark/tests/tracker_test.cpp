@@ -57,6 +57,25 @@ TEST(watermark_tracker, eof_of_every_source_closes_everything) {
   EXPECT_EQ(t.advance("acme", 4), end_of_time);
 }
 
+TEST(watermark_tracker, snapshot_restores_sources_and_watermarks) {
+  watermark_tracker t({.default_ns = 5 * s, .overrides = {}}, 60 * s);
+  t.observe("acme", "a", 100 * s, 7);
+  t.observe("acme", "b", 50 * s, 8);
+  t.eof("acme", "b", 9);
+  ASSERT_EQ(t.advance("acme", 10), 95 * s);
+  auto snap = t.snapshot();
+  watermark_tracker u({.default_ns = 5 * s, .overrides = {}}, 60 * s);
+  ASSERT_TRUE(u.restore(snap));
+  EXPECT_EQ(u.snapshot(), snap);
+  EXPECT_EQ(u.watermark("acme"), 95 * s);
+  EXPECT_FALSE(u.advance("acme", 10).has_value()) << "nothing new";
+  u.eof("acme", "a", 11);
+  EXPECT_EQ(u.advance("acme", 11), end_of_time) << "b's end of input survived the restore";
+  EXPECT_FALSE(u.restore("v1\ns acme a notanumber 1 2 0\n"));
+  EXPECT_FALSE(u.restore("garbage"));
+  EXPECT_EQ(u.watermark("acme"), end_of_time) << "a failed restore changes nothing";
+}
+
 TEST(watermark_tracker, parses_durations_and_overrides) {
   EXPECT_EQ(parse_duration("250ms"), 250'000'000);
   EXPECT_EQ(parse_duration("1.5s"), 1'500'000'000);
