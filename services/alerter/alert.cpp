@@ -74,6 +74,11 @@ std::string alert_id(std::string_view customer, const wire::match& m) {
   text.push_back('\0');
   text += m.key;
   text += '\0' + std::to_string(m.first_ns) + '\0' + std::to_string(m.last_ns);
+  // The events bound to the steps, so two matches differing only in a middle event differ.
+  for (const auto& ev : m.events) {
+    text.push_back('\0');
+    text += ev;
+  }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(wire::key_hash("a", text)));

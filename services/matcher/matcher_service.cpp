@@ -35,6 +35,10 @@ std::string match_batch_id(std::uint32_t partition, const wire::match_batch& bat
     text.push_back('\0');
     text += m.key;
     text += '\0' + std::to_string(m.first_ns) + '\0' + std::to_string(m.last_ns);
+    for (const auto& ev : m.events) {
+      text.push_back('\0');
+      text += ev;
+    }
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",

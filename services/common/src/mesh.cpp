@@ -34,10 +34,12 @@ stream_spec partition_stream() {
   return make("CW_PART", "cw.part.>", day_ns, 2 * minute_ns);
 }
 stream_spec match_stream() {
-  return make("CW_MATCH", "cw.match.>", 7 * day_ns, 10 * minute_ns);
+  // Matches and alerts are few; an hour of msg ids covers a matcher replaying from its checkpoint
+  // after a long outage (the replay re-emits what was published before the crash).
+  return make("CW_MATCH", "cw.match.>", 7 * day_ns, 60 * minute_ns);
 }
 stream_spec alerts_stream() {
-  return make("CW_ALERTS", "cw.alerts.>", 30 * day_ns, 10 * minute_ns);
+  return make("CW_ALERTS", "cw.alerts.>", 30 * day_ns, 60 * minute_ns);
 }
 stream_spec dlq_stream() {
   return make("CW_DLQ", "cw.dlq.>", 7 * day_ns, 0);
