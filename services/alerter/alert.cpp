@@ -1,9 +1,11 @@
 #include "alert.hpp"
 
+#include <algorithm>
 #include <chainwatch/base/time.hpp>
 #include <chainwatch/event/event.hpp>
 #include <chainwatch/wire/partition.hpp>
 #include <chainwatch/wire/subjects.hpp>
+#include <charconv>
 #include <cstdio>
 
 namespace chainwatch::alerter {
@@ -163,6 +165,53 @@ suppressor::decision suppressor::admit(std::string_view customer, const wire::ma
   if (gap < window_ns_) return decision::suppress;
   s = {m.first_ns, m.last_ns};
   return decision::publish;
+}
+
+// "v1 <newest_ns> <entries>\n", then per entry "<first_ns> <last_ns> <id length>\n<id>\n" (the
+// id holds NULs and the key's JSON text, hence the length).
+std::string suppressor::snapshot() const {
+  std::vector<const std::pair<const std::string, seen>*> entries;
+  for (const auto& kv : last_)
+    entries.push_back(&kv);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::string out =
+      "v1 " + std::to_string(newest_ns_) + " " + std::to_string(entries.size()) + "\n";
+  for (const auto* e : entries) {
+    out += std::to_string(e->second.first_ns) + " " + std::to_string(e->second.last_ns) + " " +
+           std::to_string(e->first.size()) + "\n";
+    out += e->first;
+    out += "\n";
+  }
+  return out;
+}
+
+bool suppressor::restore(std::string_view bytes) {
+  auto number = [&](std::int64_t& v, char end) {
+    auto stop = bytes.find(end);
+    if (stop == std::string_view::npos) return false;
+    auto [p, ec] = std::from_chars(bytes.data(), bytes.data() + stop, v);
+    if (ec != std::errc() || p != bytes.data() + stop) return false;
+    bytes.remove_prefix(stop + 1);
+    return true;
+  };
+  if (!bytes.starts_with("v1 ")) return false;
+  bytes.remove_prefix(3);
+  std::int64_t newest = 0, count = 0;
+  if (!number(newest, ' ') || !number(count, '\n') || count < 0) return false;
+  std::unordered_map<std::string, seen> entries;
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t first = 0, last = 0, len = 0;
+    if (!number(first, ' ') || !number(last, ' ') || !number(len, '\n') || len < 0 ||
+        static_cast<std::size_t>(len) + 1 > bytes.size() || bytes[len] != '\n')
+      return false;
+    entries[std::string(bytes.substr(0, len))] = seen{first, last};
+    bytes.remove_prefix(len + 1);
+  }
+  if (!bytes.empty()) return false;
+  last_ = std::move(entries);
+  newest_ns_ = newest;
+  return true;
 }
 
 } // namespace chainwatch::alerter

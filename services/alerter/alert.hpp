@@ -46,6 +46,10 @@ public:
   decision admit(std::string_view customer, const wire::match& m);
   /// Remembered (customer, rule, key) entries.
   std::size_t size() const noexcept { return last_.size(); }
+  /// The remembered entries as bytes (checkpoints), sorted, so equal states give equal bytes.
+  std::string snapshot() const;
+  /// Replaces the entries with a snapshot's; false (nothing changed) on malformed input.
+  bool restore(std::string_view bytes);
 
 private:
   struct seen {

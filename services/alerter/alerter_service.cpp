@@ -64,6 +64,18 @@ alerter_service::~alerter_service() {
 
 service::nats_status alerter_service::start() {
   if (auto r = service::ensure_mesh_streams(nats_); !r) return r;
+  if (cfg_.suppress_window_ns > 0) {
+    auto kv = nats_.key_value("cw_checkpoints", 1);
+    if (!kv) return unexpected(kv.error());
+    checkpoints_kv_ = std::move(*kv);
+    checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
+    auto blob = checkpoints_->load("alerter." + cfg_.durable);
+    if (!blob) return unexpected(blob.error());
+    if (*blob && !suppressor_.restore(**blob)) {
+      probe_.error("checkpoint_restore").Increment();
+      log_.warn("checkpoint_restore", "suppression checkpoint unreadable; starting empty");
+    }
+  }
   auto in = nats_.pull({.stream = "CW_MATCH", .durable = cfg_.durable, .filter_subject = ""});
   if (!in) return unexpected(in.error());
   in_ = std::move(*in);
@@ -89,6 +101,7 @@ void alerter_service::loop() {
     }
     if (batch->empty()) continue;
     std::vector<alert> out;
+    bool remembered = false; // the suppressor learned a new alert
     for (auto& msg : *batch) {
       auto start = std::chrono::steady_clock::now();
       auto decoded = wire::decode_match_batch(msg.data());
@@ -123,10 +136,12 @@ void alerter_service::loop() {
         out.push_back(build_alert(decoded->customer, m, rule, detected, bad));
         if (bad) probe_.error("bad_event").Increment(static_cast<double>(bad));
         if (d == suppressor::decision::repeat) {
+          remembered = true; // a redelivery: maybe its first checkpoint failed
           probe_.repeats.Increment();
           continue;
         }
         probe_.alerts_out.Increment();
+        remembered = true;
         probe_.alert(m.rule_id, out.back().severity).Increment();
         probe_.detection.Observe(static_cast<double>(detected - m.last_ns) / 1e9);
         if (m.watermark_ns != engine::no_deadline && m.watermark_ns >= m.last_ns)
@@ -150,6 +165,14 @@ void alerter_service::loop() {
       }
     }
     if (!stored) continue; // stopping: redelivered later, same msg ids
+    // Before the ack: a crash after it must not forget what these alerts suppress.
+    if (remembered && checkpoints_) {
+      if (auto r = checkpoints_->save("alerter." + cfg_.durable, suppressor_.snapshot()); !r) {
+        probe_.error("checkpoint").Increment();
+        log_.warn("checkpoint", "suppression checkpoint failed: " + service::to_string(r.error()));
+        continue; // not acked: redelivered, the alerts are repeats (same msg ids)
+      }
+    }
     for (auto& msg : *batch)
       msg.ack();
   }

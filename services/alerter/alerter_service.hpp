@@ -8,6 +8,7 @@
 #include "rule_catalog.hpp"
 
 #include <atomic>
+#include <chainwatch/service/blob_store.hpp>
 #include <chainwatch/service/logging.hpp>
 #include <chainwatch/service/mesh.hpp>
 #include <chainwatch/service/runtime.hpp>
@@ -76,6 +77,10 @@ private:
   alerter_probe probe_;
   service::dead_letter_sink dlq_;
   suppressor suppressor_;
+  // The suppressor's state survives restarts: KV cw_checkpoints, blob `alerter.<durable>`,
+  // written after a batch's alerts are stored and before its input is acked.
+  std::unique_ptr<service::kv_bucket> checkpoints_kv_;
+  std::unique_ptr<service::blob_store> checkpoints_;
   std::unique_ptr<service::pull_consumer> in_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
