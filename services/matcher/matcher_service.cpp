@@ -81,6 +81,7 @@ service::nats_status matcher_service::start() {
     if (!kv) return unexpected(kv.error());
     checkpoints_kv_ = std::move(*kv);
     checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
+    ckpt_thread_ = std::thread([this] { write_checkpoints(); });
   }
   if (cfg_.owned != "auto") {
     for (auto p : partitions_)
@@ -98,7 +99,7 @@ service::nats_status matcher_service::start() {
 }
 
 service::nats_status matcher_service::start_worker(std::uint32_t p) {
-  auto slot = std::make_unique<partition_slot>();
+  auto slot = std::make_shared<partition_slot>();
   slot->partition = p;
   service::consumer_spec spec;
   spec.stream = "CW_PART";
@@ -157,7 +158,7 @@ service::nats_status matcher_service::start_worker(std::uint32_t p) {
 }
 
 void matcher_service::stop_worker(std::uint32_t p, bool fenced) {
-  std::unique_ptr<partition_slot> slot;
+  std::shared_ptr<partition_slot> slot;
   {
     std::lock_guard lock(slots_mutex_);
     auto it = slots_.find(p);
@@ -169,6 +170,8 @@ void matcher_service::stop_worker(std::uint32_t p, bool fenced) {
   if (fenced) slot->fenced = true;
   slot->stop = true;
   if (slot->thread.joinable()) slot->thread.join();
+  // The final checkpoint (queued by the worker on its way out) is stored before the lease goes.
+  if (!fenced) flush_checkpoint(p);
   if (slot->actor) caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
 }
 
@@ -231,21 +234,28 @@ void matcher_service::stop() {
   // Others take the partitions at their next heartbeat (or when the leases expire, if the server
   // is unreachable now).
   if (leases_ && nats_.connected()) leases_->leave();
+  {
+    std::lock_guard lock(ckpt_mutex_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (ckpt_thread_.joinable()) ckpt_thread_.join();
   leases_.reset();
   leases_kv_.reset();
   sys_.reset(); // waits until every actor is gone
   caf_cfg_.reset();
 }
 
-void matcher_service::checkpoint(partition_slot& slot) {
+void matcher_service::checkpoint(partition_slot& slot, caf::scoped_actor& self) {
   // Disconnected (e.g. the server went away while stopping): the last checkpoint stands; the
   // next owner replays from it.
   if (!checkpoints_ || slot.fenced || slot.last_seq == slot.checkpointed || !nats_.connected())
     return;
-  auto started = std::chrono::steady_clock::now();
+  // The snapshot is taken here, between two messages, so it matches last_seq; storing it (KV
+  // round trips, many for a big state) is the writer thread's job, off the partition's path.
+  checkpoint_job job{slot.partition, {}, slot.last_seq, {}, std::chrono::steady_clock::now()};
   partition_snapshot snap;
   bool ok = false;
-  caf::scoped_actor self{*sys_};
   self->request(slot.actor, caf::infinite, checkpoint_atom::value)
       .receive([&](partition_snapshot& s) { snap = std::move(s), ok = true; }, [&](caf::error&) {});
   if (!ok) return;
@@ -256,19 +266,53 @@ void matcher_service::checkpoint(partition_slot& slot) {
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count(),
                                 .customers = std::move(snap.customers)};
-  auto bytes = wire::encode(ck);
-  if (slot.fenced) return; // never overwrite the next owner's checkpoint
-  if (auto r = checkpoints_->save(checkpoint_name(slot.partition), bytes); !r) {
-    probe_.error("checkpoint").Increment();
-    log_.warn("checkpoint",
-              "partition " + std::to_string(slot.partition) + ": " + service::to_string(r.error()));
-    return;
+  job.bytes = wire::encode(ck);
+  {
+    std::lock_guard lock(slots_mutex_);
+    if (auto it = slots_.find(slot.partition); it != slots_.end() && it->second.get() == &slot)
+      job.slot = it->second;
   }
+  if (!job.slot) return;
   slot.checkpointed = slot.last_seq;
-  probe_.checkpoints.Increment();
-  probe_.checkpoint_bytes.Set(static_cast<double>(bytes.size()));
-  probe_.checkpoint_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  {
+    std::lock_guard lock(ckpt_mutex_);
+    ckpt_pending_[slot.partition] = std::move(job); // a newer one replaces one not yet stored
+  }
+  ckpt_cv_.notify_all();
+}
+
+void matcher_service::write_checkpoints() {
+  std::unique_lock lock(ckpt_mutex_);
+  for (;;) {
+    ckpt_cv_.wait(lock, [this] { return ckpt_stop_ || !ckpt_pending_.empty(); });
+    if (ckpt_pending_.empty()) return; // stopping, nothing left
+    auto job = std::move(ckpt_pending_.begin()->second);
+    ckpt_pending_.erase(ckpt_pending_.begin());
+    ckpt_writing_ = job.partition;
+    lock.unlock();
+    // Never overwrite the next owner's checkpoint.
+    if (!job.slot->fenced) {
+      if (auto r = checkpoints_->save(checkpoint_name(job.partition), job.bytes); !r) {
+        probe_.error("checkpoint").Increment();
+        log_.warn("checkpoint", "partition " + std::to_string(job.partition) + ": " +
+                                    service::to_string(r.error()));
+      } else {
+        probe_.checkpoints.Increment();
+        probe_.checkpoint_bytes.Set(static_cast<double>(job.bytes.size()));
+        probe_.checkpoint_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - job.started).count());
+      }
+    }
+    job.slot.reset();
+    lock.lock();
+    ckpt_writing_ = UINT32_MAX;
+    ckpt_cv_.notify_all();
+  }
+}
+
+void matcher_service::flush_checkpoint(std::uint32_t p) {
+  std::unique_lock lock(ckpt_mutex_);
+  ckpt_cv_.wait(lock, [&] { return !ckpt_pending_.contains(p) && ckpt_writing_ != p; });
 }
 
 bool matcher_service::publish_all(const std::vector<output>& outputs, const partition_slot& slot) {
@@ -311,7 +355,7 @@ void matcher_service::run_partition(partition_slot& slot) {
         probe_.partition_lag(p).Set(static_cast<double>(meta->pending));
     if (batch->empty()) {
       if (std::chrono::steady_clock::now() >= ckpt_due) {
-        checkpoint(slot);
+        checkpoint(slot, self);
         ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
       }
       continue;
@@ -384,12 +428,12 @@ void matcher_service::run_partition(partition_slot& slot) {
       if (auto meta = msg.meta()) slot.last_seq = std::max(slot.last_seq, meta->stream_sequence);
     }
     if (std::chrono::steady_clock::now() >= ckpt_due) {
-      checkpoint(slot);
+      checkpoint(slot, self);
       ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
     }
   }
   // Handing over or stopping: the next owner starts from here.
-  if (!slot.fenced) checkpoint(slot);
+  if (!slot.fenced) checkpoint(slot, self);
 }
 
 int run(service::runtime& rt, const matcher_config& cfg) {

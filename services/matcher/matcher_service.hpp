@@ -18,6 +18,7 @@
 #include <chainwatch/service/nats_client.hpp>
 #include <chainwatch/service/runtime.hpp>
 #include <chainwatch/wire/messages.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 namespace caf {
 class actor_system;
 class actor_system_config;
+class scoped_actor;
 } // namespace caf
 
 namespace chainwatch::matcher {
@@ -61,7 +63,9 @@ private:
   void stop_worker(std::uint32_t p, bool fenced);
   void coordinate();
   void run_partition(partition_slot& slot);
-  void checkpoint(partition_slot& slot);
+  void checkpoint(partition_slot& slot, caf::scoped_actor& self);
+  void write_checkpoints();
+  void flush_checkpoint(std::uint32_t p);
   bool publish_all(const std::vector<output>& outputs, const partition_slot& slot);
 
   service::nats_client& nats_;
@@ -74,7 +78,21 @@ private:
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::mutex slots_mutex_;
-  std::map<std::uint32_t, std::unique_ptr<partition_slot>> slots_;
+  std::map<std::uint32_t, std::shared_ptr<partition_slot>> slots_;
+  /// A checkpoint taken, waiting for the writer thread.
+  struct checkpoint_job {
+    std::uint32_t partition = 0;
+    std::string bytes;
+    std::uint64_t sequence = 0;
+    std::shared_ptr<partition_slot> slot; ///< its fenced flag
+    std::chrono::steady_clock::time_point started;
+  };
+  std::mutex ckpt_mutex_;
+  std::condition_variable ckpt_cv_;
+  std::map<std::uint32_t, checkpoint_job> ckpt_pending_;
+  std::uint32_t ckpt_writing_ = UINT32_MAX;
+  bool ckpt_stop_ = false;
+  std::thread ckpt_thread_;
   std::unique_ptr<service::kv_bucket> checkpoints_kv_;
   std::unique_ptr<service::blob_store> checkpoints_;
   std::unique_ptr<service::kv_bucket> leases_kv_;

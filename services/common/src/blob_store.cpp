@@ -21,6 +21,7 @@ nats_result<std::optional<blob_store::header>> blob_store::read_header(const std
 }
 
 nats_result<std::size_t> blob_store::save(const std::string& name, std::string_view bytes) {
+  std::lock_guard lock(mutex_);
   // The header this store last wrote or read spares a round trip; otherwise read it.
   std::optional<header> old;
   if (auto it = last_.find(name); it != last_.end()) {
@@ -56,6 +57,7 @@ nats_result<std::size_t> blob_store::save(const std::string& name, std::string_v
 }
 
 nats_result<std::optional<std::string>> blob_store::load(const std::string& name) {
+  std::lock_guard lock(mutex_);
   auto h = read_header(name);
   if (!h) return unexpected{h.error()};
   if (!*h) return std::optional<std::string>{};

@@ -9,6 +9,7 @@
 #include <chainwatch/service/nats_client.hpp>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,7 @@ private:
 
   kv_bucket& kv_;
   std::map<std::string, header> last_; ///< headers this store wrote (one writer per blob)
+  std::mutex mutex_;                   ///< last_ (save and load may run on other threads)
 };
 
 } // namespace chainwatch::service
