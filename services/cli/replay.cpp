@@ -72,11 +72,52 @@ int run_replay(const replay_options& o) {
   wire::raw_batch batch{o.customer, o.source, 0, {}};
   std::size_t batch_bytes = 0;
   std::uint64_t lines = 0, batches = 0, failed = 0;
+  std::uint64_t seen_failures = nats.js_publish_failures(), unconfirmed_errors = 0;
+  // Batches published since the last confirmed point: if any of them was not stored (the server
+  // went away, a timeout), all are published again with the same msg ids until JetStream has
+  // them; the ids make the repeats duplicates. So a server restart mid-replay loses nothing.
+  struct sent {
+    std::string subject, data, id;
+  };
+  std::vector<sent> window;
+  auto confirm = [&] {
+    if (window.empty()) return true;
+    const auto give_up = steady::now() + std::chrono::minutes(5);
+    auto backoff = std::chrono::milliseconds(100);
+    for (;;) {
+      bool ok = nats.js_publish_complete(10'000).has_value();
+      if (ok && nats.js_publish_failures() == seen_failures) {
+        window.clear();
+        return true;
+      }
+      seen_failures = nats.js_publish_failures();
+      if (steady::now() > give_up) {
+        failed += window.size();
+        window.clear();
+        return false;
+      }
+      std::fprintf(stderr,
+                   "\nchainwatch replay: %zu batches not confirmed; publishing them again\n",
+                   window.size());
+      std::this_thread::sleep_for(backoff); // backoff while the client reconnects
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      for (const auto& b : window)
+        (void)nats.js_publish_async(b.subject, b.data, b.id, 2000);
+    }
+  };
+  auto send = [&](std::string subj, std::string data, std::string id) {
+    if (!nats.js_publish_async(subj, data, id, 2000)) ++unconfirmed_errors;
+    window.push_back({std::move(subj), std::move(data), std::move(id)});
+    if (window.size() >= 16 || unconfirmed_errors > 0) {
+      confirm();
+      unconfirmed_errors = 0;
+    }
+  };
   auto flush = [&] {
     if (batch.records.empty()) return;
     batch.ingest_ns = wall_ns();
     auto id = id_prefix + std::to_string(batch.records.front().sequence.value_or(0));
-    if (!nats.js_publish_async(subject, wire::encode(batch), id)) ++failed;
+    send(subject, wire::encode(batch), id);
     ++batches;
     batch.records.clear();
     batch_bytes = 0;
@@ -143,11 +184,12 @@ int run_replay(const replay_options& o) {
   flush();
   // End of input of (customer, source): an empty raw_batch on cw.ingest.<c>.<source>.eof, which
   // the normalizer forwards in order and the watermark service turns into +inf for the source.
-  wire::raw_batch eof{o.customer, o.source, wall_ns(), {}};
-  if (o.eof && !nats.js_publish_async(subject + ".eof", wire::encode(eof), id_prefix + "eof"))
-    ++failed;
-  if (!nats.js_publish_complete(30'000)) ++failed;
-  failed += nats.js_publish_failures();
+  confirm(); // every batch stored before the end-of-input marker
+  if (o.eof) {
+    wire::raw_batch eof{o.customer, o.source, wall_ns(), {}};
+    send(subject + ".eof", wire::encode(eof), id_prefix + "eof");
+  }
+  confirm();
   if (tty) std::fputs("\r\033[K", stderr);
   double secs = std::chrono::duration<double>(steady::now() - start).count();
   std::fprintf(stderr, "replay: %llu lines in %llu batches to %s%s, %.2fs%s\n",

@@ -8,8 +8,11 @@
 #   scale     1 matcher, scaled to 3 at ~30% of the stream and to 2 at ~65%;
 #   kill      kill -9 of matcher-1 (of 2) at ~45%, restarted at once;
 #   services  kill -9 and restart of the normalizer, watermark, alerter and ingestor in turn;
-#   nats      kill -9 of nats-server at ~40% (first half replayed without end of input), restarted
-#             on its store; the second half is replayed once it is back.
+#   nats      nats-server stopped (SIGTERM) at ~40% while the replay is publishing and restarted
+#             on its store (the replay and every service reconnect; what was not stored is sent
+#             again). Not kill -9: a single nats-server 2.9 acknowledges JetStream writes before
+#             its file store flushes them, so a kill -9 can lose the last acknowledged messages;
+#             production runs a JetStream cluster with replicated streams for that.
 # Interruptions are triggered by the watermark service's consumed-events counter, not by time.
 # Env: SOURCE_DIR, CHAINWATCH.
 source "$(dirname "$0")/lib.sh"
@@ -17,8 +20,6 @@ scenarios=${SCENARIOS:-three scale kill services nats}
 lines=2400
 python3 tests/mesh/gen_brute_force.py "$tmp/bf.ndjson" 300 7
 [[ $(wc -l <"$tmp/bf.ndjson") -eq $lines ]] || { echo "generator changed: fix lines"; exit 1; }
-head -n $((lines / 2)) "$tmp/bf.ndjson" >"$tmp/bf1.ndjson"
-tail -n +$((lines / 2 + 1)) "$tmp/bf.ndjson" >"$tmp/bf2.ndjson"
 "$CHAINWATCH" hunt --rules config/rules "$tmp/bf.ndjson" >"$tmp/hunt.ndjson" 2>/dev/null
 python3 tests/mesh/alertset.py hunt "$tmp/hunt.ndjson" >"$tmp/want"
 want=$(wc -l <"$tmp/want")
@@ -53,24 +54,13 @@ run_scenario() {
   [[ $name == kill || $name == nats ]] && matchers=2
   wm_base=0
   mesh_start --matchers "$matchers"
-  if [[ $name == nats ]]; then
-    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 300 --no-eof \
-      --no-progress "$tmp/bf1.ndjson" >"$tmp/replay.out" 2>&1 \
-      || { echo "nats: replay failed"; cat "$tmp/replay.out"; return 1; }
-    at 0.4
-    mesh kill nats; mesh restart nats
-    nats_up() { curl -sf "$MON/healthz?js-enabled-only=true" >/dev/null; }
-    until_true 30 nats_up || { echo "nats: server did not come back"; return 1; }
-    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 300 --no-progress \
-      "$tmp/bf2.ndjson" >"$tmp/replay.out" 2>&1 &
-  else
-    "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
-      "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
-  fi
+  "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
+    "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
   local replay=$!; extra_pids+=("$replay")
   case $name in
     scale) at 0.3; mesh scale --matchers 3; at 0.65; mesh scale --matchers 2 ;;
     kill) at 0.45; mesh kill matcher-1; mesh restart matcher-1 ;;
+    nats) at 0.4; mesh stop nats; mesh restart nats ;;
     services)
       at 0.2; mesh kill normalizer; mesh restart normalizer
       at 0.4; wm_base=$(consumed); mesh kill watermark; mesh restart watermark
