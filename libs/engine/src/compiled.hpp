@@ -4,8 +4,8 @@
 // category / equality index, and per-rule metadata.
 
 #include <absl/container/flat_hash_map.h>
-#include <chainwatch/engine/engine.hpp>
 #include <algorithm>
+#include <chainwatch/engine/engine.hpp>
 #include <optional>
 
 namespace chainwatch::engine::detail {

@@ -593,9 +593,8 @@ nats_status nats_client::delete_consumer(const std::string& stream, const std::s
   return check(s, "delete consumer " + stream + "/" + durable, js);
 }
 
-nats_result<std::unique_ptr<kv_bucket>> nats_client::key_value(const std::string& bucket,
-                                                               int history, std::int64_t ttl_ns,
-                                                               bool create) {
+nats_result<std::unique_ptr<kv_bucket>>
+nats_client::key_value(const std::string& bucket, int history, std::int64_t ttl_ns, bool create) {
   std::unique_ptr<kv_bucket> kv(new kv_bucket());
   auto s = js_KeyValue(&kv->kv_, pub_js_, bucket.c_str());
   if (s == NATS_NOT_FOUND && create) {
