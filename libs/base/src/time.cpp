@@ -1,32 +1,12 @@
+#include <array>
 #include <chainwatch/base/time.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
 namespace chainwatch::time {
-
-namespace {
-
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    char c = s[i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
-}
-
-std::optional<std::int64_t> checked_scale(double v, double scale) {
-  double r = v * scale;
-  if (!std::isfinite(r) || r > 9.2e18 || r < -9.2e18) return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(r));
-}
-
-} // namespace
 
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   // Howard Hinnant's algorithm.
@@ -37,6 +17,326 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
+
+namespace {
+
+std::optional<std::int64_t> checked_scale(double v, double scale) {
+  double r = v * scale;
+  if (!std::isfinite(r) || r > 9.2e18 || r < -9.2e18) return std::nullopt;
+  return static_cast<std::int64_t>(std::llround(r));
+}
+
+struct civil {
+  std::int64_t y;
+  unsigned m, d;
+};
+
+constexpr civil civil_from_days(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp + (mp < 10 ? 3 : -9);
+  return {y + (m <= 2), m, d};
+}
+
+// Reads exactly `n` digits at `pos`.
+bool digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) noexcept {
+  if (pos + n > s.size()) {
+    return false;
+  }
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+// Reads 1..max digits.
+bool some_digits(std::string_view s, std::size_t& pos, std::size_t max, int& out) noexcept {
+  std::size_t n = 0;
+  int v = 0;
+  while (pos < s.size() && n < max && s[pos] >= '0' && s[pos] <= '9') {
+    v = v * 10 + (s[pos] - '0');
+    ++pos;
+    ++n;
+  }
+  out = v;
+  return n > 0;
+}
+
+// Fraction digits after the separator, scaled to nanoseconds (extra digits ignored).
+std::int64_t fraction_ns(std::string_view s, std::size_t& pos) noexcept {
+  std::int64_t v = 0;
+  int n = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (n < 9) {
+      v = v * 10 + (s[pos] - '0');
+      ++n;
+    }
+    ++pos;
+  }
+  while (n++ < 9) {
+    v *= 10;
+  }
+  return v;
+}
+
+int month_from_name(std::string_view s) noexcept {
+  static constexpr std::array<std::string_view, 12> names = {
+      "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (s.size() < 3) {
+    return 0;
+  }
+  char low[3];
+  for (int i = 0; i < 3; ++i) {
+    low[i] = static_cast<char>(s[i] | 0x20);
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (std::string_view{low, 3} == names[i]) {
+      return static_cast<int>(i) + 1;
+    }
+  }
+  return 0;
+}
+
+// Parses `Z`, `+hh:mm`, `+hhmm`, `+hh`; returns false when malformed.
+bool zone(std::string_view s, std::size_t& pos, std::int32_t& offset_s, bool& has_zone) noexcept {
+  if (pos >= s.size()) {
+    return true;
+  }
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+    offset_s = 0;
+    has_zone = true;
+    return true;
+  }
+  if (s[pos] != '+' && s[pos] != '-') {
+    return true;
+  }
+  const int sign = s[pos] == '-' ? -1 : 1;
+  ++pos;
+  int hh = 0, mm = 0;
+  if (!digits(s, pos, 2, hh)) {
+    return false;
+  }
+  if (pos < s.size() && s[pos] == ':') {
+    ++pos;
+  }
+  if (pos < s.size()) {
+    digits(s, pos, 2, mm);
+  }
+  offset_s = sign * (hh * 3600 + mm * 60);
+  has_zone = true;
+  return true;
+}
+
+bool valid(int mo, int d, int h, int mi, int sec) noexcept {
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 24 && mi >= 0 && mi <= 59 &&
+         sec >= 0 && sec <= 60;
+}
+
+// Nanoseconds since the epoch, or nullopt outside the int64 range (years 1678..2261).
+std::optional<std::int64_t> combine(std::int64_t y, int mo, int d, int h, int mi, int sec,
+                                    std::int64_t frac, std::int32_t offset_s) noexcept {
+  if (y < 1678 || y > 2261) {
+    return std::nullopt;
+  }
+  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  if (secs <= INT64_MIN / ns_per_s + 1 || secs >= INT64_MAX / ns_per_s - 1) {
+    return std::nullopt;
+  }
+  return secs * ns_per_s + frac;
+}
+
+std::optional<std::int64_t> epoch_impl(std::string_view s, std::int64_t unit_ns) noexcept {
+  std::size_t pos = 0;
+  bool neg = false;
+  if (pos < s.size() && s[pos] == '-') {
+    neg = true;
+    ++pos;
+  }
+  std::int64_t whole = 0;
+  std::size_t start = pos;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    // Overflow guard only; the range check against the unit follows. (This was 9e12, which
+    // rejected every 16-digit microsecond epoch in `epoch_auto`.)
+    if (whole > (INT64_MAX - 9) / 10) {
+      return std::nullopt;
+    }
+    whole = whole * 10 + (s[pos] - '0');
+    ++pos;
+  }
+  if (pos == start) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    frac = fraction_ns(s, pos); // in units of 1e-9 of the unit
+  }
+  if (pos != s.size()) {
+    return std::nullopt;
+  }
+  if (whole > INT64_MAX / unit_ns - 1) {
+    return std::nullopt;
+  }
+  std::int64_t v = whole * unit_ns + frac / (ns_per_s / unit_ns);
+  return neg ? -v : v;
+}
+
+std::optional<std::int64_t> iso_impl(std::string_view s, std::int32_t tz) noexcept {
+  std::size_t pos = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-' || !digits(s, pos, 2, mo) ||
+      pos >= s.size() || s[pos++] != '-' || !digits(s, pos, 2, d)) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
+    ++pos;
+    if (!digits(s, pos, 2, h) || pos >= s.size() || s[pos++] != ':' || !digits(s, pos, 2, mi)) {
+      return std::nullopt;
+    }
+    if (pos < s.size() && s[pos] == ':') {
+      ++pos;
+      if (!digits(s, pos, 2, sec)) {
+        return std::nullopt;
+      }
+    }
+    if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+      ++pos;
+      frac = fraction_ns(s, pos);
+    }
+  }
+  bool has_zone = false;
+  std::int32_t off = tz;
+  while (pos < s.size() && s[pos] == ' ') {
+    ++pos;
+  }
+  if (!zone(s, pos, off, has_zone) || pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, off);
+}
+
+std::optional<std::int64_t> syslog_impl(std::string_view s, std::int32_t tz,
+                                        std::int64_t reference_ns) noexcept {
+  // `Mmm dd hh:mm:ss` (day may be space padded), optional fraction.
+  if (s.size() < 15) {
+    return std::nullopt;
+  }
+  const int mo = month_from_name(s);
+  if (mo == 0) {
+    return std::nullopt;
+  }
+  std::size_t pos = 3;
+  while (pos < s.size() && s[pos] == ' ') {
+    ++pos;
+  }
+  int d = 0, h = 0, mi = 0, sec = 0;
+  if (!some_digits(s, pos, 2, d) || pos >= s.size() || s[pos++] != ' ' || !digits(s, pos, 2, h) ||
+      pos >= s.size() || s[pos++] != ':' || !digits(s, pos, 2, mi) || pos >= s.size() ||
+      s[pos++] != ':' || !digits(s, pos, 2, sec)) {
+    return std::nullopt;
+  }
+  std::int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    frac = fraction_ns(s, pos);
+  }
+  if (pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  const civil ref = civil_from_days(reference_ns / ns_per_s / 86400);
+  std::int64_t y = ref.y;
+  // A December line read in January belongs to the previous year.
+  if (static_cast<unsigned>(mo) > ref.m + 1) {
+    --y;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, tz);
+}
+
+std::optional<std::int64_t> pattern_impl(std::string_view s, std::string_view fmt,
+                                         std::int32_t tz) noexcept {
+  std::size_t pos = 0;
+  int y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0;
+  std::int64_t frac = 0;
+  std::int32_t off = tz;
+  bool has_zone = false;
+  for (std::size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%' || i + 1 == fmt.size()) {
+      if (pos >= s.size() || s[pos] != fmt[i]) {
+        return std::nullopt;
+      }
+      ++pos;
+      continue;
+    }
+    bool ok = true;
+    switch (fmt[++i]) {
+    case 'Y':
+      ok = digits(s, pos, 4, y);
+      break;
+    case 'm':
+      ok = some_digits(s, pos, 2, mo);
+      break;
+    case 'd':
+      ok = some_digits(s, pos, 2, d);
+      break;
+    case 'e':
+      while (pos < s.size() && s[pos] == ' ') {
+        ++pos;
+      }
+      ok = some_digits(s, pos, 2, d);
+      break;
+    case 'H':
+      ok = some_digits(s, pos, 2, h);
+      break;
+    case 'M':
+      ok = digits(s, pos, 2, mi);
+      break;
+    case 'S':
+      ok = digits(s, pos, 2, sec);
+      break;
+    case 'f':
+      frac = fraction_ns(s, pos);
+      break;
+    case 'b':
+      mo = month_from_name(s.substr(pos));
+      ok = mo != 0;
+      pos += 3;
+      break;
+    case 'z':
+      ok = zone(s, pos, off, has_zone);
+      break;
+    case '%':
+      ok = pos < s.size() && s[pos++] == '%';
+      break;
+    default:
+      ok = false;
+    }
+    if (!ok) {
+      return std::nullopt;
+    }
+  }
+  if (pos != s.size() || !valid(mo, d, h, mi, sec)) {
+    return std::nullopt;
+  }
+  return combine(y, mo, d, h, mi, sec, frac, off);
+}
+
+} // namespace
 
 std::optional<std::int64_t> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -68,60 +368,99 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
   return checked_scale(n, scale);
 }
 
-std::optional<std::int64_t> parse_iso8601(std::string_view s, std::int32_t default_offset_s) {
-  int year, month, day, hour = 0, minute = 0, second = 0;
-  if (!digits(s, 0, 4, year) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, month) ||
-      s[7] != '-' || !digits(s, 8, 2, day))
-    return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
-  std::size_t pos = 10;
-  std::int64_t frac_ns = 0;
-  std::int64_t offset_s = default_offset_s;
-  if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
-    if (!digits(s, pos + 1, 2, hour) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, minute))
-      return std::nullopt;
-    pos += 6;
-    if (pos < s.size() && s[pos] == ':') {
-      if (!digits(s, pos + 1, 2, second)) return std::nullopt;
-      pos += 3;
-    }
-    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
-    if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-      ++pos;
-      std::int64_t scale = 100'000'000;
-      std::size_t start = pos;
-      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        frac_ns += (s[pos] - '0') * scale;
-        scale /= 10;
-        ++pos;
-      }
-      if (pos == start) return std::nullopt;
-    }
-    if (pos < s.size()) {
-      char z = s[pos];
-      if (z == 'Z' || z == 'z') {
-        offset_s = 0;
-        ++pos;
-      } else if (z == '+' || z == '-') {
-        int oh = 0, om = 0;
-        if (!digits(s, pos + 1, 2, oh)) return std::nullopt;
-        std::size_t p = pos + 3;
-        if (p < s.size() && s[p] == ':') ++p;
-        if (p < s.size()) {
-          if (!digits(s, p, 2, om)) return std::nullopt;
-          p += 2;
-        }
-        offset_s = (oh * 3600 + om * 60) * (z == '-' ? -1 : 1);
-        pos = p;
-      }
-    }
+std::optional<std::int32_t> parse_utc_offset(std::string_view s) noexcept {
+  if (s.empty() || s == "UTC" || s == "Z") {
+    return 0;
   }
-  if (pos != s.size()) return std::nullopt;
-  std::int64_t days =
-      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
-  return secs * ns_per_s + frac_ns;
+  std::size_t pos = 0;
+  std::int32_t off = 0;
+  bool has_zone = false;
+  if ((s[0] != '+' && s[0] != '-') || !zone(s, pos, off, has_zone) || pos != s.size() ||
+      off <= -86400 || off >= 86400) {
+    return std::nullopt;
+  }
+  return off;
+}
+
+std::optional<std::int64_t> parse_iso8601(std::string_view text,
+                                          std::int32_t default_offset_s) noexcept {
+  return iso_impl(text, default_offset_s);
+}
+
+std::optional<std::int64_t> parse_epoch(std::string_view text, std::int64_t unit_ns) noexcept {
+  if (unit_ns <= 0 || unit_ns > ns_per_s || ns_per_s % unit_ns != 0) {
+    return std::nullopt;
+  }
+  if (unit_ns == 1) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    return ec == std::errc{} && p == text.data() + text.size() ? std::optional<std::int64_t>(v)
+                                                               : std::nullopt;
+  }
+  return epoch_impl(text, unit_ns);
+}
+
+std::optional<std::int64_t> parse_epoch_auto(std::string_view text) noexcept {
+  // Unit by magnitude: 10 digits seconds, 13 ms, 16 us, 19 ns (FortiGate eventtime).
+  const std::size_t dot = text.find('.');
+  const std::size_t n = dot == std::string_view::npos ? text.size() : dot;
+  const std::int64_t unit = n <= 11 ? ns_per_s : n <= 14 ? ns_per_ms : n <= 17 ? ns_per_us : 1;
+  return parse_epoch(text, unit);
+}
+
+std::optional<std::int64_t> parse_filetime(std::string_view text) noexcept {
+  std::uint64_t ticks = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ticks);
+  if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  constexpr auto epoch_delta = static_cast<std::uint64_t>(filetime_unix_epoch);
+  if (ticks < epoch_delta ||
+      ticks - epoch_delta >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / 100)) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(ticks - epoch_delta) * 100;
+}
+
+std::optional<std::int64_t> parse_syslog(std::string_view text, std::int32_t default_offset_s,
+                                         std::int64_t reference_ns) noexcept {
+  return syslog_impl(text, default_offset_s, reference_ns);
+}
+
+std::optional<std::int64_t> parse_pattern(std::string_view text, std::string_view pattern,
+                                          std::int32_t default_offset_s) noexcept {
+  return pattern_impl(text, pattern, default_offset_s);
+}
+
+std::optional<std::int64_t> parse(std::string_view text, std::string_view format,
+                                  std::int32_t default_offset_s,
+                                  std::int64_t reference_ns) noexcept {
+  while (!text.empty() && text.back() == ' ') {
+    text.remove_suffix(1);
+  }
+  if (text.empty() || text.size() > 64) {
+    return std::nullopt;
+  }
+  if (format == "epoch") {
+    return parse_epoch(text, ns_per_s);
+  }
+  if (format == "epoch_ms") {
+    return parse_epoch(text, ns_per_ms);
+  }
+  if (format == "epoch_auto") {
+    return parse_epoch_auto(text);
+  }
+  if (format == "iso8601") {
+    return iso_impl(text, default_offset_s);
+  }
+  if (format == "filetime") {
+    return parse_filetime(text);
+  }
+  if (format == "syslog") {
+    return syslog_impl(text, default_offset_s, reference_ns);
+  }
+  return pattern_impl(text, format, default_offset_s);
 }
 
 std::optional<std::int64_t> from_epoch_s(double s) {
@@ -139,28 +478,53 @@ std::optional<std::int64_t> from_filetime(std::int64_t ticks) {
   return rel * 100;
 }
 
+std::size_t format_iso8601_into(char* buf, std::int64_t ns) noexcept {
+  std::int64_t secs = ns / ns_per_s;
+  std::int64_t rem = ns % ns_per_s;
+  if (rem < 0) {
+    rem += ns_per_s;
+    --secs;
+  }
+  std::int64_t days = secs / 86400;
+  std::int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  const civil c = civil_from_days(days);
+  if (c.y < 0 || c.y > 9999) {
+    const int n = std::snprintf(buf, iso8601_buffer_size, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                                static_cast<long long>(c.y), c.m, c.d, static_cast<int>(sod / 3600),
+                                static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60),
+                                static_cast<int>(rem / 1'000'000));
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+  // Hand-rolled: this runs once per event and snprintf showed in profiles.
+  auto put = [&](std::size_t at, std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, c.y, 4);
+  buf[4] = '-';
+  put(5, c.m, 2);
+  buf[7] = '-';
+  put(8, c.d, 2);
+  buf[10] = 'T';
+  put(11, sod / 3600, 2);
+  buf[13] = ':';
+  put(14, sod / 60 % 60, 2);
+  buf[16] = ':';
+  put(17, sod % 60, 2);
+  buf[19] = '.';
+  put(20, rem / 1'000'000, 3);
+  buf[23] = 'Z';
+  return 24;
+}
 std::string format_iso8601(std::int64_t ns) {
-  std::int64_t secs = ns >= 0 ? ns / ns_per_s : -((-ns + ns_per_s - 1) / ns_per_s);
-  std::int64_t rem_ns = ns - secs * ns_per_s;
-  std::int64_t z = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  std::int64_t sod = secs - z * 86400;
-  // civil_from_days
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
-                static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
-                static_cast<long long>(rem_ns / ns_per_ms));
-  return buf;
+  char buf[iso8601_buffer_size];
+  return std::string(buf, format_iso8601_into(buf, ns));
 }
 
 } // namespace chainwatch::time

@@ -41,3 +41,82 @@ TEST(time, format) {
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(*parse_iso8601(format_iso8601(-1500 * ns_per_ms)), -1500 * ns_per_ms);
 }
+
+TEST(time, iso8601_extended) {
+  // Hour 24, a zone after spaces, `+hhmm` and `+hh`, a zone on a bare date, comma fractions.
+  EXPECT_EQ(parse_iso8601("2020-10-22T24:00:00Z"), 1603411200LL * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2020-10-22 10:29:55 +0200"), 1603355395LL * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2020-10-22T10:29:55+02"), 1603355395LL * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2020-10-22T08:29:55,5Z"), 1603355395500000000LL);
+  EXPECT_EQ(parse_iso8601("2020-10-22T08:29:55.1234567891Z"), 1603355395123456789LL);
+  // An explicit zone wins over the default offset.
+  EXPECT_EQ(parse_iso8601("2020-10-22T08:29:55Z", 3600), 1603355395LL * ns_per_s);
+  // Outside the int64 nanosecond range (1678..2261) is rejected, not wrapped.
+  EXPECT_FALSE(parse_iso8601("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_iso8601("1600-01-01T00:00:00Z"));
+  EXPECT_FALSE(parse_iso8601("2020-10-22T08:29:55+2"));
+}
+
+TEST(time, utc_offsets) {
+  EXPECT_EQ(parse_utc_offset("UTC"), 0);
+  EXPECT_EQ(parse_utc_offset(""), 0);
+  EXPECT_EQ(parse_utc_offset("Z"), 0);
+  EXPECT_EQ(parse_utc_offset("+02:00"), 7200);
+  EXPECT_EQ(parse_utc_offset("-0530"), -(5 * 3600 + 30 * 60));
+  EXPECT_EQ(parse_utc_offset("+01"), 3600);
+  EXPECT_FALSE(parse_utc_offset("CET"));
+  EXPECT_FALSE(parse_utc_offset("+2"));
+  EXPECT_FALSE(parse_utc_offset("+02:00junk"));
+}
+
+TEST(time, epoch_text) {
+  EXPECT_EQ(parse_epoch("1547188415.857497", ns_per_s), 1547188415857497000LL);
+  EXPECT_EQ(parse_epoch("-1.5", ns_per_s), -1'500'000'000LL);
+  EXPECT_EQ(parse_epoch("1547188415857", ns_per_ms), 1547188415857000000LL);
+  EXPECT_EQ(parse_epoch("1547188415857497000", 1), 1547188415857497000LL);
+  EXPECT_FALSE(parse_epoch("12x", ns_per_s));
+  EXPECT_FALSE(parse_epoch("99999999999999999999", ns_per_s));
+  EXPECT_EQ(parse_epoch_auto("1547188415"), 1547188415LL * ns_per_s);
+  EXPECT_EQ(parse_epoch_auto("1547188415857"), 1547188415857LL * ns_per_ms);
+  EXPECT_EQ(parse_epoch_auto("1547188415857497"), 1547188415857497LL * ns_per_us);
+  EXPECT_EQ(parse_epoch_auto("1547188415857497123"), 1547188415857497123LL);
+}
+
+TEST(time, filetime_text) {
+  EXPECT_EQ(parse_filetime("132477460470000000"), 1603272447000000000LL);
+  EXPECT_FALSE(parse_filetime("1")); // before 1970
+  EXPECT_FALSE(parse_filetime("-5"));
+  EXPECT_FALSE(parse_filetime(""));
+  EXPECT_EQ(from_filetime(132477460470000000LL), parse_filetime("132477460470000000"));
+}
+
+TEST(time, syslog_without_year) {
+  const std::int64_t june_2019 = *parse_iso8601("2019-06-01T00:00:00Z");
+  EXPECT_EQ(parse_syslog("Mar 29 21:45:35", 0, june_2019), 1553895935LL * ns_per_s);
+  EXPECT_EQ(parse_syslog("Mar  9 21:45:35", 0, june_2019), parse_iso8601("2019-03-09T21:45:35Z"));
+  EXPECT_EQ(parse_syslog("Mar 29 23:45:35", 7200, june_2019), 1553895935LL * ns_per_s);
+  // A December line read in January is from the previous year.
+  const std::int64_t jan_2020 = *parse_iso8601("2020-01-02T00:00:00Z");
+  EXPECT_EQ(parse_syslog("Dec 31 23:59:59.5", 0, jan_2020),
+            parse_iso8601("2019-12-31T23:59:59.5Z"));
+  EXPECT_FALSE(parse_syslog("Foo 31 23:59:59", 0, jan_2020));
+}
+
+TEST(time, patterns_and_dispatch) {
+  EXPECT_EQ(parse_pattern("29/Mar/2019:21:45:35 +0000", "%d/%b/%Y:%H:%M:%S %z", 3600),
+            1553895935LL * ns_per_s);
+  EXPECT_EQ(parse_pattern("2019/03/29 22:45:35", "%Y/%m/%d %H:%M:%S", 3600),
+            1553895935LL * ns_per_s);
+  EXPECT_EQ(parse("1547188415.857497 ", "epoch"), 1547188415857497000LL);
+  EXPECT_EQ(parse("2019-03-29 17:45:35", "iso8601", -4 * 3600), 1553895935LL * ns_per_s);
+  EXPECT_EQ(parse("132477460470000000", "filetime"), 1603272447000000000LL);
+  EXPECT_FALSE(parse("", "iso8601"));
+  EXPECT_FALSE(parse(std::string(65, '1'), "epoch"));
+}
+
+TEST(time, format_into) {
+  char buf[iso8601_buffer_size];
+  const std::size_t n = format_iso8601_into(buf, 1603355395123000000LL);
+  EXPECT_EQ(std::string_view(buf, n), "2020-10-22T08:29:55.123Z");
+  EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
+}

@@ -4,6 +4,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/string_view.h>
+#include <chainwatch/base/time.hpp>
 #include <chainwatch/normalize/normalizer.hpp>
 #include <cstdint>
 #include <memory>
@@ -20,7 +21,7 @@ inline absl::string_view key_of(std::string_view s) noexcept {
 }
 
 /// Size of the buffer format_timestamp_into writes.
-inline constexpr std::size_t timestamp_buffer_size = 48;
+inline constexpr std::size_t timestamp_buffer_size = chainwatch::time::iso8601_buffer_size;
 
 /// A field value in flight: borrowed from the input, the scratch arena or a table.
 struct value {
@@ -35,16 +36,18 @@ struct value {
     list,
     constant
   };
+  // Laid out so the flags share the first 8 bytes: a value is one 64-byte cache line and is
+  // copied per input field and per output slot.
   tag type = tag::none;
   char sep = ','; ///< Separator of a `list` (Zeek set/vector text).
   bool b = false;
+  bool indexed_snake = false; ///< `json`: arrays become objects keyed by index, keys snake_case.
+  bool name_value = false;    ///< `json`: `[{"Name":k,"Value":v}]` becomes `{k: v}`.
   std::int64_t i = 0;
   double d = 0;
   std::string_view s;              ///< `string` and `list` text.
   simdjson::dom::element el;       ///< `json` arrays and objects.
   const event::event* c = nullptr; ///< `constant` from a table.
-  bool indexed_snake = false; ///< `json`: arrays become objects keyed by index, keys snake_case.
-  bool name_value = false;    ///< `json`: `[{"Name":k,"Value":v}]` becomes `{k: v}`.
 
   bool present() const noexcept { return type != tag::none; }
   static value str(std::string_view v) noexcept {
@@ -78,6 +81,9 @@ struct value {
     return r;
   }
 };
+
+static_assert(sizeof(value) <= 64,
+              "value is copied per field and per slot: keep it one cache line");
 
 /// Bump allocator for per-event strings; reset per event, keeps its blocks.
 class arena {
@@ -220,6 +226,11 @@ struct source_table {
   std::string csv_tail_key;          ///< `csv`: input key for the raw text from a cell on.
   std::uint32_t csv_tail_offset = 4; ///< `csv`: that cell, counted from the type column.
   absl::flat_hash_map<std::string, key_entry> keys;
+  /// `keys` split at every dot: object prefix (`winlog.event_data`) -> rest of the key
+  /// (`TargetUserName`) -> entry. Nested JSON objects look their members up here by the member
+  /// name alone instead of hashing the whole flattened key; a prefix absent here has no known
+  /// key below it.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, key_entry>> scoped_keys;
   std::uint32_t input_count = 0;
   std::vector<std::string> slot_paths;
   std::vector<event::symbol> slot_symbols;
@@ -240,6 +251,8 @@ struct source_table {
 expected<std::unique_ptr<source_table>, table_error> compile_table(const table_text& t);
 
 /// Formats `ns` as ECS time text into `buf` (timestamp_buffer_size bytes); returns the length.
-std::size_t format_timestamp_into(char* buf, std::int64_t ns) noexcept;
+inline std::size_t format_timestamp_into(char* buf, std::int64_t ns) noexcept {
+  return chainwatch::time::format_iso8601_into(buf, ns);
+}
 
 } // namespace chainwatch::normalize::detail

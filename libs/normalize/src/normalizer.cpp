@@ -163,6 +163,8 @@ namespace {
 
 /// One input field of the record being normalized.
 struct field {
+  field() = default;
+  field(std::string_view k, const value& val) noexcept : key(k), v(val) {}
   std::string_view key;
   value v;
   std::uint32_t input = UINT32_MAX;
@@ -294,19 +296,23 @@ struct normalizer::impl {
       std::memcpy(p + var.input_prefix.size(), key.data(), key.size());
       key = {p, n};
     }
-    field f;
-    f.key = key;
-    f.v = v;
-    if (auto it = t.keys.find(key_of(key)); it != t.keys.end()) {
-      f.input = it->second.input;
-      f.slot = it->second.slot;
-      f.sym = it->second.key_symbol;
+    auto it = t.keys.find(key_of(key));
+    add_resolved(key, v, it != t.keys.end() ? &it->second : nullptr);
+  }
+
+  // Adds an input field whose (final) key was already looked up in the key dictionary.
+  void add_resolved(std::string_view key, const value& v, const key_entry* e) {
+    // Constructed in place from (key, v): value-initializing a field first cost a `rep stos`.
+    field& f = record.emplace_back(key, v);
+    if (e != nullptr) {
+      f.input = e->input;
+      f.slot = e->slot;
+      f.sym = e->key_symbol;
       if (f.input != UINT32_MAX) {
         present_gen[f.input] = gen;
-        present_at[f.input] = static_cast<std::uint32_t>(record.size());
+        present_at[f.input] = static_cast<std::uint32_t>(record.size() - 1);
       }
     }
-    record.push_back(f);
   }
 
   field* input(std::uint32_t id) noexcept {
@@ -340,9 +346,20 @@ struct normalizer::impl {
     return false;
   }
 
+  using scoped_map = absl::flat_hash_map<std::string, key_entry>;
+
   // Flattens a JSON object into dotted keys.
   bool flatten(const source_table& t, const variant& var, simdjson::dom::object obj,
                std::string_view prefix, std::size_t depth) {
+    // Without key rewriting (prefix stripping, aliases, an input prefix) a member's flattened key
+    // is `prefix.member`, so it is looked up by the member name in the dictionary scoped to
+    // `prefix` (null: no known key below `prefix`).
+    const bool scoped = t.strip_prefixes.empty() && var.aliases.empty() && var.input_prefix.empty();
+    const scoped_map* scope = &t.keys;
+    if (scoped && !prefix.empty()) {
+      auto it = t.scoped_keys.find(key_of(prefix));
+      scope = it != t.scoped_keys.end() ? &it->second : nullptr;
+    }
     for (auto [k, el] : obj) {
       std::string_view key = k;
       if (!prefix.empty()) {
@@ -388,7 +405,17 @@ struct normalizer::impl {
         v.type = value::tag::null;
         break;
       }
-      add(t, var, key, v);
+      if (scoped) {
+        const key_entry* e = nullptr;
+        if (scope != nullptr) {
+          if (auto it = scope->find(key_of(k)); it != scope->end()) {
+            e = &it->second;
+          }
+        }
+        add_resolved(key, v, e);
+      } else {
+        add(t, var, key, v);
+      }
     }
     return true;
   }
@@ -1359,7 +1386,9 @@ struct normalizer::impl {
       const std::size_t n = prefix.size() - 6 + kind.size();
       char* p = scratch.alloc(n);
       std::memcpy(p, prefix.data(), brace);
-      std::memcpy(p + brace, kind.data(), kind.size());
+      if (!kind.empty()) { // an empty kind may have a null data pointer (UB in memcpy)
+        std::memcpy(p + brace, kind.data(), kind.size());
+      }
       std::memcpy(p + brace + kind.size(), prefix.data() + brace + 6, prefix.size() - brace - 6);
       prefix = {p, n};
     }

@@ -110,17 +110,8 @@ conv parse_conv(std::string_view s, const toml::node& at) {
 }
 
 std::int32_t parse_tz(std::string_view s) {
-  if (s.empty() || s == "UTC" || s == "Z") {
-    return 0;
-  }
-  if ((s[0] == '+' || s[0] == '-') && s.size() >= 3) {
-    int hh = 0, mm = 0;
-    std::from_chars(s.data() + 1, s.data() + 3, hh);
-    const std::size_t m = s.size() >= 6 && s[3] == ':' ? 4 : 3;
-    if (s.size() >= m + 2) {
-      std::from_chars(s.data() + m, s.data() + m + 2, mm);
-    }
-    return (s[0] == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+  if (auto off = chainwatch::time::parse_utc_offset(s)) {
+    return *off;
   }
   throw compile_error{"timezone must be UTC or +hh:mm, got '" + std::string(s) + "'"};
 }
@@ -515,6 +506,11 @@ expected<std::unique_ptr<source_table>, table_error> compile_table(const table_t
   }
   if (out->name.empty()) {
     out->name = std::string(t.name);
+  }
+  for (const auto& [key, entry] : out->keys) {
+    for (std::size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', dot + 1)) {
+      out->scoped_keys[key.substr(0, dot)].emplace(key.substr(dot + 1), entry);
+    }
   }
   return out;
 }

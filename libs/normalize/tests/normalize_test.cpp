@@ -260,6 +260,26 @@ TEST(windows, winlogbeat_logon_failure) {
   EXPECT_EQ(str(*ev, "winlog.event_data.TargetUserName"), "bosch"); // raw data kept
 }
 
+TEST(windows, nested_flat_and_mixed_keys_resolve_alike) {
+  // Members of nested objects are looked up by name within their object prefix; dotted member
+  // names and unknown objects must resolve exactly as the fully flattened keys would.
+  auto n = make_normalizer();
+  auto mixed = n.normalize(source_type::windows, R"({"winlog.event_id":4625,
+    "winlog":{"computer_name":"vagrant-2012-r2","time_created":"2019-03-29T21:45:35.177Z",
+    "provider_name":"Microsoft-Windows-Security-Auditing",
+    "event_data.TargetUserName":"bosch","event_data":{"TargetDomainName":"VAGRANT-2012-R2",
+    "IpAddress":"::1","IpPort":"0","LogonType":"2","Status":"0xc000006d",
+    "SubStatus":"0xc0000064","FailureReason":"%%2313","ProcessId":"0x344",
+    "ProcessName":"C:\\Windows\\System32\\svchost.exe"}},
+    "custom":{"deep":{"x":1}}})");
+  ASSERT_TRUE(mixed) << mixed.error().reason;
+  expect_4625(*mixed);
+  EXPECT_EQ(str(*mixed, "@timestamp"), "2019-03-29T21:45:35.177Z");
+  EXPECT_EQ(str(*mixed, "host.name"), "vagrant-2012-r2");
+  EXPECT_EQ(str(*mixed, "winlog.event_data.TargetUserName"), "bosch");
+  EXPECT_EQ(str(*mixed, "custom.deep.x"), "1");
+}
+
 TEST(windows, nxlog_logon_failure) {
   auto n = make_normalizer();
   auto ev = n.normalize(source_type::windows, R"({"@timestamp":"2019-03-29T21:45:35.177Z",

@@ -156,8 +156,9 @@ private:
   std::unique_ptr<state> state_;
 };
 
-/// Parses a timestamp into nanoseconds since the Unix epoch. `format` is one
-/// of `epoch` (seconds, fractions allowed), `epoch_ms`, `iso8601`, `filetime`
+/// Parses a timestamp into nanoseconds since the Unix epoch (forwards to chainwatch::time::parse
+/// in libs/base). `format` is one of `epoch` (seconds, fractions allowed), `epoch_ms`,
+/// `epoch_auto`, `iso8601`, `filetime`
 /// (100 ns ticks since 1601, decimal), `syslog` (`Mmm dd hh:mm:ss`, year from
 /// `reference_ns`), or a strftime-like pattern using %Y %m %d %H %M %S %f %b %z.
 /// `tz_offset_s` applies when the text carries no zone.
