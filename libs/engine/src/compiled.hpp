@@ -23,6 +23,10 @@ struct step {
   std::uint16_t index = 0; ///< positive step index (0-based); for missing: positives before it
   std::uint16_t group = 1; ///< leader only: number of consecutive ids sharing the condition
   bool fork = false;       ///< advancing copies the partial instead of moving it
+  /// Leader only: ids shared by steps whose condition / join-key list has the same canonical
+  /// text, so the router evaluates each distinct one once per event (rules often repeat them).
+  std::uint32_t condition_id = 0;
+  std::uint32_t keys_id = 0;
   eql::expression condition;
   std::vector<eql::expression> keys;
 };
@@ -69,7 +73,9 @@ struct compiled {
   options opts;
   std::vector<rule_source> sources;
   std::vector<rule> rules;
-  std::vector<step> steps; // by step_id; within a rule: until, then steps in reverse order
+  std::vector<step> steps;      // by step_id; within a rule: until, then steps in reverse order
+  std::uint32_t conditions = 0; ///< distinct step conditions (condition_id < conditions)
+  std::uint32_t key_lists = 0;  ///< distinct join-key lists (keys_id < key_lists)
   event::field_path category;
   absl::flat_hash_map<std::string, bucket> categories;
   bucket any;

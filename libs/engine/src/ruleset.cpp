@@ -320,6 +320,11 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   c->ppid = event::field_path(opts.ppid_field);
   c->subtype = event::field_path(opts.process_subtype_field);
   std::deque<eql::event_query> stripped_queries; // lineage removed; the index reads them
+  // Canonical text -> id, for evaluating repeated conditions and key lists once per event.
+  absl::flat_hash_map<std::string, std::uint32_t> condition_ids, key_list_ids;
+  auto intern = [](absl::flat_hash_map<std::string, std::uint32_t>& ids, std::string text) {
+    return ids.try_emplace(std::move(text), static_cast<std::uint32_t>(ids.size())).first->second;
+  };
 
   // Compiles a lineage term and, first, the terms of its bracketed query.
   std::function<expected<std::uint32_t, rule_error>(const eql::expr&, bool, std::size_t)>
@@ -368,14 +373,19 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
       auto cond = compile_expr(eq.condition, ri, copts);
       if (!cond) return cond.error();
       s.condition = std::move(*cond);
+      s.condition_id = intern(condition_ids, eql::to_string(eq.condition));
+      std::string key_text;
       for (auto* list : {seq_by, step_by}) {
         if (!list) continue;
         for (auto& k : *list) {
           auto ke = compile_expr(k, ri, copts);
           if (!ke) return ke.error();
           s.keys.push_back(std::move(*ke));
+          key_text += eql::to_string(k);
+          key_text += '\0';
         }
       }
+      s.keys_id = intern(key_list_ids, std::move(key_text));
       auto id = static_cast<step_id>(c->steps.size());
       to_index.push_back({id, eq.category, &eq.condition});
       c->steps.push_back(std::move(s));
@@ -530,6 +540,8 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
     }
   }
 
+  c->conditions = static_cast<std::uint32_t>(condition_ids.size());
+  c->key_lists = static_cast<std::uint32_t>(key_list_ids.size());
   c->sources = std::move(sources);
   std::shared_ptr<ruleset> rs(new ruleset());
   rs->impl_ = std::move(c);
@@ -540,6 +552,9 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
 
 router::router(std::shared_ptr<const ruleset> rules) : rules_(std::move(rules)) {
   stamp_.assign(rules_->step_count(), 0);
+  condition_stamp_.assign(rules_->impl().conditions, 0);
+  key_list_stamp_.assign(rules_->impl().key_lists, 0);
+  key_list_entry_.assign(rules_->impl().key_lists, 0);
 }
 router::~router() = default;
 router::router(router&&) noexcept = default;
@@ -562,8 +577,10 @@ void router::route(const event::event& ev) {
   hits_.clear();
   keys_.clear();
   key_spans_.clear();
-  if (++epoch_ == 0) {
+  if (++epoch_ == (1u << 31)) { // condition_stamp_ keeps epoch << 1
     std::fill(stamp_.begin(), stamp_.end(), 0);
+    std::fill(condition_stamp_.begin(), condition_stamp_.end(), 0);
+    std::fill(key_list_stamp_.begin(), key_list_stamp_.end(), 0);
     epoch_ = 1;
   }
 
@@ -611,33 +628,44 @@ void router::route(const event::event& ev) {
   const bool fold = !c.opts.case_sensitive;
   for (step_id id : candidates_) {
     const detail::step& s = c.steps[id];
-    ctx_.current = &ev;
-    ctx_.sequence = {};
-    ++evaluations_;
-    if (!s.condition.test(ctx_)) continue;
+    // A condition's value is stamped with the epoch: condition_stamp_ holds epoch * 2 + value.
+    std::uint32_t& memo = condition_stamp_[s.condition_id];
+    if ((memo >> 1) != epoch_) {
+      ctx_.current = &ev;
+      ctx_.sequence = {};
+      ++evaluations_;
+      memo = (epoch_ << 1) | (s.condition.test(ctx_) ? 1u : 0u);
+    }
+    if (!(memo & 1u)) continue;
     const detail::rule& r = c.rules[s.rule];
     if (r.kind == detail::rule_kind::event) {
       event_rules_.push_back(s.rule);
       continue;
     }
-    std::size_t start = keys_.size();
-    keys_.push_back('[');
-    for (std::size_t k = 0; k < s.keys.size(); ++k) {
-      if (k) keys_.push_back(',');
-      ctx_.current = &ev;
-      detail::append_key_value(keys_, s.keys[k].eval(ctx_), fold);
-    }
-    keys_.push_back(']');
-    std::string_view text(keys_.data() + start, keys_.size() - start);
     std::uint32_t entry = 0;
-    for (; entry < key_spans_.size(); ++entry) {
-      auto [b, n] = key_spans_[entry];
-      if (std::string_view(keys_.data() + b, n) == text) break;
-    }
-    if (entry == key_spans_.size()) {
-      key_spans_.emplace_back(start, text.size());
+    if (key_list_stamp_[s.keys_id] == epoch_) {
+      entry = key_list_entry_[s.keys_id];
     } else {
-      keys_.resize(start);
+      std::size_t start = keys_.size();
+      keys_.push_back('[');
+      for (std::size_t k = 0; k < s.keys.size(); ++k) {
+        if (k) keys_.push_back(',');
+        ctx_.current = &ev;
+        detail::append_key_value(keys_, s.keys[k].eval(ctx_), fold);
+      }
+      keys_.push_back(']');
+      std::string_view text(keys_.data() + start, keys_.size() - start);
+      for (; entry < key_spans_.size(); ++entry) {
+        auto [b, n] = key_spans_[entry];
+        if (std::string_view(keys_.data() + b, n) == text) break;
+      }
+      if (entry == key_spans_.size()) {
+        key_spans_.emplace_back(start, text.size());
+      } else {
+        keys_.resize(start);
+      }
+      key_list_stamp_[s.keys_id] = epoch_;
+      key_list_entry_[s.keys_id] = entry;
     }
     for (std::uint32_t g = 0; g < s.group; ++g)
       tagged_.emplace_back(entry, id + g);

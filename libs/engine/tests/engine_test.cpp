@@ -369,6 +369,42 @@ TEST(engine, index_keeps_evaluations_flat_from_100_to_1000_rules) {
   EXPECT_LE(e100, 2000u); // at most one candidate per routed event
 }
 
+TEST(engine, evaluates_a_repeated_condition_and_key_list_once_per_event) {
+  // Rules repeat step conditions (50 brute-force variations over 4 failure tests); the router
+  // evaluates each distinct one once. Conditions that differ only in case mode stay apart.
+  eng::options opts;
+  opts.case_sensitive = true;
+  auto rs = compile({R"(sequence by user.name [authentication where event.outcome == "failure"]
+                          [authentication where event.outcome == "success"])",
+                     R"(sequence by user.name with maxspan=1m
+                          [authentication where event.outcome == "failure"] with runs=2
+                          [authentication where event.outcome == "success"])",
+                     R"(sequence by user.name [authentication where event.outcome : "FAILURE"]
+                          [authentication where event.outcome : "SUCCESS"])",
+                     R"(sequence by user.name [authentication where event.outcome == "FAILURE"]
+                          [authentication where event.outcome == "SUCCESS"])",
+                     R"(sequence by source.ip [authentication where event.outcome == "failure"]
+                          [authentication where event.outcome == "success"])"},
+                    opts);
+  eng::router r(rs);
+  r.route(*make(R"({"event":{"category":"authentication","outcome":"failure"},
+                    "user":{"name":"bob"},"source":{"ip":"10.0.0.1"}})"));
+  // Distinct conditions: == "failure", : "FAILURE", == "FAILURE" and the three success ones; the
+  // failure event's candidates (index by outcome value, folded for `:`) are evaluated once each.
+  EXPECT_LE(r.evaluations(), 3u);
+  ASSERT_EQ(r.entries().size(), 2u);
+  EXPECT_EQ(r.entries()[0].key, R"(["bob"])");
+  EXPECT_EQ(r.entries()[1].key, R"(["10.0.0.1"])");
+  // Under bob: rules 0, 1 (both copies of its runs=2 step) and 2; not rule 3, whose
+  // case-sensitive "FAILURE" must not share the insensitive condition's result.
+  EXPECT_EQ(r.entries()[0].hits.size(), 4u);
+  EXPECT_EQ(r.entries()[1].hits.size(), 1u);
+  r.route(*make(R"({"event":{"category":"authentication","outcome":"FAILURE"},
+                    "user":{"name":"eve"}})"));
+  ASSERT_EQ(r.entries().size(), 1u);
+  EXPECT_EQ(r.entries()[0].hits.size(), 2u) << "rules 2 and 3";
+}
+
 TEST(key_state, buffers_in_time_order_and_reports_deadlines) {
   auto rs = compile({R"(sequence by user.name with maxspan=10s
                          [authentication where event.action == "a"]

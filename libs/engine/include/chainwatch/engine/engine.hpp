@@ -127,6 +127,9 @@ private:
   std::shared_ptr<const ruleset> rules_;
   eql::eval_context ctx_;
   std::vector<std::uint32_t> stamp_;
+  std::vector<std::uint32_t> condition_stamp_; // epoch << 1 | value, by condition id
+  std::vector<std::uint32_t> key_list_stamp_;  // epoch, by key-list id
+  std::vector<std::uint32_t> key_list_entry_;  // entry index, by key-list id
   std::uint32_t epoch_ = 0;
   std::vector<step_id> candidates_;
   std::vector<std::pair<std::uint32_t, step_id>> tagged_; // (entry, step)
