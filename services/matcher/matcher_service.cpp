@@ -73,6 +73,9 @@ service::nats_status matcher_service::start() {
   caf_cfg_->set("scheduler.max-threads",
                 static_cast<std::size_t>(std::max<std::int64_t>(1, cfg_.threads)));
   caf_cfg_->set("scheduler.max-throughput", static_cast<std::size_t>(100));
+  // Workers block on a condition variable instead of polling with sleeps (work stealing): the
+  // partition actors are fed by blocking fetch threads, so idle polling was pure context switches.
+  caf_cfg_->set("scheduler.policy", caf::atom("sharing"));
   caf_cfg_->set("logger.verbosity", caf::atom("quiet"));
   sys_ = std::make_unique<caf::actor_system>(*caf_cfg_);
 
