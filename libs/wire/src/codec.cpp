@@ -26,6 +26,10 @@ const char* to_string(errc code) noexcept {
     return "bad_value";
   case errc::trailing_bytes:
     return "trailing_bytes";
+  case errc::bad_compression:
+    return "bad_compression";
+  case errc::too_large:
+    return "too_large";
   case errc::too_deep:
     return "too_deep";
   }

@@ -209,7 +209,9 @@ void append(std::string& out, const partition_checkpoint& msg) {
 // --- decoding -----------------------------------------------------------------------------------
 
 expected<kind, error> peek_kind(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   auto start = r.offset();
   CW_WIRE_TRY(n, r.array());
   if (n < 2) return unexpected{error{errc::bad_arity, start}};
@@ -221,7 +223,9 @@ expected<kind, error> peek_kind(std::string_view in) {
 }
 
 expected<raw_batch, error> decode_raw_batch(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::raw_batch, 4));
   raw_batch out;
   CW_WIRE_TRY(customer, r.str());
@@ -250,7 +254,9 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
 }
 
 expected<event_batch, error> decode_event_batch(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::event_batch, 3));
   event_batch out;
   CW_WIRE_TRY(customer, r.str());
@@ -279,7 +285,9 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
 }
 
 expected<partition_batch, error> decode_partition_batch(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_batch, 2));
   partition_batch out;
   auto at = r.offset();
@@ -330,7 +338,9 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
 }
 
 expected<match_batch, error> decode_match_batch(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::match_batch, 2));
   match_batch out;
   CW_WIRE_TRY(customer, r.str());
@@ -365,7 +375,9 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
 }
 
 expected<dead_letter, error> decode_dead_letter(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::dead_letter, 8));
   dead_letter out;
   CW_WIRE_TRY(customer, r.str());
@@ -390,7 +402,9 @@ expected<dead_letter, error> decode_dead_letter(std::string_view in) {
 }
 
 expected<late_event, error> decode_late_event(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::late_event, 6));
   late_event out;
   CW_WIRE_TRY(customer, r.str());
@@ -411,7 +425,9 @@ expected<late_event, error> decode_late_event(std::string_view in) {
 }
 
 expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_view in) {
-  reader r(in);
+  std::string buffer;
+  CW_WIRE_TRY(bytes, plain(in, buffer));
+  reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_checkpoint, 5));
   partition_checkpoint out;
   CW_WIRE_TRY(partition, r.uint());

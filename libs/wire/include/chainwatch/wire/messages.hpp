@@ -239,18 +239,43 @@ void append(std::string& out, const late_event& msg);
 /// Appends the encoding of `msg` to `out`.
 void append(std::string& out, const partition_checkpoint& msg);
 
-/// Returns the encoding of `msg`.
+/// Messages of at least this many bytes are sent as one zstd frame (level 1) when that is
+/// smaller: batches of security events compress 5-10x, and every JetStream hop stores and
+/// copies what it is given.
+inline constexpr std::size_t compress_min_bytes = 1024;
+/// Largest decompressed message a decoder accepts (a bound against decompression bombs).
+inline constexpr std::size_t max_message_bytes = std::size_t{64} << 20;
+
+/// Replaces `bytes` by its zstd frame when `bytes` is at least compress_min_bytes long and the
+/// frame is smaller; otherwise leaves it alone.
+void compress(std::string& bytes);
+/// The plain message: `in` itself, or, when `in` is a zstd frame, its content decompressed into
+/// `buffer`. Decoders call it first, so they take both forms.
+expected<std::string_view, error> plain(std::string_view in, std::string& buffer);
+
+/// Whether encode() may compress a kind: the bulk kinds between chainwatch's own services. Dead
+/// letters and late events stay plain msgpack for the operators' tools that read those subjects.
+template <class Message>
+inline constexpr bool compressed_on_wire = true;
+template <>
+inline constexpr bool compressed_on_wire<dead_letter> = false;
+template <>
+inline constexpr bool compressed_on_wire<late_event> = false;
+
+/// Returns the encoding of `msg`, compressed as compress() decides where the kind allows it.
 template <class Message>
 std::string encode(const Message& msg) {
   std::string out;
   append(out, msg);
+  if constexpr (compressed_on_wire<Message>) compress(out);
   return out;
 }
 
 /// Reads the envelope's kind without decoding the rest.
 expected<kind, error> peek_kind(std::string_view in);
 
-/// Decodes a raw_batch; fails on any malformed, truncated or trailing input.
+/// Decodes a raw_batch; fails on any malformed, truncated or trailing input. Error offsets are
+/// into the plain (decompressed) message.
 expected<raw_batch, error> decode_raw_batch(std::string_view in);
 /// Decodes an event_batch.
 expected<event_batch, error> decode_event_batch(std::string_view in);
