@@ -41,13 +41,13 @@ void compress(std::string& bytes) {
   if (bytes.size() < compress_min_bytes) return;
   ZSTD_CCtx* c = cctx();
   if (!c) return;
-  std::string out;
+  // A per-thread scratch: no fresh (zero-filled) half-MiB allocation per batch.
+  thread_local std::string out;
   out.resize(ZSTD_compressBound(bytes.size()));
   // One-shot compression writes the content size into the frame header; plain() relies on it.
   std::size_t n = ZSTD_compressCCtx(c, out.data(), out.size(), bytes.data(), bytes.size(), 1);
-  if (ZSTD_isError(n) || n >= bytes.size()) return;
-  out.resize(n);
-  bytes.swap(out);
+  if (!ZSTD_isError(n) && n < bytes.size()) bytes.assign(out.data(), n);
+  if (out.capacity() > (std::size_t{8} << 20)) std::string().swap(out); // after a huge one
 }
 
 expected<std::string_view, error> plain(std::string_view in, std::string& buffer) {

@@ -12,6 +12,15 @@ namespace chainwatch::wire {
 
 namespace {
 
+// Decompressed messages are decoded from a per-thread buffer: a batch is ~0.5 MiB, and a fresh
+// allocation of that size per message makes glibc consolidate its free lists every time.
+// Decoders copy what they keep, so the buffer is free again when they return.
+std::string& plain_buffer() {
+  thread_local std::string buffer;
+  if (buffer.capacity() > (std::size_t{8} << 20)) std::string().swap(buffer); // after a huge one
+  return buffer;
+}
+
 // Every string/bin field costs at most 5 header bytes, every integer 9, every array header 5.
 constexpr std::size_t field_overhead = 9;
 
@@ -209,8 +218,7 @@ void append(std::string& out, const partition_checkpoint& msg) {
 // --- decoding -----------------------------------------------------------------------------------
 
 expected<kind, error> peek_kind(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   auto start = r.offset();
   CW_WIRE_TRY(n, r.array());
@@ -223,8 +231,7 @@ expected<kind, error> peek_kind(std::string_view in) {
 }
 
 expected<raw_batch, error> decode_raw_batch(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::raw_batch, 4));
   raw_batch out;
@@ -254,8 +261,7 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
 }
 
 expected<event_batch, error> decode_event_batch(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::event_batch, 3));
   event_batch out;
@@ -285,8 +291,7 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
 }
 
 expected<partition_batch, error> decode_partition_batch(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_batch, 2));
   partition_batch out;
@@ -338,8 +343,7 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
 }
 
 expected<match_batch, error> decode_match_batch(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::match_batch, 2));
   match_batch out;
@@ -375,8 +379,7 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
 }
 
 expected<dead_letter, error> decode_dead_letter(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::dead_letter, 8));
   dead_letter out;
@@ -402,8 +405,7 @@ expected<dead_letter, error> decode_dead_letter(std::string_view in) {
 }
 
 expected<late_event, error> decode_late_event(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::late_event, 6));
   late_event out;
@@ -425,8 +427,7 @@ expected<late_event, error> decode_late_event(std::string_view in) {
 }
 
 expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_view in) {
-  std::string buffer;
-  CW_WIRE_TRY(bytes, plain(in, buffer));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_checkpoint, 5));
   partition_checkpoint out;
