@@ -15,9 +15,14 @@ partition_batch make_batch(int events, std::size_t blob) {
   partition_batch pb{3, {}};
   for (int i = 0; i < events; ++i) {
     std::string key = "host-" + std::to_string(i % 50);
-    pb.items.emplace_back(partition_event{"acme", key_hash("acme", key), key,
-                                          1'700'000'000'000'000'000 + i, 1'700'000'000'000'000'000,
-                                          std::string(blob, 'e')});
+    pb.items.emplace_back(partition_event{"acme",
+                                          key_hash("acme", key),
+                                          key,
+                                          1'700'000'000'000'000'000 + i,
+                                          1'700'000'000'000'000'000,
+                                          std::string(blob, 'e'),
+                                          0,
+                                          {}});
   }
   pb.items.emplace_back(watermark_marker{"acme", 1});
   return pb;

@@ -80,8 +80,12 @@ struct partition_state {
       return;
     }
     auto ev = std::make_shared<const event::event>(std::move(*decoded));
-    if (ce.eng->push_key(std::move(ev), e.event_ns, e.key) == engine::push_result::unrouted)
-      ++result.unrouted;
+    // Hits found by a watermark service with the same rules are used as they are; otherwise
+    // (other rules loaded there, an older producer) the event is routed here.
+    auto r = e.rules == opts.rules->fingerprint() && !e.hits.empty()
+                 ? ce.eng->push_hits(std::move(ev), e.event_ns, e.key, e.hits)
+                 : ce.eng->push_key(std::move(ev), e.event_ns, e.key);
+    if (r == engine::push_result::unrouted) ++result.unrouted;
   }
 
   void on_marker(const wire::watermark_marker& m) {

@@ -51,8 +51,8 @@ void bind(service::config_binder& b, watermark_config& c) {
 
 router_stage::router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
                            watermark_tracker tracker)
-    : router_(std::move(rules)), partitions_(std::max<std::uint32_t>(1, partitions)),
-      tracker_(std::move(tracker)) {}
+    : router_(std::move(rules)), fingerprint_(router_.rules()->fingerprint()),
+      partitions_(std::max<std::uint32_t>(1, partitions)), tracker_(std::move(tracker)) {}
 
 void router_stage::marker(const std::string& customer, std::int64_t wm, routed_output& out) {
   // Every partition gets the marker, so partitions without this customer's events advance too.
@@ -95,21 +95,25 @@ void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, rout
       continue;
     }
     ++out.routed;
-    auto emit = [&](std::string_view key, std::uint64_t hash) {
+    auto emit = [&](std::string_view key, std::uint64_t hash,
+                    std::span<const engine::step_id> hits) {
       auto p = wire::partition_of(hash, partitions_);
       out.parts[p].push_back(wire::partition_event{.customer = customer,
                                                    .key_hash = hash,
                                                    .key = std::string(key),
                                                    .event_ns = rec.event_ns,
                                                    .ingest_ns = rec.ingest_ns,
-                                                   .event = rec.event});
+                                                   .event = rec.event,
+                                                   .rules = hits.empty() ? 0 : fingerprint_,
+                                                   .hits = {hits.begin(), hits.end()}});
       ++out.items;
     };
-    // One copy per distinct join key (the router groups hits by key) ...
+    // One copy per distinct join key (the router groups hits by key), with the steps it hit so
+    // the matcher need not route again ...
     for (const auto& e : entries)
-      emit(e.key, wire::key_hash(customer, e.key));
+      emit(e.key, wire::key_hash(customer, e.key), e.hits);
     // ... and, for event-query rules, one copy with an empty key spread by the event's bytes.
-    if (event_rules) emit({}, wire::key_hash(customer, rec.event));
+    if (event_rules) emit({}, wire::key_hash(customer, rec.event), {});
   }
   if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, out);
 }

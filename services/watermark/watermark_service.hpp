@@ -61,6 +61,7 @@ private:
   void marker(const std::string& customer, std::int64_t wm, routed_output& out);
 
   engine::router router_;
+  std::uint64_t fingerprint_; // of the rules: sent with the hits
   std::uint32_t partitions_;
   watermark_tracker tracker_;
 };

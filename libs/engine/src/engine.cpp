@@ -589,34 +589,56 @@ push_result engine::push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
     m.first_ns = m.last_ns = timestamp_ns;
     d.on_match(std::move(m));
   }
-  const ruleset& rs = *d.rules;
   const std::uint64_t seq = d.seq++;
   for (const route_entry& e : d.rt.entries()) {
     if (only_key != nullptr && e.key != *only_key) continue;
     taken = true;
-    impl::node* n;
-    if (auto it = d.keys.find(impl::probe{e.key, e.hash}); it != d.keys.end()) {
-      n = *it;
-    } else {
-      n = impl::node::make(e.key);
-      d.keys.insert(n);
-    }
-    if (rs.opts().ordering == options::order::arrival) {
-      d.process(n, ev, timestamp_ns, e.hits);
-      d.maybe_drop(n);
-      continue;
-    }
-    // One engine-wide time-ordered queue instead of per-key buffers: no per-key
-    // allocation for buffering. Mostly in order, so insert from the back.
-    ++n->refs; // keeps the key alive while queued
-    auto pos = d.queue.end();
-    while (pos != d.queue.begin() && std::prev(pos)->ts > timestamp_ns)
-      --pos;
-    d.queue.insert(pos,
-                   impl::queued{timestamp_ns, seq, n, ev,
-                                absl::InlinedVector<step_id, 6>(e.hits.begin(), e.hits.end())});
+    enqueue(ev, timestamp_ns, seq, e.key, e.hash, e.hits);
   }
   return taken || only_key == nullptr ? push_result::accepted : push_result::unrouted;
+}
+
+push_result engine::push_hits(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key,
+                              std::span<const step_id> hits) {
+  impl& d = *impl_;
+  const detail::compiled& c = d.rules->impl();
+  bool usable = !key.empty() && !hits.empty() && c.lineage.empty();
+  for (std::size_t i = 0; usable && i < hits.size(); ++i)
+    usable =
+        hits[i] < c.steps.size() && c.rules[c.steps[hits[i]].rule].kind != detail::rule_kind::event;
+  if (!usable) return push_key(std::move(ev), timestamp_ns, key);
+  ++d.events;
+  if (timestamp_ns < watermark_) {
+    ++d.late;
+    return push_result::late;
+  }
+  enqueue(ev, timestamp_ns, d.seq++, key, XXH3_64bits(key.data(), key.size()), hits);
+  return push_result::accepted;
+}
+
+void engine::enqueue(const event::event_ptr& ev, std::int64_t timestamp_ns, std::uint64_t seq,
+                     std::string_view key, std::uint64_t hash, std::span<const step_id> hits) {
+  impl& d = *impl_;
+  impl::node* n;
+  if (auto it = d.keys.find(impl::probe{key, hash}); it != d.keys.end()) {
+    n = *it;
+  } else {
+    n = impl::node::make(key);
+    d.keys.insert(n);
+  }
+  if (d.rules->opts().ordering == options::order::arrival) {
+    d.process(n, ev, timestamp_ns, hits);
+    d.maybe_drop(n);
+    return;
+  }
+  // One engine-wide time-ordered queue instead of per-key buffers: no per-key
+  // allocation for buffering. Mostly in order, so insert from the back.
+  ++n->refs; // keeps the key alive while queued
+  auto pos = d.queue.end();
+  while (pos != d.queue.begin() && std::prev(pos)->ts > timestamp_ns)
+    --pos;
+  d.queue.insert(pos, impl::queued{timestamp_ns, seq, n, ev,
+                                   absl::InlinedVector<step_id, 6>(hits.begin(), hits.end())});
 }
 
 void engine::advance(std::int64_t watermark_ns) {
@@ -678,15 +700,12 @@ struct string_sink {
   void write(const char* p, std::size_t n) { s->append(p, n); }
 };
 
+// Snapshots also depend on the ordering and the per-key cap.
 std::uint64_t rules_fingerprint(const ruleset& rs) {
-  std::string text = std::to_string(rs.size()) + '\0' + std::to_string(rs.step_count());
-  for (std::uint32_t i = 0; i < rs.size(); ++i) {
-    text += '\0' + rs.source(i).id + '\0' + rs.source(i).query;
-  }
   const auto& o = rs.opts();
-  text += '\0' + o.category_field + (o.case_sensitive ? "1" : "0") +
-          std::to_string(static_cast<int>(o.ordering)) + std::to_string(o.max_pending_per_key);
-  return XXH3_64bits(text.data(), text.size());
+  std::uint64_t parts[] = {rs.fingerprint(), static_cast<std::uint64_t>(o.ordering),
+                           static_cast<std::uint64_t>(o.max_pending_per_key)};
+  return XXH3_64bits(parts, sizeof parts);
 }
 
 template <class Packer>

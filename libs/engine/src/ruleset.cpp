@@ -297,6 +297,10 @@ std::size_t ruleset::step_count() const noexcept {
   return impl_->steps.size();
 }
 
+std::uint64_t ruleset::fingerprint() const noexcept {
+  return impl_->fingerprint;
+}
+
 expected<std::shared_ptr<const ruleset>, rule_error>
 ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   auto c = std::make_unique<compiled>();
@@ -540,6 +544,11 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
     }
   }
 
+  std::string text = std::to_string(sources.size()) + '\0' + std::to_string(c->steps.size()) +
+                     '\0' + opts.category_field + (opts.case_sensitive ? "\1" : "\2");
+  for (const auto& src : sources)
+    text += '\0' + src.id + '\0' + src.query;
+  c->fingerprint = XXH3_64bits(text.data(), text.size());
   c->conditions = static_cast<std::uint32_t>(condition_ids.size());
   c->key_lists = static_cast<std::uint32_t>(key_list_ids.size());
   c->sources = std::move(sources);

@@ -405,6 +405,50 @@ TEST(engine, evaluates_a_repeated_condition_and_key_list_once_per_event) {
   EXPECT_EQ(r.entries()[0].hits.size(), 2u) << "rules 2 and 3";
 }
 
+TEST(engine, push_hits_equals_push_key_and_ignores_hits_that_are_not_its_own) {
+  auto rs = compile({R"(sequence by user.name with maxspan=1m
+                          [authentication where event.action == "fail"] with runs=2
+                          [authentication where event.action == "ok"])",
+                     R"(authentication where event.action == "ok")"});
+  std::vector<cw::event::event_ptr> evs = {ev(1, "authentication", "fail"),
+                                           ev(2, "authentication", "fail"),
+                                           ev(3, "authentication", "ok")};
+  // Reference: every keyed item pushed with push_key (the matcher routing again).
+  auto run = [&](auto push) {
+    collector c;
+    eng::engine e(rs, c.sink());
+    eng::router rt(rs);
+    for (std::size_t i = 0; i < evs.size(); ++i) {
+      rt.route(*evs[i]);
+      for (const auto& entry : rt.entries())
+        push(e, evs[i], static_cast<std::int64_t>(i) * 1'000'000'000, entry);
+    }
+    e.finish();
+    return c.out;
+  };
+  auto by_key = run([](eng::engine& e, auto& x, std::int64_t ts, const eng::route_entry& r) {
+    EXPECT_EQ(e.push_key(x, ts, r.key), eng::push_result::accepted);
+  });
+  ASSERT_EQ(by_key, (std::vector<std::string>{R"(0:["bob"]:1,2,3)"}));
+  auto by_hits = run([](eng::engine& e, auto& x, std::int64_t ts, const eng::route_entry& r) {
+    EXPECT_EQ(e.push_hits(x, ts, r.key, r.hits), eng::push_result::accepted);
+  });
+  EXPECT_EQ(by_hits, by_key);
+  // Ids beyond the ruleset, or a step of the event-query rule, are not trusted: routed again.
+  auto bogus = run([&](eng::engine& e, auto& x, std::int64_t ts, const eng::route_entry& r) {
+    std::vector<eng::step_id> bad = {static_cast<eng::step_id>(rs->step_count() + 5)};
+    EXPECT_EQ(e.push_hits(x, ts, r.key, bad), eng::push_result::accepted);
+  });
+  EXPECT_EQ(bogus, by_key);
+  EXPECT_EQ(rs->fingerprint(), compile({R"(sequence by user.name with maxspan=1m
+                          [authentication where event.action == "fail"] with runs=2
+                          [authentication where event.action == "ok"])",
+                                        R"(authentication where event.action == "ok")"})
+                                   ->fingerprint());
+  EXPECT_NE(rs->fingerprint(),
+            compile({R"(authentication where event.action == "ok")"})->fingerprint());
+}
+
 TEST(key_state, buffers_in_time_order_and_reports_deadlines) {
   auto rs = compile({R"(sequence by user.name with maxspan=10s
                          [authentication where event.action == "a"]

@@ -139,7 +139,8 @@ void append(std::string& out, const partition_batch& msg) {
   w.array(static_cast<std::uint32_t>(msg.items.size()));
   for (const auto& item : msg.items) {
     if (const auto* ev = std::get_if<partition_event>(&item)) {
-      w.array(7);
+      const bool hits = !ev->hits.empty();
+      w.array(hits ? 9 : 7);
       w.uint(0);
       w.str(ev->customer);
       w.uint(ev->key_hash);
@@ -147,6 +148,12 @@ void append(std::string& out, const partition_batch& msg) {
       w.sint(ev->event_ns);
       w.sint(ev->ingest_ns);
       w.bin(ev->event);
+      if (hits) {
+        w.uint(ev->rules);
+        w.array(static_cast<std::uint32_t>(ev->hits.size()));
+        for (auto h : ev->hits)
+          w.uint(h);
+      }
     } else {
       const auto& wm = std::get<watermark_marker>(item);
       w.array(3);
@@ -324,6 +331,19 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
       ev.event_ns = event_ns;
       ev.ingest_ns = ingest_ns;
       ev.event = blob;
+      if (fields >= 9) { // rules fingerprint and hits (appended fields)
+        known = 9;
+        CW_WIRE_TRY(rules, r.uint());
+        CW_WIRE_TRY(count, r.array());
+        ev.rules = rules;
+        ev.hits.reserve(count);
+        for (std::uint32_t h = 0; h < count; ++h) {
+          auto hit_at = r.offset();
+          CW_WIRE_TRY(hit, r.uint());
+          if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, hit_at}};
+          ev.hits.push_back(static_cast<std::uint32_t>(hit));
+        }
+      }
       out.items.emplace_back(std::move(ev));
     } else if (tag == 1) {
       known = 3;
@@ -469,7 +489,8 @@ std::size_t size_hint(const event_record& r) noexcept {
 
 std::size_t size_hint(const partition_item& item) noexcept {
   if (const auto* ev = std::get_if<partition_event>(&item))
-    return 8 * field_overhead + ev->customer.size() + ev->key.size() + ev->event.size();
+    return (10 + ev->hits.size()) * field_overhead + ev->customer.size() + ev->key.size() +
+           ev->event.size();
   return 4 * field_overhead + std::get<watermark_marker>(item).customer.size();
 }
 

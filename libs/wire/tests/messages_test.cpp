@@ -38,10 +38,16 @@ event_batch sample_events() {
 
 partition_batch sample_partition() {
   partition_batch b{7, {}};
-  b.items.emplace_back(
-      partition_event{"acme", key_hash("acme", "host-1"), "host-1", 100, 200, blob(64, 5)});
+  b.items.emplace_back(partition_event{"acme",
+                                       key_hash("acme", "host-1"),
+                                       "host-1",
+                                       100,
+                                       200,
+                                       blob(64, 5),
+                                       0xfeedfacecafebeefULL,
+                                       {7, 0, 4'000'000'000u}});
   b.items.emplace_back(watermark_marker{"acme", 90});
-  b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, ""});
+  b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, "", 0, {}});
   b.items.emplace_back(watermark_marker{"beta", std::numeric_limits<std::int64_t>::min()});
   return b;
 }

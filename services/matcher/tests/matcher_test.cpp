@@ -102,22 +102,29 @@ protected:
     }
   }
 
-  /// Adds one event as the watermark service would: once per join key, once with an empty key
-  /// if it matches event-query rules.
+  /// Adds one event as the watermark service would: once per join key with its hits, once with
+  /// an empty key if it matches event-query rules. Every other keyed item goes without hits (as
+  /// from a producer with other rules), so both of the matcher's paths are taken.
   void add_event(engine::router& rt, const timed_event& te, const std::string& customer,
                  std::vector<std::vector<wire::partition_item>>& out) {
     rt.route(*te.ev);
     std::string blob;
     event::append_msgpack(blob, *te.ev);
-    auto add = [&](std::string key) {
+    auto add = [&](std::string key, std::span<const engine::step_id> hits) {
       auto h = wire::key_hash(customer, key);
       auto p = wire::partition_of(h, static_cast<std::uint32_t>(out.size()));
-      out[p].push_back(wire::partition_event{customer, h, std::move(key), te.ts, te.ts, blob});
+      bool send_hits = !hits.empty() && (keyed_items_++ % 2 == 0);
+      out[p].push_back(
+          wire::partition_event{customer, h, std::move(key), te.ts, te.ts, blob,
+                                send_hits ? rt.rules()->fingerprint() : 0,
+                                send_hits ? std::vector<std::uint32_t>(hits.begin(), hits.end())
+                                          : std::vector<std::uint32_t>{}});
     };
     for (const auto& e : rt.entries())
-      add(std::string(e.key));
-    if (!rt.event_rules().empty()) add("");
+      add(std::string(e.key), e.hits);
+    if (!rt.event_rules().empty()) add("", {});
   }
+  std::uint64_t keyed_items_ = 0;
 
   void add_marker(const std::string& customer, std::int64_t wm,
                   std::vector<std::vector<wire::partition_item>>& out) {

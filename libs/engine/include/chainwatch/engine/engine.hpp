@@ -84,6 +84,9 @@ public:
   const options& opts() const noexcept;
   /// Number of indexed steps (all rules, runs expanded, until and missing steps included).
   std::size_t step_count() const noexcept;
+  /// Hash of what decides routing (rule ids and queries, step count, case mode, category field):
+  /// equal fingerprints give equal step ids, so a router's hits can be replayed elsewhere.
+  std::uint64_t fingerprint() const noexcept;
   /// Internal representation, used by router, key_state and engine.
   const detail::compiled& impl() const noexcept { return *impl_; }
 
@@ -225,6 +228,12 @@ public:
   /// As push, for one join key only: a mesh partition gets one item per event and join key, so
   /// only the steps of `key` are taken, and event-query rules only when `key` is empty.
   push_result push_key(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key);
+  /// As push_key with the steps already found by a router over a ruleset with the same
+  /// fingerprint (the mesh's watermark service routes once; its hits travel with the event).
+  /// Hits that cannot be this ruleset's (bad ids, an event-query rule's step), an empty key or
+  /// lineage rules fall back to routing the event here.
+  push_result push_hits(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key,
+                        std::span<const step_id> hits);
   /// Raises the watermark: buffered events at or before it are processed, deadlines
   /// at or before it decided (maxspan expiry, trailing missing steps), drained keys dropped.
   void advance(std::int64_t watermark_ns);
@@ -246,6 +255,8 @@ public:
 private:
   push_result push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
                         const std::string_view* only_key);
+  void enqueue(const event::event_ptr& ev, std::int64_t timestamp_ns, std::uint64_t seq,
+               std::string_view key, std::uint64_t hash, std::span<const step_id> hits);
 
   std::unique_ptr<impl> impl_;
   std::int64_t watermark_ = std::numeric_limits<std::int64_t>::min();

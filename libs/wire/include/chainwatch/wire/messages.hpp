@@ -100,6 +100,11 @@ struct partition_event {
   std::int64_t ingest_ns = 0;
   /// The ECS event as msgpack.
   std::string event;
+  /// engine::ruleset::fingerprint() of the rules that found `hits`; 0 when there are none.
+  std::uint64_t rules = 0;
+  /// The steps the event matched under `key` (engine step ids, router order), so the matcher
+  /// need not route again when its rules have the same fingerprint.
+  std::vector<std::uint32_t> hits;
 
   friend bool operator==(const partition_event&, const partition_event&) = default;
 };
