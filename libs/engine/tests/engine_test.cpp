@@ -449,6 +449,32 @@ TEST(engine, push_hits_equals_push_key_and_ignores_hits_that_are_not_its_own) {
             compile({R"(authentication where event.action == "ok")"})->fingerprint());
 }
 
+TEST(engine, push_hits_survives_any_combination_of_valid_step_ids) {
+  // Hits come off the wire: a corrupt message that still carries the right fingerprint must not
+  // break the engine, whatever ids (in range), order or repetition it holds.
+  auto rs = compile({R"(sequence by user.name with maxspan=1m
+                          [authentication where event.action == "fail"] with runs=3
+                          [authentication where event.action == "ok"]
+                          until [authentication where event.action == "reset"])",
+                     R"(sequence by user.name with maxspan=10s
+                          [process where true] ![network where true] [file where true])",
+                     R"(join by user.name [process where true] [network where true])",
+                     R"(authentication where event.action == "ok")"});
+  collector c;
+  eng::engine e(rs, c.sink());
+  std::mt19937 rng(3);
+  const auto steps = static_cast<std::uint32_t>(rs->step_count());
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<eng::step_id> hits(1 + rng() % 8);
+    for (auto& h : hits)
+      h = static_cast<eng::step_id>(rng() % steps);
+    e.push_hits(ev(i, "authentication", "fail"), std::int64_t{i} * 100'000'000, R"(["bob"])", hits);
+    if (i % 50 == 0) e.advance(std::int64_t{i} * 100'000'000);
+  }
+  e.finish();
+  SUCCEED() << c.out.size() << " matches";
+}
+
 TEST(key_state, buffers_in_time_order_and_reports_deadlines) {
   auto rs = compile({R"(sequence by user.name with maxspan=10s
                          [authentication where event.action == "a"]
