@@ -139,7 +139,7 @@ void append(std::string& out, const partition_batch& msg) {
   w.array(static_cast<std::uint32_t>(msg.items.size()));
   for (const auto& item : msg.items) {
     if (const auto* ev = std::get_if<partition_event>(&item)) {
-      const bool hits = !ev->hits.empty();
+      const bool hits = !ev->hits.empty() || ev->rules != 0;
       w.array(hits ? 9 : 7);
       w.uint(0);
       w.str(ev->customer);

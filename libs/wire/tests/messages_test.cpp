@@ -48,6 +48,7 @@ partition_batch sample_partition() {
                                        {7, 0, 4'000'000'000u}});
   b.items.emplace_back(watermark_marker{"acme", 90});
   b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, "", 0, {}});
+  b.items.emplace_back(partition_event{"beta", 2, "k", 0, 0, "e", 5, {}}); // a fingerprint alone
   b.items.emplace_back(watermark_marker{"beta", std::numeric_limits<std::int64_t>::min()});
   return b;
 }
