@@ -1,7 +1,7 @@
 #include "watermark_tracker.hpp"
 
 #include <algorithm>
-#include <sstream>
+#include <chainwatch/wire/messages.hpp>
 
 namespace chainwatch::watermark {
 
@@ -167,43 +167,24 @@ std::int64_t watermark_tracker::watermark(const std::string& customer) const {
 }
 
 std::string watermark_tracker::snapshot() const {
-  // Customer and source names are subject tokens (no spaces or newlines).
-  std::string out = "v1\n";
+  wire::watermark_checkpoint c;
   for (const auto& [customer, sources] : sources_)
     for (const auto& [source, s] : sources)
-      out += "s " + customer + " " + source + " " + std::to_string(s.max_event_ns) + " " +
-             std::to_string(s.last_seen_ns) + " " + std::to_string(s.lateness_ns) + " " +
-             (s.eof ? "1" : "0") + "\n";
+      c.sources.push_back({customer, source, s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof});
   for (const auto& [customer, wm] : watermarks_)
-    out += "w " + customer + " " + std::to_string(wm) + "\n";
-  return out;
+    c.watermarks.push_back({customer, wm});
+  return wire::encode(c);
 }
 
-bool watermark_tracker::restore(std::string_view text) {
+bool watermark_tracker::restore(std::string_view bytes) {
+  auto c = wire::decode_watermark_checkpoint(bytes);
+  if (!c) return false;
   std::map<std::string, std::map<std::string, source_state>> sources;
   std::map<std::string, std::int64_t> watermarks;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  if (!std::getline(in, line) || line != "v1") return false;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string kind, customer;
-    f >> kind >> customer;
-    if (kind == "s") {
-      std::string source;
-      source_state s;
-      int eof = 0;
-      if (!(f >> source >> s.max_event_ns >> s.last_seen_ns >> s.lateness_ns >> eof)) return false;
-      s.eof = eof != 0;
-      sources[customer][source] = s;
-    } else if (kind == "w") {
-      std::int64_t wm = 0;
-      if (!(f >> wm)) return false;
-      watermarks[customer] = wm;
-    } else {
-      return false;
-    }
-  }
+  for (const auto& s : c->sources)
+    sources[s.customer][s.source] = {s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof};
+  for (const auto& w : c->watermarks)
+    watermarks[w.customer] = w.watermark_ns;
   sources_ = std::move(sources);
   watermarks_ = std::move(watermarks);
   return true;

@@ -67,10 +67,10 @@ public:
   std::int64_t watermark(const std::string& customer) const;
   /// True if the source is idle at `now_ns`.
   bool idle(const source_state& s, std::int64_t now_ns) const noexcept;
-  /// The whole state as text, one line per source and per customer watermark (checkpoints).
+  /// The whole state as a wire::watermark_checkpoint (msgpack; checkpoints).
   std::string snapshot() const;
   /// Replaces the state with a snapshot's; false (state unchanged) on malformed input.
-  bool restore(std::string_view text);
+  bool restore(std::string_view bytes);
   /// Every customer's sources (for metrics).
   const std::map<std::string, std::map<std::string, source_state>>& sources() const noexcept {
     return sources_;

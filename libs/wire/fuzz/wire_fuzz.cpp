@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(in, decode_dead_letter);
   check(in, decode_late_event);
   check(in, decode_partition_checkpoint);
+  check(in, decode_watermark_checkpoint);
   reader r(in);
   (void)r.skip();
   return 0;

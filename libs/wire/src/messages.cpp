@@ -96,6 +96,8 @@ const char* to_string(kind k) noexcept {
     return "late_event";
   case kind::partition_checkpoint:
     return "partition_checkpoint";
+  case kind::watermark_checkpoint:
+    return "watermark_checkpoint";
   }
   return "unknown";
 }
@@ -222,6 +224,27 @@ void append(std::string& out, const partition_checkpoint& msg) {
   }
 }
 
+void append(std::string& out, const watermark_checkpoint& msg) {
+  writer w(out);
+  envelope(w, kind::watermark_checkpoint, 2);
+  w.array(static_cast<std::uint32_t>(msg.sources.size()));
+  for (const auto& s : msg.sources) {
+    w.array(6);
+    w.str(s.customer);
+    w.str(s.source);
+    w.sint(s.max_event_ns);
+    w.sint(s.last_seen_ns);
+    w.sint(s.lateness_ns);
+    w.boolean(s.eof);
+  }
+  w.array(static_cast<std::uint32_t>(msg.watermarks.size()));
+  for (const auto& c : msg.watermarks) {
+    w.array(2);
+    w.str(c.customer);
+    w.sint(c.watermark_ns);
+  }
+}
+
 // --- decoding -----------------------------------------------------------------------------------
 
 expected<kind, error> peek_kind(std::string_view in) {
@@ -232,7 +255,7 @@ expected<kind, error> peek_kind(std::string_view in) {
   if (n < 2) return unexpected{error{errc::bad_arity, start}};
   auto at = r.offset();
   CW_WIRE_TRY(k, r.uint());
-  if (k < 1 || k > static_cast<std::uint8_t>(kind::partition_checkpoint))
+  if (k < 1 || k > static_cast<std::uint8_t>(kind::watermark_checkpoint))
     return unexpected{error{errc::bad_kind, at}};
   return static_cast<kind>(k);
 }
@@ -469,6 +492,46 @@ expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_vi
     c.customer = customer;
     c.watermark_ns = wm;
     c.state = state;
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(closed, close_envelope(r, extra));
+  (void)closed;
+  return out;
+}
+
+expected<watermark_checkpoint, error> decode_watermark_checkpoint(std::string_view in) {
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  reader r(bytes);
+  CW_WIRE_TRY(extra, open_envelope(r, kind::watermark_checkpoint, 2));
+  watermark_checkpoint out;
+  CW_WIRE_TRY(n, r.array());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 6));
+    auto& s = out.sources.emplace_back();
+    CW_WIRE_TRY(customer, r.str());
+    CW_WIRE_TRY(source, r.str());
+    CW_WIRE_TRY(max_event, r.sint());
+    CW_WIRE_TRY(last_seen, r.sint());
+    CW_WIRE_TRY(lateness, r.sint());
+    CW_WIRE_TRY(eof, r.boolean());
+    s.customer = customer;
+    s.source = source;
+    s.max_event_ns = max_event;
+    s.last_seen_ns = last_seen;
+    s.lateness_ns = lateness;
+    s.eof = eof;
+    CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
+    (void)skipped;
+  }
+  CW_WIRE_TRY(m, r.array());
+  for (std::uint32_t i = 0; i < m; ++i) {
+    CW_WIRE_TRY(rec_extra, open_record(r, 2));
+    auto& c = out.watermarks.emplace_back();
+    CW_WIRE_TRY(customer, r.str());
+    CW_WIRE_TRY(wm, r.sint());
+    c.customer = customer;
+    c.watermark_ns = wm;
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
     (void)skipped;
   }

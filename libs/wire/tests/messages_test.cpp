@@ -283,6 +283,21 @@ TEST(wire_messages, a_frame_declaring_more_than_the_limit_is_rejected_before_all
   EXPECT_EQ(r.error().code, errc::too_large);
 }
 
+TEST(wire_messages, watermark_checkpoint_round_trip_and_truncation_fails) {
+  watermark_checkpoint c{.sources = {{"acme", "zeek.conn", 100, 7, 5'000'000'000, false},
+                                     {"acme", "windows", INT64_MIN, 0, 0, true}},
+                         .watermarks = {{"acme", -3}, {"beta", INT64_MAX}}};
+  auto bytes = encode(c);
+  auto d = decode_watermark_checkpoint(bytes);
+  ASSERT_TRUE(d.has_value()) << to_string(d.error());
+  EXPECT_EQ(*d, c);
+  EXPECT_EQ(*peek_kind(bytes), kind::watermark_checkpoint);
+  EXPECT_STREQ(to_string(kind::watermark_checkpoint), "watermark_checkpoint");
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_watermark_checkpoint(bytes.substr(0, n)).has_value()) << n;
+  EXPECT_FALSE(decode_watermark_checkpoint(encode(sample_late())).has_value()) << "other kind";
+}
+
 TEST(wire_messages, random_garbage_and_bit_flips_never_crash) {
   std::mt19937_64 rng(12345);
   std::vector<std::string> seeds = {encode(sample_raw()),       encode(sample_events()),

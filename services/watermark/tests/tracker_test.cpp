@@ -71,7 +71,8 @@ TEST(watermark_tracker, snapshot_restores_sources_and_watermarks) {
   EXPECT_FALSE(u.advance("acme", 10).has_value()) << "nothing new";
   u.eof("acme", "a", 11);
   EXPECT_EQ(u.advance("acme", 11), end_of_time) << "b's end of input survived the restore";
-  EXPECT_FALSE(u.restore("v1\ns acme a notanumber 1 2 0\n"));
+  EXPECT_FALSE(u.restore(snap.substr(0, snap.size() - 1))) << "truncated";
+  EXPECT_FALSE(u.restore("v1\ns acme a 1 1 2 0\n")) << "the old text format";
   EXPECT_FALSE(u.restore("garbage"));
   EXPECT_EQ(u.watermark("acme"), end_of_time) << "a failed restore changes nothing";
 }

@@ -26,6 +26,7 @@ enum class kind : std::uint8_t {
   dead_letter = 5,          ///< a record that could not be processed (cw.dlq.<customer>)
   late_event = 6,           ///< an event behind the watermark (cw.late.<customer>)
   partition_checkpoint = 7, ///< a matcher partition's state (KV cw_checkpoints, p.<p>)
+  watermark_checkpoint = 8, ///< the watermark service's per-source state (KV, watermark.<durable>)
 };
 
 /// The schema version written by this build; decoders accept exactly this version.
@@ -229,6 +230,34 @@ struct partition_checkpoint {
   friend bool operator==(const partition_checkpoint&, const partition_checkpoint&) = default;
 };
 
+/// Event-time state of one (customer, source) in the watermark service.
+struct source_checkpoint {
+  std::string customer;
+  std::string source;
+  std::int64_t max_event_ns = 0; ///< largest event time seen
+  std::int64_t last_seen_ns = 0; ///< wall clock of its last event (idle detection)
+  std::int64_t lateness_ns = 0;  ///< the source's lateness
+  bool eof = false;              ///< its end of input was seen
+
+  friend bool operator==(const source_checkpoint&, const source_checkpoint&) = default;
+};
+
+/// One customer's current watermark in the watermark service.
+struct customer_watermark {
+  std::string customer;
+  std::int64_t watermark_ns = 0;
+
+  friend bool operator==(const customer_watermark&, const customer_watermark&) = default;
+};
+
+/// The watermark service's state: restored on restart before it consumes CW_EVENTS again.
+struct watermark_checkpoint {
+  std::vector<source_checkpoint> sources;
+  std::vector<customer_watermark> watermarks;
+
+  friend bool operator==(const watermark_checkpoint&, const watermark_checkpoint&) = default;
+};
+
 /// Appends the encoding of `msg` to `out`.
 void append(std::string& out, const raw_batch& msg);
 /// Appends the encoding of `msg` to `out`.
@@ -243,6 +272,8 @@ void append(std::string& out, const dead_letter& msg);
 void append(std::string& out, const late_event& msg);
 /// Appends the encoding of `msg` to `out`.
 void append(std::string& out, const partition_checkpoint& msg);
+/// Appends the encoding of `msg` to `out`.
+void append(std::string& out, const watermark_checkpoint& msg);
 
 /// Messages of at least this many bytes are sent as one zstd frame (level 1) when that is
 /// smaller: batches of security events compress 5-10x, and every JetStream hop stores and
@@ -294,6 +325,8 @@ expected<dead_letter, error> decode_dead_letter(std::string_view in);
 expected<late_event, error> decode_late_event(std::string_view in);
 /// Decodes a partition_checkpoint.
 expected<partition_checkpoint, error> decode_partition_checkpoint(std::string_view in);
+/// Decodes a watermark_checkpoint.
+expected<watermark_checkpoint, error> decode_watermark_checkpoint(std::string_view in);
 
 /// Upper bound of the encoded size of one item (for batcher byte accounting).
 std::size_t size_hint(const raw_record& r) noexcept;
