@@ -1,6 +1,6 @@
-// `chainwatch status`: the matcher nodes, who owns each partition, and each partition's
-// checkpoint (stream position, per-customer watermarks), read from the cw_matchers and
-// cw_checkpoints KV buckets.
+// `chainwatch status`: the matcher nodes, who owns each partition, each partition's checkpoint
+// (stream position, per-customer watermarks), and the watermark service's per-source event time,
+// read from the cw_matchers and cw_checkpoints KV buckets.
 
 #include "commands.hpp"
 
@@ -51,12 +51,17 @@ int run_status(const status_options& o) {
   }
   std::map<std::uint32_t, wire::partition_checkpoint> checkpoints;
   std::map<std::uint32_t, std::size_t> checkpoint_bytes;
+  std::map<std::string, wire::watermark_checkpoint> watermark_services; // by blob name
   if (ckpts) {
     service::blob_store store(**ckpts);
     auto names = store.names();
     for (const auto& name : names ? *names : std::vector<std::string>{}) {
       auto blob = store.load(name);
       if (!blob || !*blob) continue;
+      if (auto wm = wire::decode_watermark_checkpoint(**blob)) {
+        watermark_services[name] = std::move(*wm);
+        continue;
+      }
       auto ck = wire::decode_partition_checkpoint(**blob);
       if (!ck) continue;
       checkpoint_bytes[ck->partition] = (*blob)->size();
@@ -84,6 +89,23 @@ int run_status(const status_options& o) {
         std::cout << "  " << cc.customer << " watermark " << when(cc.watermark_ns);
     }
     std::cout << "\n";
+  }
+  // The watermark service's last checkpoint: each customer's watermark and its sources.
+  for (const auto& [name, wm] : watermark_services) {
+    std::cout << "watermark service (" << name << "):\n";
+    std::map<std::string, std::int64_t> customers; // every customer with a source or a watermark
+    for (const auto& src : wm.sources)
+      customers.emplace(src.customer, INT64_MIN);
+    for (const auto& c : wm.watermarks)
+      customers[c.customer] = c.watermark_ns;
+    for (const auto& [customer, watermark] : customers) {
+      std::cout << "  " << customer << "  watermark " << when(watermark) << "\n";
+      for (const auto& src : wm.sources)
+        if (src.customer == customer)
+          std::cout << "    " << src.source << "  max event " << when(src.max_event_ns)
+                    << "  lateness " << src.lateness_ns / 1'000'000 << " ms"
+                    << (src.eof ? "  end of input" : "") << "\n";
+    }
   }
   return 0;
 }

@@ -90,8 +90,12 @@ run_scenario() {
   ((n == want)) || { echo "$name: CW_ALERTS holds $n alerts, expected $want (duplicates?)"; ok=0; }
   # The interruption really happened: the members at the end, and partitions restored from
   # checkpoints by a new owner.
-  local members restores=0 m r
-  members=$("$CHAINWATCH" status --nats "$NATS_URL" | sed -n 's/^matcher nodes (\([0-9]*\)):$/\1/p')
+  local members restores=0 m r status
+  status=$("$CHAINWATCH" status --nats "$NATS_URL")
+  members=$(sed -n 's/^matcher nodes (\([0-9]*\)):$/\1/p' <<<"$status")
+  # The watermark service checkpointed the replay's end of input (it does so at once after one).
+  grep -qE '^    [^ ]+  max event .*  end of input$' <<<"$status" ||
+    { echo "$name: status shows no source at end of input:"; echo "$status" | tail -5; ok=0; }
   for m in $(sed -n 's/^\(matcher-[0-9]*\)=.*/\1/p' "$tmp/run/metrics"); do
     r=$(metric "$m" chainwatch_matcher_restores_total || true); restores=$((restores + ${r:-0}))
   done
