@@ -50,13 +50,14 @@ void compress(std::string& bytes) {
   if (out.capacity() > (std::size_t{8} << 20)) std::string().swap(out); // after a huge one
 }
 
-expected<std::string_view, error> plain(std::string_view in, std::string& buffer) {
+expected<std::string_view, error> plain(std::string_view in, std::string& buffer,
+                                        std::size_t limit) {
   // A message itself starts with a msgpack array header, never with the zstd magic.
   if (!is_zstd_frame(in)) return in;
   unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
     return unexpected{error{errc::bad_compression, 0}};
-  if (size > max_message_bytes) return unexpected{error{errc::too_large, 0}};
+  if (size > limit) return unexpected{error{errc::too_large, 0}};
   ZSTD_DCtx* d = dctx();
   if (!d) return unexpected{error{errc::bad_compression, 0}};
   buffer.resize(static_cast<std::size_t>(size));

@@ -2,6 +2,8 @@
 
 #include "chainwatch/wire/codec.hpp"
 
+#include <algorithm>
+
 namespace chainwatch::wire {
 
 // Decoding helpers: each returns early with the reader's error.
@@ -19,6 +21,12 @@ std::string& plain_buffer() {
   thread_local std::string buffer;
   if (buffer.capacity() > (std::size_t{8} << 20)) std::string().swap(buffer); // after a huge one
   return buffer;
+}
+
+// What a decoder reserves for an element count read from the input: a 2 KiB zstd frame can
+// claim 64M elements (gigabytes of vector), so larger batches grow as they are actually read.
+std::size_t reserve_hint(std::uint32_t n) noexcept {
+  return std::min<std::uint32_t>(n, 4096);
 }
 
 // Every string/bin field costs at most 5 header bytes, every integer 9, every array header 5.
@@ -261,7 +269,7 @@ expected<kind, error> peek_kind(std::string_view in) {
 }
 
 expected<raw_batch, error> decode_raw_batch(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::raw_batch, 4));
   raw_batch out;
@@ -272,7 +280,7 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
   out.customer = customer;
   out.source_type = source;
   out.ingest_ns = ingest;
-  out.records.reserve(n);
+  out.records.reserve(reserve_hint(n));
   for (std::uint32_t i = 0; i < n; ++i) {
     CW_WIRE_TRY(rec_extra, open_record(r, 3));
     auto& rec = out.records.emplace_back();
@@ -291,7 +299,7 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
 }
 
 expected<event_batch, error> decode_event_batch(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::event_batch, 3));
   event_batch out;
@@ -300,7 +308,7 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
   CW_WIRE_TRY(n, r.array());
   out.customer = customer;
   out.source = source;
-  out.events.reserve(n);
+  out.events.reserve(reserve_hint(n));
   for (std::uint32_t i = 0; i < n; ++i) {
     CW_WIRE_TRY(rec_extra, open_record(r, 4));
     auto& ev = out.events.emplace_back();
@@ -321,7 +329,7 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
 }
 
 expected<partition_batch, error> decode_partition_batch(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_batch, 2));
   partition_batch out;
@@ -330,7 +338,7 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
   if (partition > UINT32_MAX) return unexpected{error{errc::bad_value, at}};
   out.partition = static_cast<std::uint32_t>(partition);
   CW_WIRE_TRY(n, r.array());
-  out.items.reserve(n);
+  out.items.reserve(reserve_hint(n));
   for (std::uint32_t i = 0; i < n; ++i) {
     auto item_at = r.offset();
     CW_WIRE_TRY(fields, r.array());
@@ -359,7 +367,7 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
         CW_WIRE_TRY(rules, r.uint());
         CW_WIRE_TRY(count, r.array());
         ev.rules = rules;
-        ev.hits.reserve(count);
+        ev.hits.reserve(reserve_hint(count));
         for (std::uint32_t h = 0; h < count; ++h) {
           auto hit_at = r.offset();
           CW_WIRE_TRY(hit, r.uint());
@@ -386,14 +394,14 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
 }
 
 expected<match_batch, error> decode_match_batch(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::match_batch, 2));
   match_batch out;
   CW_WIRE_TRY(customer, r.str());
   out.customer = customer;
   CW_WIRE_TRY(n, r.array());
-  out.matches.reserve(n);
+  out.matches.reserve(reserve_hint(n));
   for (std::uint32_t i = 0; i < n; ++i) {
     CW_WIRE_TRY(rec_extra, open_record(r, 6));
     auto& m = out.matches.emplace_back();
@@ -402,7 +410,7 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
     m.rule_id = rule_id;
     m.key = key;
     CW_WIRE_TRY(events, r.array());
-    m.events.reserve(events);
+    m.events.reserve(reserve_hint(events));
     for (std::uint32_t j = 0; j < events; ++j) {
       CW_WIRE_TRY(blob, r.bin());
       m.events.emplace_back(blob);
@@ -422,7 +430,7 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
 }
 
 expected<dead_letter, error> decode_dead_letter(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::dead_letter, 8));
   dead_letter out;
@@ -448,7 +456,7 @@ expected<dead_letter, error> decode_dead_letter(std::string_view in) {
 }
 
 expected<late_event, error> decode_late_event(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer()));
+  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::late_event, 6));
   late_event out;

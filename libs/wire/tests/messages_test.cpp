@@ -278,9 +278,24 @@ TEST(wire_messages, a_frame_declaring_more_than_the_limit_is_rejected_before_all
   std::string zeros(max_message_bytes + 1, '\0');
   compress(zeros);
   ASSERT_LT(zeros.size(), std::size_t{1} << 20);
-  auto r = decode_partition_batch(zeros);
+  auto r = decode_partition_checkpoint(zeros);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, errc::too_large);
+  // Batches have a tighter bound: a small frame must not make a decoder build millions of
+  // records (checkpoints come from chainwatch's own KV bucket).
+  std::string batch_zeros(max_batch_bytes + 1, '\0');
+  compress(batch_zeros);
+  for (auto code :
+       {decode_raw_batch(batch_zeros).error().code, decode_event_batch(batch_zeros).error().code,
+        decode_partition_batch(batch_zeros).error().code,
+        decode_match_batch(batch_zeros).error().code, decode_dead_letter(batch_zeros).error().code,
+        decode_late_event(batch_zeros).error().code})
+    EXPECT_EQ(code, errc::too_large);
+  std::string checkpoint_sized(max_batch_bytes + 1, '\0');
+  compress(checkpoint_sized);
+  auto c = decode_partition_checkpoint(checkpoint_sized);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().code, errc::too_large) << "checkpoints may be bigger than batches";
 }
 
 TEST(wire_messages, watermark_checkpoint_round_trip_and_truncation_fails) {

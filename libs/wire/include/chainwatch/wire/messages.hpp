@@ -279,15 +279,20 @@ void append(std::string& out, const watermark_checkpoint& msg);
 /// smaller: batches of security events compress 5-10x, and every JetStream hop stores and
 /// copies what it is given.
 inline constexpr std::size_t compress_min_bytes = 1024;
-/// Largest decompressed message a decoder accepts (a bound against decompression bombs).
+/// Largest decompressed checkpoint a decoder accepts (a bound against decompression bombs).
 inline constexpr std::size_t max_message_bytes = std::size_t{64} << 20;
+/// Largest decompressed batch, dead letter or late event: producers cut batches at 512 KiB, so
+/// 8 MiB leaves room for one oversized record while bounding what a small hostile frame can
+/// make a decoder build (about 20x its decompressed size for minimal records).
+inline constexpr std::size_t max_batch_bytes = std::size_t{8} << 20;
 
 /// Replaces `bytes` by its zstd frame when `bytes` is at least compress_min_bytes long and the
 /// frame is smaller; otherwise leaves it alone.
 void compress(std::string& bytes);
-/// The plain message: `in` itself, or, when `in` is a zstd frame, its content decompressed into
-/// `buffer`. Decoders call it first, so they take both forms.
-expected<std::string_view, error> plain(std::string_view in, std::string& buffer);
+/// The plain message: `in` itself, or, when `in` is a zstd frame of at most `limit` decompressed
+/// bytes, its content decompressed into `buffer`. Decoders call it first, so they take both forms.
+expected<std::string_view, error> plain(std::string_view in, std::string& buffer,
+                                        std::size_t limit = max_message_bytes);
 
 /// Whether encode() may compress a kind: the bulk kinds between chainwatch's own services. Dead
 /// letters and late events stay plain msgpack for the operators' tools that read those subjects.
