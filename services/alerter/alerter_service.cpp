@@ -23,6 +23,8 @@ void bind(service::config_binder& b, alerter_config& c) {
                   "One alert per (rule, key) within this much event time (0 disables)");
   b.bind("alerter.fetch_batch", c.fetch_batch, "Match batches fetched at once");
   b.bind_duration("alerter.fetch_timeout", c.fetch_timeout_ns, "How long a fetch waits");
+  b.bind_duration("alerter.ack_wait", c.ack_wait_ns,
+                  "Redeliver a match batch not acked within this (a crashed instance's)");
   b.bind_duration("alerter.publish_timeout", c.publish_timeout_ns,
                   "How long to wait for alert acks before republishing");
   b.bind("alerter.durable", c.durable, "Durable consumer name on CW_MATCH");
@@ -76,7 +78,10 @@ service::nats_status alerter_service::start() {
       log_.warn("checkpoint_restore", "suppression checkpoint unreadable; starting empty");
     }
   }
-  auto in = nats_.pull({.stream = "CW_MATCH", .durable = cfg_.durable, .filter_subject = ""});
+  auto in = nats_.pull({.stream = "CW_MATCH",
+                        .durable = cfg_.durable,
+                        .filter_subject = "",
+                        .ack_wait_ns = cfg_.ack_wait_ns});
   if (!in) return unexpected(in.error());
   in_ = std::move(*in);
   thread_ = std::thread([this] { loop(); });

@@ -23,6 +23,7 @@ struct alerter_config {
   std::int64_t suppress_window_ns = 3'600'000'000'000; ///< per (rule, key); 0 disables
   std::int64_t fetch_batch = 64;                       ///< match batches per fetch
   std::int64_t fetch_timeout_ns = 500'000'000;         ///< fetch wait
+  std::int64_t ack_wait_ns = 5'000'000'000;            ///< redelivery of an unacked batch
   std::int64_t publish_timeout_ns = 10'000'000'000;    ///< wait for alert acks before retrying
   std::string durable = "alerter";                     ///< consumer name (shared by instances)
 };

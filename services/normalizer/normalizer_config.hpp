@@ -25,6 +25,8 @@ struct normalizer_config {
   std::int64_t fetch_batch = 16;
   /// How long a fetch waits for input, ns.
   std::int64_t fetch_timeout_ns = 500'000'000;
+  /// Redelivery of an unacknowledged raw batch (a crashed replica's) to the others, ns.
+  std::int64_t ack_wait_ns = 5'000'000'000;
   /// Maximum events per published event_batch (a raw batch may be split).
   std::int64_t max_events = 1000;
   /// Maximum size hint of one published event_batch, bytes.

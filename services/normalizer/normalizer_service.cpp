@@ -27,6 +27,8 @@ void bind(service::config_binder& b, normalizer_config& c) {
   b.bind("normalizer.keep_raw", c.keep_raw, "keep the raw record in each event (evidence)");
   b.bind("normalizer.fetch_batch", c.fetch_batch, "raw batches fetched per round");
   b.bind_duration("normalizer.fetch_timeout", c.fetch_timeout_ns, "how long a fetch waits");
+  b.bind_duration("normalizer.ack_wait", c.ack_wait_ns,
+                  "redeliver a batch not acked within this (a crashed replica's) to the others");
   b.bind("normalizer.max_events", c.max_events, "maximum events per published event_batch");
   b.bind("normalizer.max_bytes", c.max_bytes, "maximum bytes per published event_batch");
   b.bind_duration("normalizer.publish_timeout", c.publish_timeout_ns,
@@ -44,7 +46,8 @@ service::nats_status normalizer_service::start() {
   if (auto r = service::ensure_mesh_streams(client_); !r) return r;
   auto c = client_.pull({.stream = service::ingest_stream().name,
                          .durable = cfg_.durable,
-                         .filter_subject = cfg_.filter_subject});
+                         .filter_subject = cfg_.filter_subject,
+                         .ack_wait_ns = cfg_.ack_wait_ns});
   if (!c) return unexpected{c.error()};
   consumer_ = std::move(*c);
   return service::nats_ok();

@@ -153,9 +153,12 @@ service::nats_status watermark_service::start() {
       log_.warn("checkpoint_restore", "watermark checkpoint unreadable; starting empty");
     }
   }
+  // One watermark service reads the durable, in stream order: after a crash, the batches it
+  // held unacked come again at once instead of after ack_wait, behind newer ones (late then).
   auto c = client_.pull({.stream = service::events_stream().name,
                          .durable = cfg_.durable,
-                         .filter_subject = cfg_.filter_subject});
+                         .filter_subject = cfg_.filter_subject,
+                         .resume_at_ack_floor = true});
   if (!c) return unexpected{c.error()};
   consumer_ = std::move(*c);
   return service::nats_ok();

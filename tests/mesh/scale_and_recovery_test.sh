@@ -76,8 +76,15 @@ run_scenario() {
   # Every alert stored, then nothing pending anywhere.
   stored() { (($(stream_msgs CW_ALERTS) >= want)); }
   until_true 90 stored || {
-    echo "$name: only $(stream_msgs CW_ALERTS) of $want alerts stored; CW_LATE $(stream_msgs CW_LATE)," \
+    local have; have=$(stream_msgs CW_ALERTS)
+    echo "$name: only $have of $want alerts stored; CW_LATE $(stream_msgs CW_LATE)," \
       "CW_DLQ $(stream_msgs CW_DLQ), CW_MATCH $(stream_msgs CW_MATCH), consumed $(consumed)"
+    "$CHAINWATCH" alerts tail --nats "$NATS_URL" --stream --count "$have" --timeout 10s --json \
+      >"$tmp/alerts_$name.ndjson" || true
+    python3 tests/mesh/alertset.py mesh bf "$tmp/alerts_$name.ndjson" >"$tmp/got_$name" || true
+    echo "$name: missing (< hunt) or extra (> mesh) alerts:"
+    diff "$tmp/want" "$tmp/got_$name" | head -20 || true
+    "$CHAINWATCH" status --nats "$NATS_URL" | tail -12 || true
     return 1
   }
   until_true 30 settled || { echo "$name: alerter did not catch up"; return 1; }
@@ -111,7 +118,15 @@ run_scenario() {
   ((ok))
 }
 
+# A failed scenario leaves its logs and takes its mesh down, so the next one starts clean.
+end_scenario() {
+  local f
+  for f in "$tmp"/run/*.log; do echo "== $f"; tail -n 15 "$f"; done
+  for p in "${extra_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  CHAINWATCH_BIN=$BIN scripts/mesh down --run-dir "$tmp/run" >/dev/null 2>&1 || true
+  mesh_up=0; rm -rf "$tmp/run"
+}
 fail=0
-for s in $scenarios; do run_scenario "$s" || fail=1; done
+for s in $scenarios; do run_scenario "$s" || { fail=1; end_scenario; }; done
 ((fail == 0)) || exit 1
 echo "scale_and_recovery: ok ($scenarios: each $want alerts, equal to hunt, no duplicates)"

@@ -202,6 +202,7 @@ nats_status pull_consumer::drain(std::int64_t timeout_ms) {
 
 kv_bucket::~kv_bucket() {
   kvStore_Destroy(kv_);
+  jsCtx_Destroy(js_);
 }
 
 nats_result<std::uint64_t> kv_bucket::put(const std::string& key, std::string_view value) {
@@ -552,14 +553,22 @@ nats_result<std::unique_ptr<pull_consumer>> nats_client::pull(const consumer_spe
   auto s =
       js_GetConsumerInfo(&ci, sub_js_, spec.stream.c_str(), spec.durable.c_str(), nullptr, &js);
   jsDeliverPolicy ci_policy = js_DeliverAll;
-  std::uint64_t ci_start = 0;
+  std::uint64_t ci_start = 0, ack_floor = 0;
   if (s == NATS_OK && ci != nullptr && ci->Config != nullptr) {
     ci_policy = ci->Config->DeliverPolicy;
     ci_start = ci->Config->OptStartSeq;
+    ack_floor = ci->AckFloor.Stream;
   }
   jsConsumerInfo_Destroy(ci);
   ci = nullptr;
-  if (s == NATS_OK) {
+  if (s == NATS_OK && spec.resume_at_ack_floor && ack_floor > 0) {
+    // A consumer's start cannot move: delete it and create it again past the ack floor.
+    if (auto r = delete_consumer(spec.stream, spec.durable); !r) return unexpected{r.error()};
+    cc.DeliverPolicy = js_DeliverByStartSequence;
+    cc.OptStartSeq = std::max<std::uint64_t>(ack_floor + 1, ci_start);
+    js = static_cast<jsErrCode>(0);
+    s = js_AddConsumer(&ci, sub_js_, spec.stream.c_str(), &cc, nullptr, &js);
+  } else if (s == NATS_OK) {
     // The start position of an existing durable cannot change: keep it.
     cc.DeliverPolicy = ci_policy;
     cc.OptStartSeq = ci_start;
@@ -593,10 +602,21 @@ nats_status nats_client::delete_consumer(const std::string& stream, const std::s
   return check(s, "delete consumer " + stream + "/" + durable, js);
 }
 
-nats_result<std::unique_ptr<kv_bucket>>
-nats_client::key_value(const std::string& bucket, int history, std::int64_t ttl_ns, bool create) {
+nats_result<std::unique_ptr<kv_bucket>> nats_client::key_value(const std::string& bucket,
+                                                               int history, std::int64_t ttl_ns,
+                                                               bool create,
+                                                               std::int64_t timeout_ms) {
   std::unique_ptr<kv_bucket> kv(new kv_bucket());
-  auto s = js_KeyValue(&kv->kv_, pub_js_, bucket.c_str());
+  jsCtx* js = pub_js_;
+  if (timeout_ms > 0) {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = timeout_ms;
+    if (auto s = natsConnection_JetStream(&kv->js_, pub_, &jo); s != NATS_OK)
+      return unexpected{make_error(s, "jetstream context")};
+    js = kv->js_;
+  }
+  auto s = js_KeyValue(&kv->kv_, js, bucket.c_str());
   if (s == NATS_NOT_FOUND && create) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
@@ -604,7 +624,7 @@ nats_client::key_value(const std::string& bucket, int history, std::int64_t ttl_
     cfg.History = static_cast<std::uint8_t>(std::clamp(history, 1, 64));
     cfg.StorageType = js_FileStorage;
     cfg.TTL = ttl_ns;
-    s = js_CreateKeyValue(&kv->kv_, pub_js_, &cfg);
+    s = js_CreateKeyValue(&kv->kv_, js, &cfg);
   }
   if (s != NATS_OK) {
     kv->kv_ = nullptr;

@@ -329,6 +329,45 @@ TEST_F(nats_client_test, consumer_from_start_sequence) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(nats_client_test, resume_at_ack_floor_redelivers_a_crashed_readers_messages_at_once) {
+  ASSERT_TRUE(client_->ensure_stream("CW_RESUME", {"cw.resume"}, storage_kind::memory, 0, 0));
+  for (int i = 1; i <= 6; ++i)
+    ASSERT_TRUE(client_->js_publish("cw.resume", std::to_string(i)).has_value());
+  consumer_spec cs;
+  cs.stream = "CW_RESUME";
+  cs.durable = "single";
+  cs.ack_wait_ns = 60'000'000'000; // longer than the test: a redelivery here is not ack_wait's
+  auto data = [](const std::vector<message>& b) {
+    std::string out;
+    for (const auto& m : b)
+      out += std::string(m.data()) + " ";
+    return out;
+  };
+  {
+    auto c = client_->pull(cs);
+    ASSERT_TRUE(c.has_value()) << to_string(c.error());
+    auto batch = (*c)->fetch(4, 2000);
+    ASSERT_TRUE(batch.has_value());
+    ASSERT_EQ(data(*batch), "1 2 3 4 ");
+    ASSERT_TRUE((*batch)[0].ack_sync());
+    ASSERT_TRUE((*batch)[1].ack_sync());
+  } // the reader "crashes" holding 3 and 4
+  {
+    // Without the option, a new reader gets what follows; 3 and 4 wait for ack_wait.
+    auto c = client_->pull(cs);
+    ASSERT_TRUE(c.has_value()) << to_string(c.error());
+    auto batch = (*c)->fetch(10, 500);
+    ASSERT_TRUE(batch.has_value());
+    EXPECT_EQ(data(*batch), "5 6 ");
+  }
+  cs.resume_at_ack_floor = true;
+  auto c = client_->pull(cs);
+  ASSERT_TRUE(c.has_value()) << to_string(c.error());
+  auto batch = (*c)->fetch(10, 2000);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(data(*batch), "3 4 5 6 "); // at once and in stream order
+}
+
 TEST_F(nats_client_test, stream_survives_server_crash) {
   ASSERT_TRUE(client_->ensure_stream("CW_CRASH", {"cw.crash"}, storage_kind::file, 0, 0));
   for (int i = 0; i < 10; ++i)

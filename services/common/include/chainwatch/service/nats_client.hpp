@@ -134,6 +134,11 @@ struct consumer_spec {
   /// When creating the consumer: start at this stream sequence (0 = from the first message).
   /// Ignored if the durable exists (delete it first to move its start).
   std::uint64_t start_sequence = 0;
+  /// For a consumer with a single reader that needs stream order (the watermark service): an
+  /// existing durable is recreated just past its ack floor, so what a crashed predecessor held
+  /// unacknowledged is delivered at once and in order, not after ack_wait behind newer messages.
+  /// Never set it where replicas share the durable: they would each restart it.
+  bool resume_at_ack_floor = false;
 };
 
 /// One received message; owns the natsMsg. JetStream messages can be acknowledged.
@@ -269,6 +274,7 @@ private:
   friend class nats_client;
   kv_bucket() = default;
   __kvStore* kv_ = nullptr;
+  __jsCtx* js_ = nullptr; ///< own JetStream context (own timeout), or null: the client's
 };
 
 /// The NATS client of one service: a publish connection and a subscribe connection.
@@ -327,8 +333,12 @@ public:
   /// Opens a KV bucket, creating it (file storage, `history` revisions kept) if needed.
   /// `ttl_ns` > 0 makes entries expire that long after their last write (leases, heartbeats).
   /// With `create` false, a missing bucket is an error (NATS_NOT_FOUND) instead.
+  /// `timeout_ms` > 0: each operation waits at most that long for the server's reply (default:
+  /// the client's JetStream timeout), so that a reply lost in a server restart does not stall a
+  /// lease holder past its TTL.
   nats_result<std::unique_ptr<kv_bucket>> key_value(const std::string& bucket, int history = 1,
-                                                    std::int64_t ttl_ns = 0, bool create = true);
+                                                    std::int64_t ttl_ns = 0, bool create = true,
+                                                    std::int64_t timeout_ms = 0);
 
   /// Reconnections of either connection since start.
   std::uint64_t reconnects() const noexcept { return reconnects_.load(); }
