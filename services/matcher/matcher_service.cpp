@@ -18,10 +18,18 @@ struct matcher_service::partition_slot {
   std::unique_ptr<service::pull_consumer> consumer;
   std::atomic<bool> stop{false};   ///< finish the message in hand, then exit
   std::atomic<bool> fenced{false}; ///< lease lost: exit without publishing or acking
-  std::uint64_t last_seq = 0;      ///< last CW_PART sequence processed (and acked)
-  std::uint64_t checkpointed = 0;  ///< last_seq of the last checkpoint written
+  /// Steady-clock ns until which the lease is certainly ours (INT64_MAX: fixed ownership).
+  std::atomic<std::int64_t> lease_until{INT64_MAX};
+  std::uint64_t last_seq = 0;     ///< last CW_PART sequence processed (and acked)
+  std::uint64_t checkpointed = 0; ///< last_seq of the last checkpoint written
   std::thread thread;
 };
+
+namespace {
+std::int64_t steady_ns(std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now()) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+} // namespace
 
 std::string checkpoint_name(std::uint32_t partition) {
   return "p." + std::to_string(partition);
@@ -92,7 +100,10 @@ service::nats_status matcher_service::start() {
     return service::nats_ok();
   }
   // Dynamic ownership: leases in the cw_matchers bucket, a heartbeat thread.
-  auto kv = nats_.key_value("cw_matchers", 1, cfg_.lease_ns);
+  // Lease operations give up after a sixth of the TTL: a reply lost in a server restart must not
+  // stall the heartbeat past the TTL (the workers would stop, see lease_valid()).
+  auto kv = nats_.key_value("cw_matchers", 1, cfg_.lease_ns, true,
+                            std::max<std::int64_t>(cfg_.lease_ns / 6'000'000, 100));
   if (!kv) return unexpected(kv.error());
   leases_kv_ = std::move(*kv);
   leases_ = std::make_unique<lease_table>(*leases_kv_, node_id_,
@@ -101,9 +112,10 @@ service::nats_status matcher_service::start() {
   return service::nats_ok();
 }
 
-service::nats_status matcher_service::start_worker(std::uint32_t p) {
+service::nats_status matcher_service::start_worker(std::uint32_t p, std::int64_t lease_until_ns) {
   auto slot = std::make_shared<partition_slot>();
   slot->partition = p;
+  slot->lease_until = lease_until_ns;
   service::consumer_spec spec;
   spec.stream = "CW_PART";
   spec.durable = "matcher-" + std::to_string(p);
@@ -181,7 +193,25 @@ void matcher_service::stop_worker(std::uint32_t p, bool fenced) {
 void matcher_service::coordinate() {
   const auto period =
       std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.lease_ns / 3, 1'000'000));
+  // A lease written after `started` lives until `started` + TTL at the server; the workers use it
+  // only until a third of the TTL before that (fetch waits, clock rates and the last batch fit in
+  // that third: matcher_config checks fetch_timeout < lease / 3).
+  const auto valid_for = std::chrono::nanoseconds(cfg_.lease_ns - cfg_.lease_ns / 3);
   while (!stop_) {
+    // Workers that fenced themselves (their lease was not renewed in time): stopped and forgotten
+    // here; if the lease is still ours, this heartbeat takes it back and restarts them from the
+    // checkpoint.
+    std::vector<std::uint32_t> expired;
+    {
+      std::lock_guard lock(slots_mutex_);
+      for (const auto& [p, slot] : slots_)
+        if (slot->fenced && !slot->stop) expired.push_back(p);
+    }
+    for (auto p : expired) {
+      probe_.leases_lost.Increment();
+      stop_worker(p, true);
+      leases_->forget(p);
+    }
     std::string info = "{\"node\":\"" + node_id_ + "\",\"partitions\":[";
     {
       std::lock_guard lock(slots_mutex_);
@@ -193,6 +223,12 @@ void matcher_service::coordinate() {
     }
     info += "]}";
     auto changes = leases_->heartbeat(info);
+    const auto until = steady_ns(changes.started + valid_for);
+    {
+      std::lock_guard lock(slots_mutex_);
+      for (auto p : changes.renewed)
+        if (auto it = slots_.find(p); it != slots_.end()) it->second->lease_until = until;
+    }
     for (auto p : changes.lost) {
       log_.warn("lease_lost", "lease of partition " + std::to_string(p) + " lost: fenced");
       probe_.leases_lost.Increment();
@@ -205,7 +241,7 @@ void matcher_service::coordinate() {
       spdlog::info("matcher {}: released partition {}", node_id_, p);
     }
     for (auto p : changes.acquired) {
-      if (auto r = start_worker(p); !r) {
+      if (auto r = start_worker(p, until); !r) {
         log_.warn("start_worker",
                   "partition " + std::to_string(p) + ": " + service::to_string(r.error()));
         leases_->release(p);
@@ -318,6 +354,19 @@ void matcher_service::flush_checkpoint(std::uint32_t p) {
   ckpt_cv_.wait(lock, [&] { return !ckpt_pending_.contains(p) && ckpt_writing_ != p; });
 }
 
+bool matcher_service::lease_valid(partition_slot& slot) {
+  if (slot.fenced) return false;
+  if (steady_ns() < slot.lease_until) return true;
+  // Not renewed in time (the heartbeat stalled, the server was away): another node may take the
+  // partition once the lease expires, and must not find this worker still fetching from the
+  // durable it re-creates. Fence: no fetch, publish, ack or checkpoint; the coordinator stops
+  // the worker and, if the lease is still ours, restarts it from the checkpoint.
+  slot.fenced = true;
+  log_.warn("lease_expired", "partition " + std::to_string(slot.partition) +
+                                 ": lease not renewed in time; worker fenced");
+  return false;
+}
+
 bool matcher_service::publish_all(const std::vector<output>& outputs, const partition_slot& slot) {
   if (outputs.empty()) return true;
   for (bool first = true; first || (!stop_ && !slot.stop && !slot.fenced); first = false) {
@@ -344,7 +393,7 @@ void matcher_service::run_partition(partition_slot& slot) {
   const auto ckpt_every =
       std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.checkpoint_interval_ns, 1));
   auto ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
-  while (!stop_ && !slot.stop) {
+  while (!stop_ && !slot.stop && lease_valid(slot)) {
     auto batch = slot.consumer->fetch(static_cast<int>(cfg_.fetch_batch), fetch_ms);
     if (!batch) {
       probe_.error("fetch").Increment();
@@ -356,6 +405,7 @@ void matcher_service::run_partition(partition_slot& slot) {
     if (!batch->empty())
       if (auto meta = batch->back().meta())
         probe_.partition_lag(p).Set(static_cast<double>(meta->pending));
+    if (!lease_valid(slot)) break; // fetched after the lease's end: not ours to apply
     if (batch->empty()) {
       if (std::chrono::steady_clock::now() >= ckpt_due) {
         checkpoint(slot, self);
@@ -364,8 +414,18 @@ void matcher_service::run_partition(partition_slot& slot) {
       continue;
     }
     std::vector<output> outputs;
+    std::uint64_t applied = slot.last_seq; // the partition's stream order: applied up to here
     for (auto& msg : *batch) {
       auto start = std::chrono::steady_clock::now();
+      std::uint64_t seq = 0;
+      if (auto meta = msg.meta()) seq = meta->stream_sequence;
+      // Applied already (redelivered because its ack came after ack_wait): applying it again
+      // would feed the engine its events twice. Acked with the batch, skipped here.
+      if (seq != 0 && seq <= applied) {
+        probe_.error("redelivered").Increment();
+        continue;
+      }
+      applied = std::max(applied, seq);
       auto decoded = wire::decode_partition_batch(msg.data());
       if (!decoded) {
         auto reason = wire::to_string(decoded.error().code);
@@ -379,8 +439,6 @@ void matcher_service::run_partition(partition_slot& slot) {
                   msg.meta() ? "dl.m." + std::to_string(msg.meta()->stream_sequence) : "");
         continue;
       }
-      std::uint64_t seq = 0;
-      if (auto meta = msg.meta()) seq = meta->stream_sequence;
       partition_result res;
       bool ok = false;
       partition_work work{std::move(decoded->items), start >= gauges_due};
@@ -424,8 +482,9 @@ void matcher_service::run_partition(partition_slot& slot) {
       probe_.messages_in.Increment(); // last: once it counts a message, its counters are final
     }
     // Fenced (the lease was lost): another node may own the partition now; publish nothing.
-    if (slot.fenced) break;
+    if (!lease_valid(slot)) break;
     if (!publish_all(outputs, slot)) continue; // stopping: not acked, redelivered later
+    if (!lease_valid(slot)) break;             // publishing outlived the lease: do not ack
     for (auto& msg : *batch) {
       msg.ack();
       if (auto meta = msg.meta()) slot.last_seq = std::max(slot.last_seq, meta->stream_sequence);
@@ -442,6 +501,11 @@ void matcher_service::run_partition(partition_slot& slot) {
 int run(service::runtime& rt, const matcher_config& cfg) {
   if (auto parts = parse_partitions(cfg.owned, cfg.partitions); !parts) {
     spdlog::error("matcher: {}", parts.error());
+    return 2;
+  }
+  if (cfg.owned == "auto" && cfg.fetch_timeout_ns >= cfg.lease_ns / 3) {
+    spdlog::error("matcher: fetch_timeout must be below a third of lease (a worker stops using "
+                  "its lease a third of the TTL before it expires)");
     return 2;
   }
   catalog_options co;

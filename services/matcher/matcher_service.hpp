@@ -59,7 +59,7 @@ private:
     std::string subject, data, msg_id;
   };
   struct partition_slot;
-  service::nats_status start_worker(std::uint32_t p);
+  service::nats_status start_worker(std::uint32_t p, std::int64_t lease_until_ns = INT64_MAX);
   void stop_worker(std::uint32_t p, bool fenced);
   void coordinate();
   void run_partition(partition_slot& slot);
@@ -67,6 +67,7 @@ private:
   void write_checkpoints();
   void flush_checkpoint(std::uint32_t p);
   bool publish_all(const std::vector<output>& outputs, const partition_slot& slot);
+  bool lease_valid(partition_slot& slot);
 
   service::nats_client& nats_;
   matcher_config cfg_;

@@ -43,6 +43,7 @@ lease_table::lease_table(service::kv_bucket& kv, std::string node, std::uint32_t
 
 lease_changes lease_table::heartbeat(std::string_view info) {
   lease_changes out;
+  out.started = std::chrono::steady_clock::now();
   // Our own entry first, so we count ourselves among the members below.
   (void)kv_.put(member_key(node_), info);
   if (auto keys = kv_.keys()) {
@@ -64,6 +65,7 @@ lease_changes lease_table::heartbeat(std::string_view info) {
       continue;
     }
     it->second = *rev;
+    out.renewed.push_back(it->first);
     if (!std::binary_search(mine.begin(), mine.end(), it->first)) out.release.push_back(it->first);
     ++it;
   }

@@ -10,6 +10,7 @@
 // not hold (it restarted after a crash) is taken back at once instead of waiting for the TTL.
 
 #include <chainwatch/service/nats_client.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -36,6 +37,10 @@ struct lease_changes {
   std::vector<std::uint32_t> acquired; ///< newly leased: start their workers
   std::vector<std::uint32_t> release;  ///< assigned elsewhere now: checkpoint, then release()
   std::vector<std::uint32_t> lost;     ///< refresh failed: fence their workers at once
+  std::vector<std::uint32_t> renewed;  ///< held, refreshed by this heartbeat
+  /// When the heartbeat started: the server wrote every lease it acquired or renewed after this,
+  /// so none of them expires before `started` + TTL.
+  std::chrono::steady_clock::time_point started;
 };
 
 /// The leases of one node in the `cw_matchers` bucket.
@@ -50,6 +55,9 @@ public:
   void release(std::uint32_t p);
   /// Gives up every lease and the member entry (clean shutdown).
   void leave();
+  /// Forgets the lease of `p` without touching the bucket (its worker fenced itself: the lease
+  /// may have expired). If it is still ours, a later heartbeat takes it back at its revision.
+  void forget(std::uint32_t p) { held_.erase(p); }
   /// The partitions leased now, with their lease revisions.
   const std::map<std::uint32_t, std::uint64_t>& held() const noexcept { return held_; }
   /// The live members at the last heartbeat.

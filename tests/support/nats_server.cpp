@@ -158,6 +158,7 @@ expected<std::monostate, std::string> nats_server::launch() {
 void nats_server::terminate(int signo) {
   if (pid_ <= 0) return;
   ::kill(pid_, signo);
+  ::kill(pid_, SIGCONT); // a paused server handles SIGTERM only once it runs
   auto deadline = std::chrono::steady_clock::now() + 10s;
   int status = 0;
   while (::waitpid(pid_, &status, WNOHANG) == 0) {
@@ -177,6 +178,14 @@ void nats_server::stop() {
 
 void nats_server::kill() {
   terminate(SIGKILL);
+}
+
+void nats_server::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void nats_server::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 expected<std::monostate, std::string> nats_server::restart() {

@@ -31,6 +31,10 @@ public:
   void stop();
   /// Kills it abruptly (SIGKILL), as a crash.
   void kill();
+  /// Freezes it (SIGSTOP): connections stay open, nothing is answered (a stalled server).
+  void pause();
+  /// Lets a paused server go on (SIGCONT).
+  void resume();
   /// Starts it again on the same port and store; waits until it accepts connections.
   expected<std::monostate, std::string> restart();
 

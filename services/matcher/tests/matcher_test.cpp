@@ -74,7 +74,8 @@ protected:
     server_.reset();
   }
 
-  void start(const std::string& rules, const std::string& lists, std::int64_t partitions) {
+  void start(const std::string& rules, const std::string& lists, std::int64_t partitions,
+             const std::function<void(matcher::matcher_config&)>& tweak = {}) {
     matcher::catalog_options co;
     co.rule_paths = {rules};
     co.list_dirs = {lists};
@@ -84,6 +85,7 @@ protected:
     matcher::matcher_config cfg;
     cfg.partitions = partitions;
     cfg.fetch_timeout_ns = 100'000'000;
+    if (tweak) tweak(cfg);
     svc_ = std::make_unique<matcher::matcher_service>(*client_, metrics_, cfg, catalog_);
     auto r = svc_->start();
     ASSERT_TRUE(r.has_value()) << service::to_string(r.error());
@@ -308,6 +310,64 @@ sequence by user.name [authentication where true] [process where true]
     auto n = client_->stream_messages("CW_LATE");
     return n && *n == 1;
   }));
+  fs::remove_all(dir);
+}
+
+// A server that stops answering (SIGSTOP) stalls the heartbeat: the workers stop using their
+// leases before these can expire (fenced), and once the server answers again the node takes the
+// leases back and resumes each partition from its checkpoint, state intact.
+TEST_F(matcher_test, a_stalled_server_fences_the_workers_which_resume_from_the_checkpoint) {
+  auto dir = fs::temp_directory_path() / ("cw-matcher-fence-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "rules");
+  fs::create_directories(dir / "lists");
+  std::ofstream(dir / "rules" / "seq.toml") << R"([rule]
+rule_id = "seq-1"
+name = "auth then process"
+severity = "high"
+risk_score = 73
+language = "eql"
+type = "eql"
+query = '''
+sequence by user.name [authentication where true] [process where true]
+'''
+)";
+  ASSERT_NO_FATAL_FAILURE(
+      start((dir / "rules").string(), (dir / "lists").string(), 2, [](matcher::matcher_config& c) {
+        c.lease_ns = 900'000'000; // workers use it for 600 ms
+        c.checkpoint_interval_ns = 100'000'000;
+      }));
+  auto& probe = svc_->probe();
+  ASSERT_TRUE(eventually([&] { return probe.partitions_owned.Value() == 2; }));
+  engine::router rt(catalog_->compiled);
+  std::vector<std::vector<wire::partition_item>> out(2);
+  auto ev = [](const char* cat, int s) {
+    return timed_event{s * time::ns_per_s,
+                       parse(std::string("{\"@timestamp\":\"x\",\"event\":{\"category\":[\"") +
+                             cat + "\"]},\"user\":{\"name\":\"alice\"}}")};
+  };
+  add_event(rt, ev("authentication", 1000), "acme", out);
+  add_marker("acme", 1500 * time::ns_per_s, out);
+  ASSERT_NO_FATAL_FAILURE(publish(out));
+  ASSERT_TRUE(eventually([&] { return probe.messages_in.Value() == messages_; }));
+  // Both partitions checkpointed what they processed (alice's first step among it).
+  const double saved = probe.checkpoints.Value();
+  ASSERT_TRUE(eventually([&] { return probe.checkpoints.Value() >= saved + 2; }));
+
+  server_->pause();
+  ASSERT_TRUE(eventually([&] { return probe.leases_lost.Value() >= 2; }, 30))
+      << "the workers kept their leases through a stalled server";
+  ASSERT_TRUE(eventually([&] { return probe.partitions_owned.Value() == 0; }, 30));
+  server_->resume();
+  ASSERT_TRUE(eventually([&] { return probe.partitions_owned.Value() == 2; }, 30));
+  EXPECT_GE(probe.restores.Value(), 2);
+
+  add_event(rt, ev("process", 3000), "acme", out);
+  add_marker("acme", 3500 * time::ns_per_s, out);
+  ASSERT_NO_FATAL_FAILURE(publish(out));
+  auto got = receive("acme", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first_ns, 1000 * time::ns_per_s) << "alice's first step survived the fence";
+  EXPECT_EQ(got[0].last_ns, 3000 * time::ns_per_s);
   fs::remove_all(dir);
 }
 
