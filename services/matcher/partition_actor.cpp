@@ -149,16 +149,21 @@ caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partit
       },
       [self](partition_work& w) {
         auto& s = self->state;
-        for (auto& item : w.items) {
-          if (auto* e = std::get_if<wire::partition_event>(&item))
-            s.on_event(*e);
-          else
-            s.on_marker(std::get<wire::watermark_marker>(item));
+        partition_results r;
+        auto& out = r.per_message;
+        out.reserve(w.messages.size());
+        for (auto& items : w.messages) {
+          for (auto& item : items) {
+            if (auto* e = std::get_if<wire::partition_event>(&item))
+              s.on_event(*e);
+            else
+              s.on_marker(std::get<wire::watermark_marker>(item));
+          }
+          out.push_back(s.finish_work());
         }
-        auto r = s.finish_work();
-        if (w.gauges) {
-          r.gauges = true;
-          s.fill_gauges(r);
+        if (w.gauges && !out.empty()) {
+          out.back().gauges = true;
+          s.fill_gauges(out.back());
         }
         return r;
       },

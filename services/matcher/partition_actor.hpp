@@ -18,13 +18,16 @@
 
 namespace chainwatch::matcher {
 
-/// The decoded items of one partition_batch message, handed to a partition actor.
+/// The decoded items of the partition_batch messages of one fetch, handed to a partition actor
+/// in one request (a request per message cost a worker wake-up and a context switch each).
 struct partition_work {
-  std::vector<wire::partition_item> items; ///< events and markers in stream order
-  bool gauges = false;                     ///< also fill the (O(live keys)) gauges
+  std::vector<std::vector<wire::partition_item>> messages; ///< per message, items in stream order
+  bool gauges = false; ///< also fill the (O(live keys)) gauges, in the last result
 };
 
-/// What a partition actor produced for one partition_work.
+/// What a partition actor produced for one message of a partition_work (the answer is one per
+/// message, in order: outputs keep per-message msg ids, so a replay with other fetch boundaries
+/// publishes the same ids).
 struct partition_result {
   std::vector<wire::match_batch> matches; ///< one batch per customer, matches sorted
   std::vector<wire::late_event> late;     ///< events behind their customer's watermark
@@ -38,6 +41,11 @@ struct partition_result {
   std::int64_t live_keys = 0;             ///< (customer, key) states held
   std::int64_t pending = 0;               ///< pending partial sequences
   std::int64_t state_bytes = 0;           ///< approximate key state bytes (events excluded)
+};
+
+/// The answer to a partition_work: one result per message, in order.
+struct partition_results {
+  std::vector<partition_result> per_message;
 };
 
 /// A partition actor's state per customer, for a checkpoint (answer to checkpoint_atom) or a
@@ -57,7 +65,7 @@ struct partition_options {
   std::vector<bool> piped;                      ///< per rule: has pipes (its matches dropped)
 };
 
-/// Spawns the partition actor; it answers each partition_work with a partition_result,
+/// Spawns the partition actor; it answers each partition_work with partition_results,
 /// checkpoint_atom with its partition_snapshot, and (restore_atom, partition_snapshot) with the
 /// partition_snapshot's error (empty: restored).
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_options opts);
@@ -65,5 +73,5 @@ caf::actor spawn_partition_actor(caf::actor_system& sys, partition_options opts)
 } // namespace chainwatch::matcher
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_work)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_results)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chainwatch::matcher::partition_snapshot)
