@@ -689,7 +689,11 @@ int cmd_run(int argc, char** argv) {
   stage_keys.push_back("alerter.matches_in");
 
   // Alerts.
-  std::vector<double> wm_lat_ms, e2e_lat_ms;
+  // detected - watermark value, and detected - (watermark value + lateness): event time is the
+  // wall clock at publish, so the watermark W (max event time - lateness) cannot pass before wall
+  // time W + lateness; the second is an upper bound of the latency after the watermark passed
+  // (it still includes the events' transit from publish to the watermark service).
+  std::vector<double> wm_lat_ms, after_wm_ms, e2e_lat_ms;
   long eof_alerts = 0;
   std::int64_t last_recv = 0;
   for (auto& a : alerts) {
@@ -699,6 +703,7 @@ int cmd_run(int argc, char** argv) {
       continue;
     }
     wm_lat_ms.push_back(double(a.detected_ns - a.watermark_ns) / 1e6);
+    after_wm_ms.push_back(double(a.detected_ns - a.watermark_ns) / 1e6 - double(lateness_ms));
     e2e_lat_ms.push_back(double(a.received_ns - a.last_ns) / 1e6);
   }
   // EOF in wall-clock ns: reconstruct from steady offsets.
@@ -785,11 +790,14 @@ int cmd_run(int argc, char** argv) {
         core_b.mbps > 0 ? e2e_rate * double(avg) / 1e6 / core_b.mbps : 0.0));
   row("alerts received",
       f("%zu (%ld emitted only at EOF, watermark +inf)", alerts.size(), eof_alerts));
-  row("detected - watermark (ms) p50 / p99 / max",
-      f("%.1f / %.1f / %.1f over %zu alerts (target p99 < 50 ms: %s; includes the watermark's "
-        "lateness %ld ms)",
+  row("detected - watermark value (ms) p50 / p99 / max",
+      f("%.1f / %.1f / %.1f over %zu alerts (includes the watermark's lateness %ld ms)",
         pct(wm_lat_ms, 50), pct(wm_lat_ms, 99), pct(wm_lat_ms, 100), wm_lat_ms.size(),
-        !wm_lat_ms.empty() && pct(wm_lat_ms, 99) < 50 ? "MET" : "NOT MET", lateness_ms));
+        lateness_ms));
+  row("**watermark-to-alert** (ms, upper bound: detected - watermark - lateness) p50 / p99 / max",
+      f("%.1f / %.1f / %.1f (target p99 < 50 ms: %s)", pct(after_wm_ms, 50), pct(after_wm_ms, 99),
+        pct(after_wm_ms, 100),
+        !after_wm_ms.empty() && pct(after_wm_ms, 99) < 50 ? "MET" : "NOT MET"));
   row("alert received - last event published (ms) p50 / p99",
       f("%.1f / %.1f", pct(e2e_lat_ms, 50), pct(e2e_lat_ms, 99)));
   row("EOF (last publish acked) -> last alert received", f("%.0f ms", eof_to_last_alert_ms));
