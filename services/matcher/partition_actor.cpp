@@ -74,17 +74,30 @@ struct partition_state {
           {e.customer, e.key, e.event_ns, ce.eng->watermark(), e.ingest_ns, std::move(e.event)});
       return;
     }
-    auto decoded = event::from_msgpack(e.event);
-    if (!decoded) {
-      ++result.bad_events;
-      return;
-    }
-    auto ev = std::make_shared<const event::event>(std::move(*decoded));
     // Hits found by a watermark service with the same rules are used as they are; otherwise
     // (other rules loaded there, an older producer) the event is routed here.
-    auto r = e.rules == opts.rules->fingerprint() && !e.hits.empty()
-                 ? ce.eng->push_hits(std::move(ev), e.event_ns, e.key, e.hits)
-                 : ce.eng->push_key(std::move(ev), e.event_ns, e.key);
+    const bool hits = e.rules == opts.rules->fingerprint() && ce.eng->takes_hits(e.key, e.hits);
+    engine::push_result r;
+    if (hits && !ce.eng->reads_events_of(e.hits)) {
+      // The engine will read no field: the event stays msgpack (no decode, no tree), and a
+      // match's evidence is these very bytes. The watermark service decoded them to route.
+      if (e.event.empty()) {
+        ++result.bad_events;
+        return;
+      }
+      r = ce.eng->push_hits(
+          std::make_shared<const event::event>(event::event::encoded(std::move(e.event))),
+          e.event_ns, e.key, e.hits);
+    } else {
+      auto decoded = event::from_msgpack(e.event);
+      if (!decoded) {
+        ++result.bad_events;
+        return;
+      }
+      auto ev = std::make_shared<const event::event>(std::move(*decoded));
+      r = hits ? ce.eng->push_hits(std::move(ev), e.event_ns, e.key, e.hits)
+               : ce.eng->push_key(std::move(ev), e.event_ns, e.key);
+    }
     if (r == engine::push_result::unrouted) ++result.unrouted;
   }
 

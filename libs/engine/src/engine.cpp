@@ -598,15 +598,26 @@ push_result engine::push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
   return taken || only_key == nullptr ? push_result::accepted : push_result::unrouted;
 }
 
+bool engine::takes_hits(std::string_view key, std::span<const step_id> hits) const noexcept {
+  const detail::compiled& c = impl_->rules->impl();
+  if (key.empty() || hits.empty() || !c.lineage.empty()) return false;
+  for (auto h : hits)
+    if (h >= c.steps.size() || c.rules[c.steps[h].rule].kind == detail::rule_kind::event)
+      return false;
+  return true;
+}
+
+bool engine::reads_events_of(std::span<const step_id> hits) const noexcept {
+  const detail::compiled& c = impl_->rules->impl();
+  for (auto h : hits)
+    if (h < c.steps.size() && !c.rules[c.steps[h].rule].pipes.empty()) return true;
+  return false;
+}
+
 push_result engine::push_hits(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key,
                               std::span<const step_id> hits) {
   impl& d = *impl_;
-  const detail::compiled& c = d.rules->impl();
-  bool usable = !key.empty() && !hits.empty() && c.lineage.empty();
-  for (std::size_t i = 0; usable && i < hits.size(); ++i)
-    usable =
-        hits[i] < c.steps.size() && c.rules[c.steps[hits[i]].rule].kind != detail::rule_kind::event;
-  if (!usable) return push_key(std::move(ev), timestamp_ns, key);
+  if (!takes_hits(key, hits)) return push_key(std::move(ev), timestamp_ns, key);
   ++d.events;
   if (timestamp_ns < watermark_) {
     ++d.late;

@@ -449,6 +449,63 @@ TEST(engine, push_hits_equals_push_key_and_ignores_hits_that_are_not_its_own) {
             compile({R"(authentication where event.action == "ok")"})->fingerprint());
 }
 
+TEST(engine, push_hits_keeps_encoded_events_as_evidence_unless_a_pipe_reads_them) {
+  auto rs = compile({R"(sequence by user.name with maxspan=1m
+                          [authentication where event.action == "fail"] with runs=2
+                          [authentication where event.action == "ok"])",
+                     R"(sequence by user.name [authentication where event.action == "ok"]
+                          [process where true] | head 1)"});
+  std::vector<cw::event::event_ptr> evs = {
+      ev(1, "authentication", "fail"), ev(2, "authentication", "fail"),
+      ev(3, "authentication", "ok"), ev(4, "process", "start")};
+  // Each match as rule, key and the msgpack of its events.
+  auto run = [&](bool encode) {
+    std::vector<std::string> out;
+    eng::engine e(rs, [&](eng::match&& m) {
+      std::string s = std::to_string(m.rule) + ":" + m.key + ":";
+      for (const auto& x : m.events)
+        cw::event::append_msgpack(s, *x);
+      out.push_back(std::move(s));
+    });
+    eng::router rt(rs);
+    for (std::size_t i = 0; i < evs.size(); ++i) {
+      rt.route(*evs[i]);
+      for (const auto& entry : rt.entries()) {
+        EXPECT_TRUE(e.takes_hits(entry.key, entry.hits));
+        auto x = evs[i];
+        if (encode && !e.reads_events_of(entry.hits)) {
+          std::string bytes;
+          cw::event::append_msgpack(bytes, *x);
+          x = std::make_shared<const cw::event::event>(cw::event::event::encoded(std::move(bytes)));
+          EXPECT_TRUE(x->is_encoded());
+          EXPECT_FALSE(x->get(cw::event::field_path("user.name")).exists());
+        }
+        EXPECT_EQ(
+            e.push_hits(x, static_cast<std::int64_t>(i) * 1'000'000'000, entry.key, entry.hits),
+            eng::push_result::accepted);
+      }
+    }
+    e.finish();
+    return out;
+  };
+  auto decoded = run(false);
+  ASSERT_EQ(decoded.size(), 2u);
+  EXPECT_EQ(run(true), decoded);
+  // The piped rule's steps read their events (a process event hits only that rule); the other
+  // rule's do not (a failure hits only that one).
+  eng::engine e(rs, [](eng::match&&) {});
+  eng::router rt(rs);
+  auto hits_of = [&](const cw::event::event& x) {
+    rt.route(x);
+    EXPECT_EQ(rt.entries().size(), 1u);
+    return std::vector<eng::step_id>(rt.entries()[0].hits.begin(), rt.entries()[0].hits.end());
+  };
+  auto seq_steps = hits_of(*evs[0]), piped_steps = hits_of(*evs[3]);
+  EXPECT_FALSE(e.reads_events_of(seq_steps));
+  EXPECT_TRUE(e.reads_events_of(piped_steps));
+  EXPECT_FALSE(e.takes_hits("", seq_steps)) << "an empty key is routed again";
+}
+
 TEST(engine, push_hits_survives_any_combination_of_valid_step_ids) {
   // Hits come off the wire: a corrupt message that still carries the right fingerprint must not
   // break the engine, whatever ids (in range), order or repetition it holds.

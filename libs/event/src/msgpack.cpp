@@ -115,6 +115,10 @@ void put_node(std::string& out, const event& ev, std::uint32_t index) {
 } // namespace
 
 void append_msgpack(std::string& out, const event& ev) {
+  if (ev.is_encoded()) {
+    out += ev.strings();
+    return;
+  }
   if (ev.nodes().empty()) {
     put_u8(out, 0xc0);
     return;

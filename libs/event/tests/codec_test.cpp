@@ -368,3 +368,24 @@ TEST(event_json, string_escaping_matches_reference_at_every_position) {
         ASSERT_EQ(out, reference(s)) << "len " << len << " pos " << pos;
       }
 }
+
+TEST(event_msgpack, an_encoded_event_is_its_bytes_and_has_no_fields) {
+  ev::json_decoder dec;
+  auto e = dec.decode(R"({"user":{"name":"bob"},"n":[1,2.5,null]})");
+  ASSERT_TRUE(e.has_value());
+  std::string bytes;
+  ev::append_msgpack(bytes, *e);
+  auto enc = ev::event::encoded(bytes);
+  EXPECT_TRUE(enc.is_encoded());
+  EXPECT_FALSE(enc.empty());
+  EXPECT_FALSE(enc.get(ev::field_path("user.name")).exists());
+  EXPECT_FALSE(enc.root().exists());
+  std::string again;
+  ev::append_msgpack(again, enc);
+  EXPECT_EQ(again, bytes); // written back as they are
+  auto back = ev::from_msgpack(again);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, *e);
+  EXPECT_TRUE(ev::event::encoded("").empty());
+  EXPECT_FALSE(ev::event{}.is_encoded());
+}

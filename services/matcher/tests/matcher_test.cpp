@@ -51,8 +51,9 @@ std::int64_t timestamp(const event::event& ev) {
   return time::parse_iso8601(v.as_string()).value_or(0);
 }
 
-/// A comparable summary of a match.
-using summary = std::tuple<std::string, std::string, std::int64_t, std::int64_t, std::size_t>;
+/// A comparable summary of a match: rule, key, first and last event time, and the msgpack of its
+/// events (the evidence bytes, which the matcher may forward without decoding them).
+using summary = std::tuple<std::string, std::string, std::int64_t, std::int64_t, std::string>;
 
 class matcher_test : public ::testing::Test {
 protected:
@@ -203,8 +204,11 @@ TEST_F(matcher_test, demo_matches_equal_the_engine) {
                   std::int64_t lateness) {
     std::vector<summary> expected;
     engine::engine eng(catalog_->compiled, [&](engine::match&& m) {
+      std::string evidence;
+      for (const auto& ev : m.events)
+        event::append_msgpack(evidence, *ev);
       expected.emplace_back(catalog_->compiled->source(m.rule).id, m.key == "[]" ? "" : m.key,
-                            m.first_ns, m.last_ns, m.events.size());
+                            m.first_ns, m.last_ns, std::move(evidence));
     });
     std::int64_t max_ts = INT64_MIN, wm = INT64_MIN;
     for (std::size_t i = 0; i < input.size(); ++i) {
@@ -238,8 +242,12 @@ TEST_F(matcher_test, demo_matches_equal_the_engine) {
     received_.clear();
     auto got = receive(customer, expected.size());
     std::vector<summary> actual;
-    for (const auto& m : got)
-      actual.emplace_back(m.rule_id, m.key, m.first_ns, m.last_ns, m.events.size());
+    for (const auto& m : got) {
+      std::string evidence;
+      for (const auto& blob : m.events)
+        evidence += blob;
+      actual.emplace_back(m.rule_id, m.key, m.first_ns, m.last_ns, std::move(evidence));
+    }
     std::sort(actual.begin(), actual.end());
     EXPECT_EQ(actual, expected) << customer;
     for (const auto& m : got)

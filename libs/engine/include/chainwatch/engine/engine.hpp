@@ -234,6 +234,13 @@ public:
   /// lineage rules fall back to routing the event here.
   push_result push_hits(event::event_ptr ev, std::int64_t timestamp_ns, std::string_view key,
                         std::span<const step_id> hits);
+  /// True when push_hits takes `hits` for `key` as they are (no fallback to routing). Then,
+  /// unless reads_events_of(hits), the engine reads none of the event's fields (it only keeps the
+  /// event as evidence), so a caller may pass an event that is still msgpack
+  /// (event::event::encoded) and never decode it.
+  bool takes_hits(std::string_view key, std::span<const step_id> hits) const noexcept;
+  /// True when a rule of one of `hits` has pipes, which read the fields of its matches' events.
+  bool reads_events_of(std::span<const step_id> hits) const noexcept;
   /// Raises the watermark: buffered events at or before it are processed, deadlines
   /// at or before it decided (maxspan expiry, trailing missing steps), drained keys dropped.
   void advance(std::int64_t watermark_ns);

@@ -153,9 +153,20 @@ class event {
 public:
   /// An empty event (no root value).
   event() = default;
+  /// An event kept as its msgpack bytes (append_msgpack's output), not decoded: it has no fields
+  /// to read (every lookup is missing, root() too) and append_msgpack writes the bytes back as
+  /// they are. For a holder that only stores and forwards events (the mesh's matcher, when the
+  /// watermark service already found the steps they match); from_msgpack decodes them.
+  static event encoded(std::string msgpack) {
+    event ev;
+    ev.strings_ = std::move(msgpack);
+    return ev;
+  }
 
   /// True when the event holds no value (default constructed).
-  bool empty() const noexcept { return nodes_.empty(); }
+  bool empty() const noexcept { return nodes_.empty() && strings_.empty(); }
+  /// True for an event made by encoded(): msgpack bytes, no fields.
+  bool is_encoded() const noexcept { return nodes_.empty() && !strings_.empty(); }
   /// The root value (an object for every decoded event).
   value_ref root() const noexcept;
   /// Resolves a path against the root; missing ref when absent.
