@@ -309,6 +309,8 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   eql::compile_options copts;
   copts.case_sensitive = opts.case_sensitive;
   copts.lists = opts.lists;
+  eql::field_slots slots; // the router reads each distinct field of an event once
+  copts.slots = &slots;
 
   // Steps to index: (step id, category, condition ast), filled while compiling.
   struct pending_index {
@@ -551,6 +553,7 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   c->fingerprint = XXH3_64bits(text.data(), text.size());
   c->conditions = static_cast<std::uint32_t>(condition_ids.size());
   c->key_lists = static_cast<std::uint32_t>(key_list_ids.size());
+  c->field_slots = static_cast<std::uint32_t>(slots.ids.size());
   c->sources = std::move(sources);
   std::shared_ptr<ruleset> rs(new ruleset());
   rs->impl_ = std::move(c);
@@ -564,6 +567,10 @@ router::router(std::shared_ptr<const ruleset> rules) : rules_(std::move(rules)) 
   condition_stamp_.assign(rules_->impl().conditions, 0);
   key_list_stamp_.assign(rules_->impl().key_lists, 0);
   key_list_entry_.assign(rules_->impl().key_lists, 0);
+  field_values_.assign(rules_->impl().field_slots, {});
+  field_stamps_.assign(rules_->impl().field_slots, 0);
+  ctx_.field_values = field_values_.data();
+  ctx_.field_stamps = field_stamps_.data();
 }
 router::~router() = default;
 router::router(router&&) noexcept = default;
@@ -590,8 +597,10 @@ void router::route(const event::event& ev) {
     std::fill(stamp_.begin(), stamp_.end(), 0);
     std::fill(condition_stamp_.begin(), condition_stamp_.end(), 0);
     std::fill(key_list_stamp_.begin(), key_list_stamp_.end(), 0);
+    std::fill(field_stamps_.begin(), field_stamps_.end(), 0);
     epoch_ = 1;
   }
+  ctx_.field_epoch = epoch_; // field reads of this event: memoized by slot
 
   std::string& scratch = keys_; // reused as lookup buffer before keys are built
   auto visit_bucket = [&](const detail::bucket& b) {

@@ -73,6 +73,7 @@ struct expression::node {
   std::unique_ptr<matcher> m;
   std::vector<detail::cidr> cidrs;
   const lookup_list* list = nullptr;
+  std::int32_t slot = -1; // field of the current event: its memo slot (compile_options::slots)
 };
 
 namespace {
@@ -495,6 +496,14 @@ value read_field(const node& n, eval_context& ctx) {
   switch (n.kind) {
   case nk::field:
     if (!ctx.current) return value::null();
+    if (n.slot >= 0 && ctx.field_values) {
+      auto s = static_cast<std::size_t>(n.slot);
+      if (ctx.field_stamps[s] != ctx.field_epoch) {
+        ctx.field_values[s] = ctx.current->get(n.path);
+        ctx.field_stamps[s] = ctx.field_epoch;
+      }
+      return value::from(ctx.field_values[s]);
+    }
     return value::from(ctx.current->get(n.path));
   case nk::seq_field: {
     auto i = static_cast<std::size_t>(n.index);
@@ -658,6 +667,11 @@ std::unique_ptr<node> compiler::build_field(const expr& e) {
   for (std::size_t i = first; i < p.size(); ++i)
     segs.push_back({p[i].name, p[i].name.empty() ? p[i].index : -1, p[i].name.empty()});
   n->path = event::field_path(std::move(segs));
+  if (n->kind == nk::field && opts_.slots) {
+    auto& ids = opts_.slots->ids;
+    n->slot = static_cast<std::int32_t>(
+        ids.try_emplace(n->path.to_string(), static_cast<std::uint32_t>(ids.size())).first->second);
+  }
   return n;
 }
 

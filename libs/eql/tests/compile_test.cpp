@@ -368,3 +368,45 @@ TEST(compile, wildcard_match_function) {
 
 } // namespace
 } // namespace chainwatch::eql
+
+namespace chainwatch::eql {
+namespace {
+
+// Expressions compiled with one field_slots table share a slot per distinct field of the current
+// event; with a memo in the context, a field is read once per epoch and then served from it.
+TEST(compile, field_slots_memoize_reads_of_the_current_event_per_epoch) {
+  field_slots slots;
+  compile_options o;
+  o.slots = &slots;
+  auto a = parse_expression("process.pid == 42");
+  auto b = parse_expression("process.pid + 1 == 43 and source.ip == \"10.1.2.3\"");
+  ASSERT_TRUE(a && b);
+  auto ca = compile(*a, o);
+  auto cb = compile(*b, o);
+  ASSERT_TRUE(ca && cb);
+  ASSERT_EQ(slots.ids.size(), 2u) << "process.pid and source.ip";
+  const auto pid = slots.ids.at("process.pid");
+
+  const event::event ev = decode(sample);
+  const event::event other = decode(R"({"process":{"pid":7}})");
+  std::vector<event::value_ref> values(slots.ids.size());
+  std::vector<std::uint32_t> stamps(slots.ids.size(), 0);
+  eval_context ctx;
+  ctx.current = &ev;
+  ctx.field_values = values.data();
+  ctx.field_stamps = stamps.data();
+  ctx.field_epoch = 1;
+  EXPECT_TRUE(ca->test(ctx));
+  EXPECT_EQ(stamps[pid], 1u);
+  // A memo entry of this epoch is trusted: planting another event's pid changes the answer,
+  // which shows the second expression reads the memo, not the event.
+  values[pid] = other.get(event::field_path("process.pid"));
+  EXPECT_FALSE(cb->test(ctx));
+  // A new epoch reads the event again.
+  ctx.field_epoch = 2;
+  EXPECT_TRUE(cb->test(ctx));
+  EXPECT_TRUE(ca->test(ctx));
+}
+
+} // namespace
+} // namespace chainwatch::eql

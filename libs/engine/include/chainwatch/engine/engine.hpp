@@ -133,6 +133,8 @@ private:
   std::vector<std::uint32_t> condition_stamp_; // epoch << 1 | value, by condition id
   std::vector<std::uint32_t> key_list_stamp_;  // epoch, by key-list id
   std::vector<std::uint32_t> key_list_entry_;  // entry index, by key-list id
+  std::vector<event::value_ref> field_values_; // this event's field reads, by field slot
+  std::vector<std::uint32_t> field_stamps_;    // epoch, by field slot
   std::uint32_t epoch_ = 0;
   std::vector<step_id> candidates_;
   std::vector<std::pair<std::uint32_t, step_id>> tagged_; // (entry, step)

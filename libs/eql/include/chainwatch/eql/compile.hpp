@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace chainwatch::eql {
 
@@ -74,15 +75,28 @@ struct eval_context {
   std::size_t scratch_used = 0;
   /// Elements bound by `arraySearch`/`arrayCount` variables (nesting depth 8).
   std::array<event::value_ref, 8> locals{};
+  /// Optional memo of `current`'s field reads, by field slot (compile_options::field_slots):
+  /// slot s holds a valid read when field_stamps[s] == field_epoch. Whoever sets these bumps
+  /// field_epoch for every new `current` (the router does, once per event).
+  event::value_ref* field_values = nullptr;
+  std::uint32_t* field_stamps = nullptr;
+  std::uint32_t field_epoch = 0;
   /// Stores a temporary string and returns a view valid until the next reset.
   std::string_view keep(std::string s);
   void reset() { scratch_used = 0; }
+};
+
+/// Field path text -> slot, shared by the expressions compiled with it, so that an evaluator
+/// with a memo (eval_context::field_values) reads each distinct field once per event.
+struct field_slots {
+  std::unordered_map<std::string, std::uint32_t> ids;
 };
 
 /// Options that affect compilation.
 struct compile_options {
   bool case_sensitive = false;          ///< `==`, `!=`, `in`, function string compares
   const list_registry* lists = nullptr; ///< for `inList(value, "name")`
+  field_slots* slots = nullptr;         ///< assign field slots (fields of the current event)
 };
 
 /// A compiled expression. Cheap to copy (shares an immutable tree).
