@@ -601,16 +601,18 @@ push_result engine::push_impl(event::event_ptr ev, std::int64_t timestamp_ns,
 bool engine::takes_hits(std::string_view key, std::span<const step_id> hits) const noexcept {
   const detail::compiled& c = impl_->rules->impl();
   if (key.empty() || hits.empty() || !c.lineage.empty()) return false;
+  const auto* flags = c.step_flags.data();
+  const auto n = c.step_flags.size();
   for (auto h : hits)
-    if (h >= c.steps.size() || c.rules[c.steps[h].rule].kind == detail::rule_kind::event)
-      return false;
+    if (h >= n || (flags[h] & detail::compiled::step_of_event_rule)) return false;
   return true;
 }
 
 bool engine::reads_events_of(std::span<const step_id> hits) const noexcept {
   const detail::compiled& c = impl_->rules->impl();
   for (auto h : hits)
-    if (h < c.steps.size() && !c.rules[c.steps[h].rule].pipes.empty()) return true;
+    if (h < c.step_flags.size() && (c.step_flags[h] & detail::compiled::step_of_piped_rule))
+      return true;
   return false;
 }
 

@@ -554,6 +554,13 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   c->conditions = static_cast<std::uint32_t>(condition_ids.size());
   c->key_lists = static_cast<std::uint32_t>(key_list_ids.size());
   c->field_slots = static_cast<std::uint32_t>(slots.ids.size());
+  c->step_flags.reserve(c->steps.size());
+  for (const auto& s : c->steps) {
+    const auto& r = c->rules[s.rule];
+    c->step_flags.push_back(static_cast<std::uint8_t>(
+        (r.kind == detail::rule_kind::event ? detail::compiled::step_of_event_rule : 0) |
+        (r.pipes.empty() ? 0 : detail::compiled::step_of_piped_rule)));
+  }
   c->sources = std::move(sources);
   std::shared_ptr<ruleset> rs(new ruleset());
   rs->impl_ = std::move(c);

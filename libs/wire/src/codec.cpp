@@ -43,8 +43,11 @@ std::string to_string(const error& err) {
 // --- writer -------------------------------------------------------------------------------------
 
 void writer::put_be(std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    put(static_cast<std::uint8_t>(v >> (8 * i)));
+  // One append instead of a push_back per byte (the encoders' hottest line).
+  char buf[8];
+  for (int i = 0; i < bytes; ++i)
+    buf[i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
+  out_.append(buf, static_cast<std::size_t>(bytes));
 }
 
 void writer::array(std::uint32_t n) {
