@@ -57,7 +57,7 @@ router_stage::router_stage(std::shared_ptr<const engine::ruleset> rules, std::ui
 void router_stage::marker(const std::string& customer, std::int64_t wm, routed_output& out) {
   // Every partition gets the marker, so partitions without this customer's events advance too.
   for (std::uint32_t p = 0; p < partitions_; ++p)
-    out.parts[p].push_back(wire::watermark_marker{customer, wm});
+    out.part(p).add_marker(customer, wm);
   out.markers += partitions_;
 }
 
@@ -98,14 +98,8 @@ void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, rout
     auto emit = [&](std::string_view key, std::uint64_t hash,
                     std::span<const engine::step_id> hits) {
       auto p = wire::partition_of(hash, partitions_);
-      out.parts[p].push_back(wire::partition_event{.customer = customer,
-                                                   .key_hash = hash,
-                                                   .key = std::string(key),
-                                                   .event_ns = rec.event_ns,
-                                                   .ingest_ns = rec.ingest_ns,
-                                                   .event = rec.event,
-                                                   .rules = hits.empty() ? 0 : fingerprint_,
-                                                   .hits = {hits.begin(), hits.end()}});
+      out.part(p).add_event(customer, hash, key, rec.event_ns, rec.ingest_ns, rec.event,
+                            hits.empty() ? 0 : fingerprint_, hits.data(), hits.size());
       ++out.items;
     };
     // One copy per distinct join key (the router groups hits by key), with the steps it hit so
@@ -164,27 +158,21 @@ service::nats_status watermark_service::start() {
   return service::nats_ok();
 }
 
+routed_output watermark_service::fresh_output() const {
+  routed_output r;
+  r.max_items = static_cast<std::size_t>(std::max<std::int64_t>(1, cfg_.max_items));
+  r.max_bytes = static_cast<std::size_t>(std::max<std::int64_t>(1, cfg_.max_bytes));
+  return r;
+}
+
 void watermark_service::encode(routed_output& r, const std::string& id_prefix,
                                std::vector<output>& outs) {
-  for (auto& [p, items] : r.parts) {
-    // Split into batches of max_items / max_bytes, in order.
-    std::size_t chunk = 0;
-    std::size_t begin = 0;
-    while (begin < items.size()) {
-      wire::partition_batch b{.partition = p, .items = {}};
-      std::size_t bytes = 0;
-      std::size_t end = begin;
-      while (end < items.size() && b.items.size() < static_cast<std::size_t>(cfg_.max_items)) {
-        auto size = wire::size_hint(items[end]);
-        if (!b.items.empty() && bytes + size > static_cast<std::size_t>(cfg_.max_bytes)) break;
-        bytes += size;
-        b.items.push_back(std::move(items[end++]));
-      }
-      begin = end;
+  for (auto& [p, builder] : r.parts) {
+    auto batches = builder.finish();
+    for (std::size_t chunk = 0; chunk < batches.size(); ++chunk) {
       auto id = id_prefix + "." + std::to_string(p);
       if (chunk > 0) id += "." + std::to_string(chunk);
-      ++chunk;
-      outs.push_back({wire::partition_subject(p), wire::encode(b), std::move(id)});
+      outs.push_back({wire::partition_subject(p), std::move(batches[chunk]), std::move(id)});
     }
   }
   for (std::size_t i = 0; i < r.late.size(); ++i) {
@@ -274,7 +262,7 @@ std::size_t watermark_service::run_once() {
     std::string seq = meta ? std::to_string(meta->stream_sequence) : std::to_string(now_ns());
     auto subject = msg.subject();
     bool eof = wire::subject_token(subject, 4) == "eof";
-    routed_output r;
+    routed_output r = fresh_output();
     auto batch = wire::decode_event_batch(msg.data());
     if (!batch) {
       std::string reason = wire::to_string(batch.error().code);
@@ -316,7 +304,7 @@ std::size_t watermark_service::run_once() {
   }
   // Idle sources: the watermark moves with the wall clock.
   auto now = now_ns();
-  routed_output idle;
+  routed_output idle = fresh_output();
   if (now - last_tick_ns_ >= cfg_.marker_interval_ns) {
     last_tick_ns_ = now;
     stage_.tick(now, idle);

@@ -20,8 +20,15 @@ namespace chainwatch::watermark {
 
 /// What one input batch (or an idle tick) produces.
 struct routed_output {
-  /// Items per partition, in order (events, then markers).
-  std::map<std::uint32_t, std::vector<wire::partition_item>> parts;
+  /// Limits of one partition_batch message (watermark.max_items, watermark.max_bytes).
+  std::size_t max_items = 1000;
+  std::size_t max_bytes = 512 * 1024;
+  /// Items per partition, in order (events, then markers), encoded as they come.
+  std::map<std::uint32_t, wire::partition_batch_builder> parts;
+  /// The builder of partition `p`.
+  wire::partition_batch_builder& part(std::uint32_t p) {
+    return parts.try_emplace(p, p, max_items, max_bytes).first->second;
+  }
   /// Events behind their customer's watermark.
   std::vector<wire::late_event> late;
   /// Events that no rule step can use.
@@ -90,6 +97,7 @@ private:
     std::string msg_id;
   };
   void encode(routed_output& r, const std::string& id_prefix, std::vector<output>& outs);
+  routed_output fresh_output() const;
   bool publish_round(const std::vector<output>& outs);
   void update_gauges(std::int64_t now_ns);
 

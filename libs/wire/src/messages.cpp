@@ -3,6 +3,7 @@
 #include "chainwatch/wire/codec.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace chainwatch::wire {
 
@@ -570,6 +571,65 @@ std::size_t size_hint(const match& m) noexcept {
   for (const auto& ev : m.events)
     n += field_overhead + ev.size();
   return n;
+}
+
+void partition_batch_builder::make_room(std::size_t hint) {
+  if (count_ > 0 && (count_ >= max_items_ || bytes_ + hint > max_bytes_)) seal();
+  bytes_ += hint;
+  ++count_;
+}
+
+void partition_batch_builder::add_event(std::string_view customer, std::uint64_t key_hash,
+                                        std::string_view key, std::int64_t event_ns,
+                                        std::int64_t ingest_ns, std::string_view event,
+                                        std::uint64_t rules, const std::uint32_t* hits,
+                                        std::size_t hit_count) {
+  make_room((10 + hit_count) * field_overhead + customer.size() + key.size() + event.size());
+  writer w(body_);
+  const bool with_hits = hit_count > 0 || rules != 0;
+  w.array(with_hits ? 9 : 7);
+  w.uint(0);
+  w.str(customer);
+  w.uint(key_hash);
+  w.bin(key);
+  w.sint(event_ns);
+  w.sint(ingest_ns);
+  w.bin(event);
+  if (with_hits) {
+    w.uint(rules);
+    w.array(static_cast<std::uint32_t>(hit_count));
+    for (std::size_t i = 0; i < hit_count; ++i)
+      w.uint(hits[i]);
+  }
+}
+
+void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns) {
+  make_room(4 * field_overhead + customer.size());
+  writer w(body_);
+  w.array(3);
+  w.uint(1);
+  w.str(customer);
+  w.sint(watermark_ns);
+}
+
+void partition_batch_builder::seal() {
+  std::string out;
+  out.reserve(body_.size() + 16);
+  writer w(out);
+  envelope(w, kind::partition_batch, 2);
+  w.uint(partition_);
+  w.array(count_);
+  out += body_;
+  compress(out);
+  done_.push_back(std::move(out));
+  body_.clear();
+  count_ = 0;
+  bytes_ = 0;
+}
+
+std::vector<std::string> partition_batch_builder::finish() {
+  if (count_ > 0) seal();
+  return std::exchange(done_, {});
 }
 
 } // namespace chainwatch::wire

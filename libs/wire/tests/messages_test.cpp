@@ -416,3 +416,61 @@ TEST(wire_partition, hash_is_stable_and_spreads) {
     EXPECT_LT(c, 1200);
   }
 }
+
+// The watermark service encodes items one by one with partition_batch_builder; its messages must
+// be byte for byte what encode() makes of the same items, cut at the same limits (or the msg ids
+// of a redelivered input would name different content).
+TEST(wire_messages, partition_batch_builder_equals_encode_of_the_same_cut) {
+  std::vector<partition_item> items;
+  for (int i = 0; i < 300; ++i) {
+    if (i % 37 == 0) {
+      items.push_back(watermark_marker{"acme", 1000 + i});
+      continue;
+    }
+    partition_event e{.customer = i % 2 ? "acme" : "beta",
+                      .key_hash = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i),
+                      .key = "[\"user" + std::to_string(i % 17) + "\"]",
+                      .event_ns = -5 + i * 1'000'000'007LL,
+                      .ingest_ns = i,
+                      .event = std::string(static_cast<std::size_t>(20 + (i * 53) % 900), 'x'),
+                      .rules = i % 3 ? 0xfeedULL : 0,
+                      .hits = {}};
+    if (i % 3) e.hits = {static_cast<std::uint32_t>(i), 7, 70000};
+    if (i % 5 == 0) e.hits.clear(); // a fingerprint without hits keeps both fields
+    items.push_back(std::move(e));
+  }
+  for (auto [max_items, max_bytes] : {std::pair<std::size_t, std::size_t>{1000, 512 * 1024},
+                                      {16, 512 * 1024},
+                                      {1000, 4096},
+                                      {1, 1}}) {
+    partition_batch_builder b(5, max_items, max_bytes);
+    std::vector<std::string> want;
+    partition_batch cur{.partition = 5, .items = {}};
+    std::size_t bytes = 0;
+    for (const auto& item : items) {
+      auto hint = size_hint(item);
+      if (!cur.items.empty() && (cur.items.size() >= max_items || bytes + hint > max_bytes)) {
+        want.push_back(encode(cur));
+        cur.items.clear();
+        bytes = 0;
+      }
+      bytes += hint;
+      cur.items.push_back(item);
+      if (const auto* e = std::get_if<partition_event>(&item))
+        b.add_event(e->customer, e->key_hash, e->key, e->event_ns, e->ingest_ns, e->event, e->rules,
+                    e->hits.data(), e->hits.size());
+      else
+        b.add_marker(std::get<watermark_marker>(item).customer,
+                     std::get<watermark_marker>(item).watermark_ns);
+    }
+    want.push_back(encode(cur));
+    auto got = b.finish();
+    ASSERT_EQ(got.size(), want.size()) << max_items << "/" << max_bytes;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i], want[i]) << "batch " << i;
+      auto back = decode_partition_batch(got[i]);
+      ASSERT_TRUE(back.has_value());
+    }
+    EXPECT_TRUE(b.finish().empty()) << "finish resets";
+  }
+}

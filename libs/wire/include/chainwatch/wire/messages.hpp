@@ -342,4 +342,33 @@ std::size_t size_hint(const partition_item& item) noexcept;
 /// Upper bound of the encoded size of one item.
 std::size_t size_hint(const match& m) noexcept;
 
+/// Builds the partition_batch messages of one partition item by item, each item encoded once
+/// from views (no partition_item, no copies of the event blob): the watermark service's hot
+/// path. A batch is sealed before an item that would exceed `max_items` items or (unless it is
+/// the first) `max_bytes` of size_hint. finish() returns exactly what encode() returns for the
+/// same items cut the same way.
+class partition_batch_builder {
+public:
+  partition_batch_builder(std::uint32_t partition, std::size_t max_items, std::size_t max_bytes)
+      : partition_(partition), max_items_(max_items < 1 ? 1 : max_items), max_bytes_(max_bytes) {}
+  /// Appends a partition_event (hits written when `hits` is non-empty or `rules` is not 0).
+  void add_event(std::string_view customer, std::uint64_t key_hash, std::string_view key,
+                 std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
+                 std::uint64_t rules, const std::uint32_t* hits, std::size_t hit_count);
+  /// Appends a watermark_marker.
+  void add_marker(std::string_view customer, std::int64_t watermark_ns);
+  /// The encoded messages (zstd frames where encode() would compress), in order; resets.
+  std::vector<std::string> finish();
+
+private:
+  void make_room(std::size_t hint);
+  void seal();
+  std::uint32_t partition_;
+  std::size_t max_items_, max_bytes_;
+  std::string body_;        ///< the items of the open batch, encoded
+  std::uint32_t count_ = 0; ///< items in body_
+  std::size_t bytes_ = 0;   ///< size_hint sum of the open batch
+  std::vector<std::string> done_;
+};
+
 } // namespace chainwatch::wire
