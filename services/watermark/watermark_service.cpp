@@ -61,7 +61,8 @@ void router_stage::marker(const std::string& customer, std::int64_t wm, routed_o
   out.markers += partitions_;
 }
 
-void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, routed_output& out) {
+void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
+                       routed_output& out) {
   const auto& customer = batch.customer;
   for (const auto& rec : batch.events) {
     tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
@@ -72,7 +73,7 @@ void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, rout
                                           .event_ns = rec.event_ns,
                                           .watermark_ns = wm,
                                           .ingest_ns = rec.ingest_ns,
-                                          .event = rec.event});
+                                          .event = std::string(rec.event)});
       continue;
     }
     auto ev = event::from_msgpack(rec.event);
@@ -83,7 +84,7 @@ void router_stage::add(const wire::event_batch& batch, std::int64_t now_ns, rout
                                                    .reason = "bad_event",
                                                    .detail = ev.error().reason,
                                                    .offset = ev.error().offset,
-                                                   .raw = rec.event,
+                                                   .raw = std::string(rec.event),
                                                    .time_ns = now_ns});
       continue;
     }
@@ -263,7 +264,7 @@ std::size_t watermark_service::run_once() {
     auto subject = msg.subject();
     bool eof = wire::subject_token(subject, 4) == "eof";
     routed_output r = fresh_output();
-    auto batch = wire::decode_event_batch(msg.data());
+    auto batch = wire::decode_event_batch_view(msg.data()); // views: used before the next decode
     if (!batch) {
       std::string reason = wire::to_string(batch.error().code);
       probe_.errors(reason).Increment();

@@ -51,7 +51,7 @@ public:
                watermark_tracker tracker);
   /// Routes every event of `batch` (seen at wall time `now_ns`) into `out`, then appends a
   /// marker to every partition if the customer's watermark advanced.
-  void add(const wire::event_batch& batch, std::int64_t now_ns, routed_output& out);
+  void add(const wire::event_batch_view& batch, std::int64_t now_ns, routed_output& out);
   /// End of input of (customer, source); appends markers if the watermark advanced.
   void eof(const std::string& customer, const std::string& source, std::int64_t now_ns,
            routed_output& out);

@@ -299,11 +299,11 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
   return out;
 }
 
-expected<event_batch, error> decode_event_batch(std::string_view in) {
+expected<event_batch_view, error> decode_event_batch_view(std::string_view in) {
   CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::event_batch, 3));
-  event_batch out;
+  event_batch_view out;
   CW_WIRE_TRY(customer, r.str());
   CW_WIRE_TRY(source, r.str());
   CW_WIRE_TRY(n, r.array());
@@ -316,16 +316,28 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
     CW_WIRE_TRY(event_ns, r.sint());
     CW_WIRE_TRY(ingest_ns, r.sint());
     CW_WIRE_TRY(blob, r.bin());
-    CW_WIRE_TRY(raw, opt_bytes(r));
     ev.event_ns = event_ns;
     ev.ingest_ns = ingest_ns;
     ev.event = blob;
-    ev.raw = std::move(raw);
+    if (!r.try_nil()) {
+      CW_WIRE_TRY(raw, r.bin());
+      ev.raw = raw;
+    }
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
     (void)skipped;
   }
   CW_WIRE_TRY(closed, close_envelope(r, extra));
   (void)closed;
+  return out;
+}
+
+expected<event_batch, error> decode_event_batch(std::string_view in) {
+  CW_WIRE_TRY(view, decode_event_batch_view(in));
+  event_batch out{std::move(view.customer), std::move(view.source), {}};
+  out.events.reserve(view.events.size());
+  for (const auto& v : view.events)
+    out.events.push_back({v.event_ns, v.ingest_ns, std::string(v.event),
+                          v.raw ? std::optional<std::string>(std::string(*v.raw)) : std::nullopt});
   return out;
 }
 

@@ -95,6 +95,29 @@ TEST(wire_messages, event_batch_round_trip) {
   EXPECT_EQ(*back, msg);
 }
 
+TEST(wire_messages, event_batch_view_sees_what_the_copying_decoder_copies) {
+  auto msg = sample_events();
+  for (int big = 0; big < 2; ++big) {
+    if (big) // large enough to travel as a zstd frame: views into the decompression buffer
+      for (int i = 0; i < 50; ++i)
+        msg.events.push_back({i, i + 1, std::string(100, static_cast<char>('a' + i % 26)),
+                              i % 2 ? std::optional<std::string>("raw") : std::nullopt});
+    auto bytes = encode(msg);
+    auto view = decode_event_batch_view(bytes);
+    ASSERT_TRUE(view.has_value()) << to_string(view.error());
+    EXPECT_EQ(view->customer, msg.customer);
+    EXPECT_EQ(view->source, msg.source);
+    ASSERT_EQ(view->events.size(), msg.events.size());
+    for (std::size_t i = 0; i < msg.events.size(); ++i) {
+      EXPECT_EQ(view->events[i].event_ns, msg.events[i].event_ns);
+      EXPECT_EQ(view->events[i].ingest_ns, msg.events[i].ingest_ns);
+      EXPECT_EQ(view->events[i].event, msg.events[i].event);
+      EXPECT_EQ(view->events[i].raw.has_value(), msg.events[i].raw.has_value());
+      if (msg.events[i].raw) EXPECT_EQ(*view->events[i].raw, *msg.events[i].raw);
+    }
+  }
+}
+
 TEST(wire_messages, partition_batch_round_trip) {
   auto msg = sample_partition();
   auto back = decode_partition_batch(encode(msg));

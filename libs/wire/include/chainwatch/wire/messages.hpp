@@ -320,6 +320,22 @@ expected<kind, error> peek_kind(std::string_view in);
 expected<raw_batch, error> decode_raw_batch(std::string_view in);
 /// Decodes an event_batch.
 expected<event_batch, error> decode_event_batch(std::string_view in);
+/// An event_record whose bytes are views into a decoded message.
+struct event_record_view {
+  std::int64_t event_ns = 0;
+  std::int64_t ingest_ns = 0;
+  std::string_view event;
+  std::optional<std::string_view> raw;
+};
+/// An event_batch whose records are views (the watermark service's hot path: no copy per event).
+struct event_batch_view {
+  std::string customer;
+  std::string source;
+  std::vector<event_record_view> events;
+};
+/// Decodes an event_batch without copying its records. The views point into `in`, or for a zstd
+/// frame into this thread's decompression buffer: valid until the next decode_* on this thread.
+expected<event_batch_view, error> decode_event_batch_view(std::string_view in);
 /// Decodes a partition_batch.
 expected<partition_batch, error> decode_partition_batch(std::string_view in);
 /// Decodes a match_batch.
