@@ -100,7 +100,7 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
                     std::span<const engine::step_id> hits) {
       auto p = wire::partition_of(hash, partitions_);
       out.part(p).add_event(customer, hash, key, rec.event_ns, rec.ingest_ns, rec.event,
-                            hits.empty() ? 0 : fingerprint_, hits.data(), hits.size());
+                            hits.empty() ? 0 : fingerprint_, hits);
       ++out.items;
     };
     // One copy per distinct join key (the router groups hits by key), with the steps it hit so

@@ -73,18 +73,16 @@ struct compiled {
   options opts;
   std::vector<rule_source> sources;
   std::vector<rule> rules;
-  std::vector<step> steps;      // by step_id; within a rule: until, then steps in reverse order
-  std::uint32_t conditions = 0; ///< distinct step conditions (condition_id < conditions)
-  std::uint32_t key_lists = 0;
+  std::vector<step> steps;       // by step_id; within a rule: until, then steps in reverse order
+  std::uint32_t conditions = 0;  ///< distinct step conditions (condition_id < conditions)
+  std::uint32_t key_lists = 0;   ///< distinct join-key lists (keys_id < key_lists)
   std::uint32_t field_slots = 0; ///< distinct fields of the current event read by expressions
   /// Per step id: step_of_event_rule | step_of_piped_rule (what push_hits checks per hit, kept
   /// dense: the steps themselves are large).
   std::vector<std::uint8_t> step_flags;
-  static constexpr std::uint8_t step_of_event_rule = 1,
-                                step_of_piped_rule =
-                                    2; ///<
-                                       ///< distinct join-key lists (keys_id < key_lists)
-  std::uint64_t fingerprint = 0;       ///< ruleset::fingerprint()
+  static constexpr std::uint8_t step_of_event_rule = 1;
+  static constexpr std::uint8_t step_of_piped_rule = 2;
+  std::uint64_t fingerprint = 0; ///< ruleset::fingerprint()
   event::field_path category;
   absl::flat_hash_map<std::string, bucket> categories;
   bucket any;

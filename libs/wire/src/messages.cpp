@@ -40,6 +40,52 @@ void envelope(writer& w, kind k, std::uint32_t fields) {
   w.uint(schema_version);
 }
 
+// The header of a partition_batch holding `items` items.
+void partition_header(writer& w, std::uint32_t partition, std::uint32_t items) {
+  envelope(w, kind::partition_batch, 2);
+  w.uint(partition);
+  w.array(items);
+}
+
+// One partition item, as append(partition_batch) and partition_batch_builder write it (and the
+// size_hint of each).
+void put_partition_event(writer& w, std::string_view customer, std::uint64_t key_hash,
+                         std::string_view key, std::int64_t event_ns, std::int64_t ingest_ns,
+                         std::string_view event, std::uint64_t rules,
+                         std::span<const std::uint32_t> hits) {
+  const bool with_hits = !hits.empty() || rules != 0;
+  w.array(with_hits ? 9 : 7);
+  w.uint(0);
+  w.str(customer);
+  w.uint(key_hash);
+  w.bin(key);
+  w.sint(event_ns);
+  w.sint(ingest_ns);
+  w.bin(event);
+  if (with_hits) {
+    w.uint(rules);
+    w.array(static_cast<std::uint32_t>(hits.size()));
+    for (auto h : hits)
+      w.uint(h);
+  }
+}
+
+void put_marker(writer& w, std::string_view customer, std::int64_t watermark_ns) {
+  w.array(3);
+  w.uint(1);
+  w.str(customer);
+  w.sint(watermark_ns);
+}
+
+std::size_t event_item_hint(std::string_view customer, std::string_view key, std::string_view event,
+                            std::size_t hits) noexcept {
+  return (10 + hits) * field_overhead + customer.size() + key.size() + event.size();
+}
+
+std::size_t marker_item_hint(std::string_view customer) noexcept {
+  return 4 * field_overhead + customer.size();
+}
+
 // Opens a record array of at least `min` elements; returns how many extra trailing elements
 // (fields added by a newer writer) must be skipped after the known ones.
 expected<std::uint32_t, error> open_record(reader& r, std::uint32_t min) {
@@ -145,32 +191,14 @@ void append(std::string& out, const event_batch& msg) {
 
 void append(std::string& out, const partition_batch& msg) {
   writer w(out);
-  envelope(w, kind::partition_batch, 2);
-  w.uint(msg.partition);
-  w.array(static_cast<std::uint32_t>(msg.items.size()));
+  partition_header(w, msg.partition, static_cast<std::uint32_t>(msg.items.size()));
   for (const auto& item : msg.items) {
     if (const auto* ev = std::get_if<partition_event>(&item)) {
-      const bool hits = !ev->hits.empty() || ev->rules != 0;
-      w.array(hits ? 9 : 7);
-      w.uint(0);
-      w.str(ev->customer);
-      w.uint(ev->key_hash);
-      w.bin(ev->key);
-      w.sint(ev->event_ns);
-      w.sint(ev->ingest_ns);
-      w.bin(ev->event);
-      if (hits) {
-        w.uint(ev->rules);
-        w.array(static_cast<std::uint32_t>(ev->hits.size()));
-        for (auto h : ev->hits)
-          w.uint(h);
-      }
+      put_partition_event(w, ev->customer, ev->key_hash, ev->key, ev->event_ns, ev->ingest_ns,
+                          ev->event, ev->rules, ev->hits);
     } else {
       const auto& wm = std::get<watermark_marker>(item);
-      w.array(3);
-      w.uint(1);
-      w.str(wm.customer);
-      w.sint(wm.watermark_ns);
+      put_marker(w, wm.customer, wm.watermark_ns);
     }
   }
 }
@@ -573,9 +601,8 @@ std::size_t size_hint(const event_record& r) noexcept {
 
 std::size_t size_hint(const partition_item& item) noexcept {
   if (const auto* ev = std::get_if<partition_event>(&item))
-    return (10 + ev->hits.size()) * field_overhead + ev->customer.size() + ev->key.size() +
-           ev->event.size();
-  return 4 * field_overhead + std::get<watermark_marker>(item).customer.size();
+    return event_item_hint(ev->customer, ev->key, ev->event, ev->hits.size());
+  return marker_item_hint(std::get<watermark_marker>(item).customer);
 }
 
 std::size_t size_hint(const match& m) noexcept {
@@ -594,43 +621,23 @@ void partition_batch_builder::make_room(std::size_t hint) {
 void partition_batch_builder::add_event(std::string_view customer, std::uint64_t key_hash,
                                         std::string_view key, std::int64_t event_ns,
                                         std::int64_t ingest_ns, std::string_view event,
-                                        std::uint64_t rules, const std::uint32_t* hits,
-                                        std::size_t hit_count) {
-  make_room((10 + hit_count) * field_overhead + customer.size() + key.size() + event.size());
+                                        std::uint64_t rules, std::span<const std::uint32_t> hits) {
+  make_room(event_item_hint(customer, key, event, hits.size()));
   writer w(body_);
-  const bool with_hits = hit_count > 0 || rules != 0;
-  w.array(with_hits ? 9 : 7);
-  w.uint(0);
-  w.str(customer);
-  w.uint(key_hash);
-  w.bin(key);
-  w.sint(event_ns);
-  w.sint(ingest_ns);
-  w.bin(event);
-  if (with_hits) {
-    w.uint(rules);
-    w.array(static_cast<std::uint32_t>(hit_count));
-    for (std::size_t i = 0; i < hit_count; ++i)
-      w.uint(hits[i]);
-  }
+  put_partition_event(w, customer, key_hash, key, event_ns, ingest_ns, event, rules, hits);
 }
 
 void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns) {
-  make_room(4 * field_overhead + customer.size());
+  make_room(marker_item_hint(customer));
   writer w(body_);
-  w.array(3);
-  w.uint(1);
-  w.str(customer);
-  w.sint(watermark_ns);
+  put_marker(w, customer, watermark_ns);
 }
 
 void partition_batch_builder::seal() {
   std::string out;
   out.reserve(body_.size() + 16);
   writer w(out);
-  envelope(w, kind::partition_batch, 2);
-  w.uint(partition_);
-  w.array(count_);
+  partition_header(w, partition_, count_);
   out += body_;
   compress(out);
   done_.push_back(std::move(out));

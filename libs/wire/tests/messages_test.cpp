@@ -481,7 +481,7 @@ TEST(wire_messages, partition_batch_builder_equals_encode_of_the_same_cut) {
       cur.items.push_back(item);
       if (const auto* e = std::get_if<partition_event>(&item))
         b.add_event(e->customer, e->key_hash, e->key, e->event_ns, e->ingest_ns, e->event, e->rules,
-                    e->hits.data(), e->hits.size());
+                    e->hits);
       else
         b.add_marker(std::get<watermark_marker>(item).customer,
                      std::get<watermark_marker>(item).watermark_ns);

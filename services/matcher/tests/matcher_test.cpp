@@ -55,6 +55,24 @@ std::int64_t timestamp(const event::event& ev) {
 /// events (the evidence bytes, which the matcher may forward without decoding them).
 using summary = std::tuple<std::string, std::string, std::int64_t, std::int64_t, std::string>;
 
+/// Writes `dir`/rules/seq.toml (rule seq-1: an authentication, then a process event, by
+/// user.name) and an empty `dir`/lists.
+void write_seq_rule(const fs::path& dir) {
+  fs::create_directories(dir / "rules");
+  fs::create_directories(dir / "lists");
+  std::ofstream(dir / "rules" / "seq.toml") << R"([rule]
+rule_id = "seq-1"
+name = "auth then process"
+severity = "high"
+risk_score = 73
+language = "eql"
+type = "eql"
+query = '''
+sequence by user.name [authentication where true] [process where true]
+'''
+)";
+}
+
 class matcher_test : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -261,19 +279,7 @@ TEST_F(matcher_test, demo_matches_equal_the_engine) {
 
 TEST_F(matcher_test, markers_decide_keys_in_event_time) {
   auto dir = fs::temp_directory_path() / ("cw-matcher-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir / "rules");
-  fs::create_directories(dir / "lists");
-  std::ofstream(dir / "rules" / "seq.toml") << R"([rule]
-rule_id = "seq-1"
-name = "auth then process"
-severity = "high"
-risk_score = 73
-language = "eql"
-type = "eql"
-query = '''
-sequence by user.name [authentication where true] [process where true]
-'''
-)";
+  write_seq_rule(dir);
   ASSERT_NO_FATAL_FAILURE(start((dir / "rules").string(), (dir / "lists").string(), 1));
   engine::router rt(catalog_->compiled);
   std::vector<std::vector<wire::partition_item>> out(1);
@@ -326,19 +332,7 @@ sequence by user.name [authentication where true] [process where true]
 // leases back and resumes each partition from its checkpoint, state intact.
 TEST_F(matcher_test, a_stalled_server_fences_the_workers_which_resume_from_the_checkpoint) {
   auto dir = fs::temp_directory_path() / ("cw-matcher-fence-" + std::to_string(::getpid()));
-  fs::create_directories(dir / "rules");
-  fs::create_directories(dir / "lists");
-  std::ofstream(dir / "rules" / "seq.toml") << R"([rule]
-rule_id = "seq-1"
-name = "auth then process"
-severity = "high"
-risk_score = 73
-language = "eql"
-type = "eql"
-query = '''
-sequence by user.name [authentication where true] [process where true]
-'''
-)";
+  write_seq_rule(dir);
   ASSERT_NO_FATAL_FAILURE(
       start((dir / "rules").string(), (dir / "lists").string(), 2, [](matcher::matcher_config& c) {
         c.lease_ns = 900'000'000; // workers use it for 600 ms

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -370,7 +371,7 @@ public:
   /// Appends a partition_event (hits written when `hits` is non-empty or `rules` is not 0).
   void add_event(std::string_view customer, std::uint64_t key_hash, std::string_view key,
                  std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
-                 std::uint64_t rules, const std::uint32_t* hits, std::size_t hit_count);
+                 std::uint64_t rules, std::span<const std::uint32_t> hits);
   /// Appends a watermark_marker.
   void add_marker(std::string_view customer, std::int64_t watermark_ns);
   /// The encoded messages (zstd frames where encode() would compress), in order; resets.
