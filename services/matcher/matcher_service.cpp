@@ -120,6 +120,7 @@ service::nats_status matcher_service::start_worker(std::uint32_t p, std::int64_t
   spec.stream = "CW_PART";
   spec.durable = "matcher-" + std::to_string(p);
   spec.filter_subject = wire::partition_subject(p);
+  spec.ack_all = true; // one reader per partition, in order: one ack per fetch
   slot->actor = spawn_partition_actor(*sys_, {p, rules_->compiled, rules_->piped});
   if (checkpoints_) {
     // Restore the last checkpoint and consume from the message after it: the durable's ack
@@ -493,10 +494,8 @@ void matcher_service::run_partition(partition_slot& slot) {
     if (!lease_valid(slot)) break;
     if (!publish_all(outputs, slot)) continue; // stopping: not acked, redelivered later
     if (!lease_valid(slot)) break;             // publishing outlived the lease: do not ack
-    for (auto& msg : *batch) {
-      msg.ack();
-      if (auto meta = msg.meta()) slot.last_seq = std::max(slot.last_seq, meta->stream_sequence);
-    }
+    batch->back().ack();                       // AckAll: the fetch's every message
+    slot.last_seq = std::max(slot.last_seq, applied);
     if (std::chrono::steady_clock::now() >= ckpt_due) {
       checkpoint(slot, self);
       ckpt_due = std::chrono::steady_clock::now() + ckpt_every;

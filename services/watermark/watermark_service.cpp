@@ -153,7 +153,8 @@ service::nats_status watermark_service::start() {
   auto c = client_.pull({.stream = service::events_stream().name,
                          .durable = cfg_.durable,
                          .filter_subject = cfg_.filter_subject,
-                         .resume_at_ack_floor = true});
+                         .resume_at_ack_floor = true,
+                         .ack_all = true});
   if (!c) return unexpected{c.error()};
   consumer_ = std::move(*c);
   return service::nats_ok();
@@ -289,10 +290,9 @@ std::size_t watermark_service::run_once() {
   if (!msgs->empty()) {
     if (publish_round(outs)) {
       bool eof_seen = false;
-      for (auto& msg : *msgs) {
-        msg.ack();
+      for (auto& msg : *msgs)
         eof_seen = eof_seen || wire::subject_token(msg.subject(), 4) == "eof";
-      }
+      msgs->back().ack(); // AckAll: the round's every input
       dirty_ = true;
       checkpoint(eof_seen);
     } else {

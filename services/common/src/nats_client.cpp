@@ -536,7 +536,7 @@ nats_result<std::unique_ptr<pull_consumer>> nats_client::pull(const consumer_spe
   jsConsumerConfig cc;
   jsConsumerConfig_Init(&cc);
   cc.Durable = spec.durable.c_str();
-  cc.AckPolicy = js_AckExplicit;
+  cc.AckPolicy = spec.ack_all ? js_AckAll : js_AckExplicit;
   cc.AckWait = spec.ack_wait_ns;
   cc.MaxAckPending = spec.max_ack_pending;
   cc.MaxDeliver = spec.max_deliver;
@@ -554,18 +554,26 @@ nats_result<std::unique_ptr<pull_consumer>> nats_client::pull(const consumer_spe
       js_GetConsumerInfo(&ci, sub_js_, spec.stream.c_str(), spec.durable.c_str(), nullptr, &js);
   jsDeliverPolicy ci_policy = js_DeliverAll;
   std::uint64_t ci_start = 0, ack_floor = 0;
+  bool other_ack_policy = false;
   if (s == NATS_OK && ci != nullptr && ci->Config != nullptr) {
     ci_policy = ci->Config->DeliverPolicy;
     ci_start = ci->Config->OptStartSeq;
     ack_floor = ci->AckFloor.Stream;
+    other_ack_policy = ci->Config->AckPolicy != cc.AckPolicy;
   }
   jsConsumerInfo_Destroy(ci);
   ci = nullptr;
-  if (s == NATS_OK && spec.resume_at_ack_floor && ack_floor > 0) {
-    // A consumer's start cannot move: delete it and create it again past the ack floor.
+  if (s == NATS_OK && ((spec.resume_at_ack_floor && ack_floor > 0) || other_ack_policy)) {
+    // Neither a consumer's start nor its ack policy can change: delete it and create it again
+    // past the ack floor (at its old start when nothing was acked).
     if (auto r = delete_consumer(spec.stream, spec.durable); !r) return unexpected{r.error()};
-    cc.DeliverPolicy = js_DeliverByStartSequence;
-    cc.OptStartSeq = std::max<std::uint64_t>(ack_floor + 1, ci_start);
+    if (ack_floor > 0) {
+      cc.DeliverPolicy = js_DeliverByStartSequence;
+      cc.OptStartSeq = std::max<std::uint64_t>(ack_floor + 1, ci_start);
+    } else {
+      cc.DeliverPolicy = ci_policy;
+      cc.OptStartSeq = ci_start;
+    }
     js = static_cast<jsErrCode>(0);
     s = js_AddConsumer(&ci, sub_js_, spec.stream.c_str(), &cc, nullptr, &js);
   } else if (s == NATS_OK) {

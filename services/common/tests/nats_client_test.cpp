@@ -368,6 +368,54 @@ TEST_F(nats_client_test, resume_at_ack_floor_redelivers_a_crashed_readers_messag
   EXPECT_EQ(data(*batch), "3 4 5 6 "); // at once and in stream order
 }
 
+TEST_F(nats_client_test, ack_all_acknowledges_a_fetch_with_its_last_message) {
+  ASSERT_TRUE(client_->ensure_stream("CW_ACKALL", {"cw.ackall"}, storage_kind::memory, 0, 0));
+  for (int i = 1; i <= 6; ++i)
+    ASSERT_TRUE(client_->js_publish("cw.ackall", std::to_string(i)).has_value());
+  consumer_spec cs;
+  cs.stream = "CW_ACKALL";
+  cs.durable = "single";
+  cs.ack_wait_ns = 60'000'000'000; // longer than the test
+  auto data = [](const std::vector<message>& b) {
+    std::string out;
+    for (const auto& m : b)
+      out += std::string(m.data()) + " ";
+    return out;
+  };
+  {
+    // An explicit-ack durable that acked 1 and 2 and "crashed" holding 3.
+    auto c = client_->pull(cs);
+    ASSERT_TRUE(c.has_value()) << to_string(c.error());
+    auto batch = (*c)->fetch(3, 2000);
+    ASSERT_TRUE(batch.has_value());
+    ASSERT_EQ(data(*batch), "1 2 3 ");
+    ASSERT_TRUE((*batch)[0].ack_sync());
+    ASSERT_TRUE((*batch)[1].ack_sync());
+  }
+  cs.ack_all = true; // the policy cannot change in place: recreated past the ack floor
+  {
+    auto c = client_->pull(cs);
+    ASSERT_TRUE(c.has_value()) << to_string(c.error());
+    auto batch = (*c)->fetch(2, 2000);
+    ASSERT_TRUE(batch.has_value());
+    ASSERT_EQ(data(*batch), "3 4 ");
+    ASSERT_TRUE(batch->back().ack_sync()); // acknowledges 3 as well
+  }
+  cs.resume_at_ack_floor = true; // the ack floor is 4: with explicit acks it would be 2
+  auto c = client_->pull(cs);
+  ASSERT_TRUE(c.has_value()) << to_string(c.error());
+  auto batch = (*c)->fetch(10, 2000);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(data(*batch), "5 6 ");
+  cs.resume_at_ack_floor = false;
+  cs.ack_all = false; // and back: 5 and 6 were not acked, so they come again at once
+  auto back = client_->pull(cs);
+  ASSERT_TRUE(back.has_value()) << to_string(back.error());
+  auto again = (*back)->fetch(10, 2000);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(data(*again), "5 6 ");
+}
+
 TEST_F(nats_client_test, stream_survives_server_crash) {
   ASSERT_TRUE(client_->ensure_stream("CW_CRASH", {"cw.crash"}, storage_kind::file, 0, 0));
   for (int i = 0; i < 10; ++i)

@@ -139,6 +139,12 @@ struct consumer_spec {
   /// unacknowledged is delivered at once and in order, not after ack_wait behind newer messages.
   /// Never set it where replicas share the durable: they would each restart it.
   bool resume_at_ack_floor = false;
+  /// For a consumer with a single in-order reader (a matcher's partition, the watermark
+  /// service): acknowledging a message acknowledges every earlier one (AckAll), so the reader
+  /// acks only the last message of a fetch: one ack, and one consumer-state update on the
+  /// server, per fetch instead of per message. An existing durable with the other policy is
+  /// recreated just past its ack floor. Never set it where replicas share the durable.
+  bool ack_all = false;
 };
 
 /// One received message; owns the natsMsg. JetStream messages can be acknowledged.
