@@ -27,6 +27,8 @@ void bind(service::config_binder& b, alerter_config& c) {
                   "Redeliver a match batch not acked within this (a crashed instance's)");
   b.bind_duration("alerter.publish_timeout", c.publish_timeout_ns,
                   "How long to wait for alert acks before republishing");
+  b.bind_duration("alerter.checkpoint_interval", c.checkpoint_interval_ns,
+                  "Suppression state checkpointed at most this often (inputs acked after it)");
   b.bind("alerter.durable", c.durable, "Durable consumer name on CW_MATCH");
 }
 
@@ -37,6 +39,7 @@ alerter_probe::alerter_probe(service::metrics& m)
       suppressed(m.counter("suppressed", "matches suppressed as repeats within the window")),
       repeats(m.counter("repeats", "identical matches republished (dropped as duplicates)")),
       publish_retries(m.counter("publish_retries", "output rounds republished after a failure")),
+      checkpoints(m.counter("checkpoints", "suppression checkpoints written")),
       processing(m.histogram("processing", "time to process one match_batch message",
                              service::latency_buckets())),
       detection(m.histogram("detection_latency", "wall clock at alert minus last event time",
@@ -104,7 +107,10 @@ void alerter_service::loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200)); // back off, not a sync
       continue;
     }
-    if (batch->empty()) continue;
+    if (batch->empty()) {
+      settle(false);
+      continue;
+    }
     std::vector<alert> out;
     bool remembered = false; // the suppressor learned a new alert
     for (auto& msg : *batch) {
@@ -170,23 +176,45 @@ void alerter_service::loop() {
       }
     }
     if (!stored) continue; // stopping: redelivered later, same msg ids
-    // Before the ack: a crash after it must not forget what these alerts suppress.
-    if (remembered && checkpoints_) {
-      if (auto r = checkpoints_->save("alerter." + cfg_.durable, suppressor_.snapshot()); !r) {
-        probe_.error("checkpoint").Increment();
-        log_.warn("checkpoint", "suppression checkpoint failed: " + service::to_string(r.error()));
-        continue; // not acked: redelivered, the alerts are repeats (same msg ids)
-      }
-    }
+    dirty_ = dirty_ || (remembered && checkpoints_);
     for (auto& msg : *batch)
-      msg.ack();
+      unacked_.push_back(std::move(msg));
+    settle(false);
   }
+  settle(true);
+}
+
+void alerter_service::settle(bool now) {
+  if (unacked_.empty()) return;
+  if (dirty_) {
+    // Before the ack: a crash after it must not forget what these alerts suppress.
+    auto t = std::chrono::steady_clock::now();
+    if (!now && t < checkpoint_due_) return;
+    checkpoint_due_ = t + std::chrono::nanoseconds(cfg_.checkpoint_interval_ns);
+    if (auto r = checkpoints_->save("alerter." + cfg_.durable, suppressor_.snapshot()); !r) {
+      probe_.error("checkpoint").Increment();
+      log_.warn("checkpoint", "suppression checkpoint failed: " + service::to_string(r.error()));
+      return; // not acked: tried again next interval, or redelivered (repeats, same msg ids)
+    }
+    probe_.checkpoints.Increment();
+    dirty_ = false;
+  }
+  for (auto& msg : unacked_)
+    msg.ack();
+  unacked_.clear();
 }
 
 int run(service::runtime& rt, const alerter_config& cfg) {
   matcher::catalog_options co;
   co.rule_paths = matcher::split_list(cfg.rules);
   co.compile = false;
+  if (cfg.checkpoint_interval_ns < 0 ||
+      cfg.checkpoint_interval_ns + cfg.fetch_timeout_ns >= cfg.ack_wait_ns) {
+    // The inputs wait for the checkpoint unacked: longer than ack_wait, they come again.
+    spdlog::error("alerter: alerter.checkpoint_interval + alerter.fetch_timeout must be below "
+                  "alerter.ack_wait");
+    return 2;
+  }
   auto catalog = matcher::load_catalog(co);
   if (!catalog) {
     spdlog::error("alerter: cannot load rules:\n{}", catalog.error());

@@ -12,6 +12,7 @@
 #include <chainwatch/service/logging.hpp>
 #include <chainwatch/service/mesh.hpp>
 #include <chainwatch/service/runtime.hpp>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -25,7 +26,9 @@ struct alerter_config {
   std::int64_t fetch_timeout_ns = 500'000'000;         ///< fetch wait
   std::int64_t ack_wait_ns = 5'000'000'000;            ///< redelivery of an unacked batch
   std::int64_t publish_timeout_ns = 10'000'000'000;    ///< wait for alert acks before retrying
-  std::string durable = "alerter";                     ///< consumer name (shared by instances)
+  std::int64_t checkpoint_interval_ns =
+      1'000'000'000;               ///< suppression checkpoints, at most this often
+  std::string durable = "alerter"; ///< consumer name (shared by instances)
 };
 
 /// Binds the [alerter] keys.
@@ -42,6 +45,7 @@ struct alerter_probe {
   prometheus::Counter& suppressed;       ///< matches suppressed within the window
   prometheus::Counter& repeats;          ///< identical matches republished (deduplicated)
   prometheus::Counter& publish_retries;  ///< output rounds republished after a failure
+  prometheus::Counter& checkpoints;      ///< suppression checkpoints written
   prometheus::Histogram& processing;     ///< time to process one match_batch message
   prometheus::Histogram& detection;      ///< wall clock at alert - last event time
   prometheus::Histogram& event_time_lag; ///< watermark at detection - last event time
@@ -71,6 +75,9 @@ public:
 
 private:
   void loop();
+  /// Acks the processed inputs in hand once the suppression state they changed is checkpointed
+  /// (every checkpoint_interval, or now when `now`); inputs that changed nothing are acked at once.
+  void settle(bool now);
 
   service::nats_client& nats_;
   alerter_config cfg_;
@@ -79,10 +86,15 @@ private:
   service::dead_letter_sink dlq_;
   suppressor suppressor_;
   // The suppressor's state survives restarts: KV cw_checkpoints, blob `alerter.<durable>`,
-  // written after a batch's alerts are stored and before its input is acked.
+  // written after the alerts are stored and before the inputs that made them are acked. The
+  // whole state is written, so at most once per checkpoint_interval: until then the inputs stay
+  // unacked (a crash redelivers them; their alerts are repeats with the same msg ids).
   std::unique_ptr<service::kv_bucket> checkpoints_kv_;
   std::unique_ptr<service::blob_store> checkpoints_;
   std::unique_ptr<service::pull_consumer> in_;
+  std::vector<service::message> unacked_; ///< processed and published, awaiting the checkpoint
+  bool dirty_ = false;                    ///< the suppressor changed since the last checkpoint
+  std::chrono::steady_clock::time_point checkpoint_due_{};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   service::rate_limited_logger log_;

@@ -190,6 +190,37 @@ TEST_F(alerter_test, suppression_survives_a_restart) {
   EXPECT_EQ(alerts_stored(), 1u);
 }
 
+TEST_F(alerter_test, suppression_is_checkpointed_once_per_interval_and_on_stop) {
+  alerter::alerter_config cfg;
+  cfg.suppress_window_ns = 3600 * time::ns_per_s;
+  cfg.fetch_timeout_ns = 100'000'000;
+  cfg.checkpoint_interval_ns = 3600 * time::ns_per_s; // none due during the test after the first
+  svc_ = std::make_unique<alerter::alerter_service>(*client_, metrics_, cfg, catalog_);
+  ASSERT_TRUE(svc_->start().has_value());
+  auto& probe = svc_->probe();
+  for (int i = 0; i < 3; ++i) {
+    auto m = make_match(1000, 1100);
+    m.key = "[\"user" + std::to_string(i) + "\"]"; // three keys: three alerts
+    ASSERT_NO_FATAL_FAILURE(publish(m, "m.0." + std::to_string(i)));
+    ASSERT_TRUE(eventually([&] { return probe.messages_in.Value() == i + 1; }));
+  }
+  ASSERT_TRUE(eventually([&] { return alerts_stored() == 3; }));
+  EXPECT_EQ(probe.checkpoints.Value(), 1); // the first; the others wait for the interval
+  auto& checkpoints = probe.checkpoints;   // the registry outlives the service
+  svc_.reset();                            // stopping writes the last one, then acks
+  EXPECT_EQ(checkpoints.Value(), 2);
+  // The restarted service knows all three (the checkpoint) and has nothing redelivered (acked).
+  ASSERT_NO_FATAL_FAILURE(start(3600 * time::ns_per_s));
+  auto m = make_match(1600, 1700);
+  m.key = "[\"user2\"]";
+  ASSERT_NO_FATAL_FAILURE(publish(m, "m.0.9"));
+  // (The counters live in the fixture's registry: they go on from the first service's.)
+  ASSERT_TRUE(eventually([&] { return svc_->probe().messages_in.Value() == 4; }));
+  EXPECT_EQ(svc_->probe().suppressed.Value(), 1);
+  EXPECT_EQ(svc_->probe().repeats.Value(), 0);
+  EXPECT_EQ(alerts_stored(), 3u);
+}
+
 TEST(alerter_suppressor, snapshot_round_trips_and_bad_input_changes_nothing) {
   alerter::suppressor s(3600 * time::ns_per_s);
   EXPECT_EQ(s.admit("acme", make_match(1000, 1100)), alerter::suppressor::decision::publish);
