@@ -394,7 +394,12 @@ void matcher_service::run_partition(partition_slot& slot) {
   const auto ckpt_every =
       std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.checkpoint_interval_ns, 1));
   auto ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
+  // Decompressed partition batches, one per message of a fetch (the actor reads views into
+  // them), kept across fetches; one that grew past 1 MiB is released after its fetch.
+  std::vector<std::string> buffers;
   while (!stop_ && !slot.stop && lease_valid(slot)) {
+    for (auto& b : buffers)
+      if (b.capacity() > (std::size_t{1} << 20)) std::string().swap(b);
     auto batch = slot.consumer->fetch(static_cast<int>(cfg_.fetch_batch), fetch_ms);
     if (!batch) {
       probe_.error("fetch").Increment();
@@ -430,7 +435,8 @@ void matcher_service::run_partition(partition_slot& slot) {
         continue;
       }
       applied = std::max(applied, seq);
-      auto decoded = wire::decode_partition_batch(msg.data());
+      if (buffers.size() < work.messages.size() + 1) buffers.emplace_back();
+      auto decoded = wire::decode_partition_batch_view(msg.data(), buffers[work.messages.size()]);
       if (!decoded) {
         auto reason = wire::to_string(decoded.error().code);
         probe_.error(reason).Increment();
@@ -443,7 +449,7 @@ void matcher_service::run_partition(partition_slot& slot) {
                   seq != 0 ? "dl.m." + std::to_string(seq) : "");
         continue;
       }
-      work.messages.push_back(std::move(decoded->items));
+      work.messages.push_back(std::move(*decoded));
       seqs.push_back(seq);
     }
     if (work.gauges) gauges_due = start + std::chrono::seconds(1);

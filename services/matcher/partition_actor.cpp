@@ -25,16 +25,27 @@ struct customer_engine {
   std::uint64_t overflow_seen = 0; ///< engine overflow already reported
 };
 
+/// Looks customers up by string_view (items are views).
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 struct partition_state {
   static inline const char* name = "cw-partition";
   partition_options opts;
-  std::unordered_map<std::string, customer_engine> customers;
+  std::unordered_map<std::string, customer_engine, string_hash, std::equal_to<>> customers;
   std::map<std::string, std::vector<wire::match>> matches; ///< per customer, this work unit
   partition_result result;
   std::uint64_t overflow = 0; ///< not yet reported
 
-  customer_engine& customer(const std::string& c) {
-    auto& ce = customers[c];
+  customer_engine& customer(std::string_view name) {
+    auto it = customers.find(name);
+    if (it == customers.end()) it = customers.emplace(std::string(name), customer_engine{}).first;
+    const std::string& c = it->first;
+    auto& ce = it->second;
     // Input after the end-of-input marker (+inf, every key decided) starts a new run of the
     // customer, as a second `chainwatch hunt` would.
     if (!ce.eng || ce.finished) {
@@ -62,23 +73,23 @@ struct partition_state {
     }
     w.first_ns = m.first_ns;
     w.last_ns = m.last_ns;
-    w.watermark_ns = customers[customer].eng->watermark();
+    w.watermark_ns = customers.find(customer)->second.eng->watermark();
     matches[customer].push_back(std::move(w));
   }
 
-  void on_event(wire::partition_event& e) {
+  void on_event(const wire::partition_event_view& e, std::span<const std::uint32_t> steps) {
     ++result.events;
     auto& ce = customer(e.customer);
     if (e.event_ns < ce.eng->watermark()) {
-      result.late.push_back(
-          {e.customer, e.key, e.event_ns, ce.eng->watermark(), e.ingest_ns, std::move(e.event)});
+      result.late.push_back({std::string(e.customer), std::string(e.key), e.event_ns,
+                             ce.eng->watermark(), e.ingest_ns, std::string(e.event)});
       return;
     }
     // Hits found by a watermark service with the same rules are used as they are; otherwise
     // (other rules loaded there, an older producer) the event is routed here.
-    const bool hits = e.rules == opts.rules->fingerprint() && ce.eng->takes_hits(e.key, e.hits);
+    const bool hits = e.rules == opts.rules->fingerprint() && ce.eng->takes_hits(e.key, steps);
     engine::push_result r;
-    if (hits && !ce.eng->reads_events_of(e.hits)) {
+    if (hits && !ce.eng->reads_events_of(steps)) {
       // The engine will read no field: the event stays msgpack (no decode, no tree), and a
       // match's evidence is these very bytes. The watermark service decoded them to route.
       if (e.event.empty()) {
@@ -86,8 +97,8 @@ struct partition_state {
         return;
       }
       r = ce.eng->push_hits(
-          std::make_shared<const event::event>(event::event::encoded(std::move(e.event))),
-          e.event_ns, e.key, e.hits);
+          std::make_shared<const event::event>(event::event::encoded(std::string(e.event))),
+          e.event_ns, e.key, steps);
     } else {
       auto decoded = event::from_msgpack(e.event);
       if (!decoded) {
@@ -95,13 +106,13 @@ struct partition_state {
         return;
       }
       auto ev = std::make_shared<const event::event>(std::move(*decoded));
-      r = hits ? ce.eng->push_hits(std::move(ev), e.event_ns, e.key, e.hits)
+      r = hits ? ce.eng->push_hits(std::move(ev), e.event_ns, e.key, steps)
                : ce.eng->push_key(std::move(ev), e.event_ns, e.key);
     }
     if (r == engine::push_result::unrouted) ++result.unrouted;
   }
 
-  void on_marker(const wire::watermark_marker& m) {
+  void on_marker(const wire::watermark_marker_view& m) {
     ++result.markers;
     auto& ce = customer(m.customer);
     if (m.watermark_ns <= ce.eng->watermark()) return;
@@ -165,12 +176,12 @@ caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partit
         partition_results r;
         auto& out = r.per_message;
         out.reserve(w.messages.size());
-        for (auto& items : w.messages) {
-          for (auto& item : items) {
-            if (auto* e = std::get_if<wire::partition_event>(&item))
-              s.on_event(*e);
+        for (const auto& message : w.messages) {
+          for (const auto& item : message.items) {
+            if (const auto* e = std::get_if<wire::partition_event_view>(&item))
+              s.on_event(*e, message.hits_of(*e));
             else
-              s.on_marker(std::get<wire::watermark_marker>(item));
+              s.on_marker(std::get<wire::watermark_marker_view>(item));
           }
           out.push_back(s.finish_work());
         }

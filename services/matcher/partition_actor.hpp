@@ -18,10 +18,12 @@
 
 namespace chainwatch::matcher {
 
-/// The decoded items of the partition_batch messages of one fetch, handed to a partition actor
-/// in one request (a request per message cost a worker wake-up and a context switch each).
+/// The decoded partition_batch messages of one fetch, handed to a partition actor in one request
+/// (a request per message cost a worker wake-up and a context switch each). The items are views
+/// into the fetched messages and the fetch thread's decompression buffers: the fetch thread waits
+/// for the answer, so they outlive the request; the actor copies what it keeps.
 struct partition_work {
-  std::vector<std::vector<wire::partition_item>> messages; ///< per message, items in stream order
+  std::vector<wire::partition_batch_view> messages; ///< per message, items in stream order
   bool gauges = false; ///< also fill the (O(live keys)) gauges, in the last result
 };
 

@@ -11,7 +11,7 @@ namespace chainwatch::wire {
 #define CW_WIRE_TRY(var, expr)                                                                     \
   auto var##_result = (expr);                                                                      \
   if (!var##_result) return unexpected{var##_result.error()};                                      \
-  auto var = *var##_result
+  auto var = std::move(*var##_result)
 
 namespace {
 
@@ -369,11 +369,12 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
   return out;
 }
 
-expected<partition_batch, error> decode_partition_batch(std::string_view in) {
-  CW_WIRE_TRY(bytes, plain(in, plain_buffer(), max_batch_bytes));
+expected<partition_batch_view, error> decode_partition_batch_view(std::string_view in,
+                                                                  std::string& buffer) {
+  CW_WIRE_TRY(bytes, plain(in, buffer, max_batch_bytes));
   reader r(bytes);
   CW_WIRE_TRY(extra, open_envelope(r, kind::partition_batch, 2));
-  partition_batch out;
+  partition_batch_view out;
   auto at = r.offset();
   CW_WIRE_TRY(partition, r.uint());
   if (partition > UINT32_MAX) return unexpected{error{errc::bad_value, at}};
@@ -390,7 +391,7 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
     if (tag == 0) {
       known = 7;
       if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
-      partition_event ev;
+      partition_event_view ev;
       CW_WIRE_TRY(customer, r.str());
       CW_WIRE_TRY(hash, r.uint());
       CW_WIRE_TRY(key, r.bin());
@@ -403,26 +404,28 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
       ev.event_ns = event_ns;
       ev.ingest_ns = ingest_ns;
       ev.event = blob;
+      ev.hits_first = static_cast<std::uint32_t>(out.hits.size());
       if (fields >= 9) { // rules fingerprint and hits (appended fields)
         known = 9;
         CW_WIRE_TRY(rules, r.uint());
         CW_WIRE_TRY(count, r.array());
         ev.rules = rules;
-        ev.hits.reserve(reserve_hint(count));
+        out.hits.reserve(out.hits.size() + reserve_hint(count));
         for (std::uint32_t h = 0; h < count; ++h) {
           auto hit_at = r.offset();
           CW_WIRE_TRY(hit, r.uint());
           if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, hit_at}};
-          ev.hits.push_back(static_cast<std::uint32_t>(hit));
+          out.hits.push_back(static_cast<std::uint32_t>(hit));
         }
       }
-      out.items.emplace_back(std::move(ev));
+      ev.hits_count = static_cast<std::uint32_t>(out.hits.size() - ev.hits_first);
+      out.items.emplace_back(ev);
     } else if (tag == 1) {
       known = 3;
       if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
       CW_WIRE_TRY(customer, r.str());
       CW_WIRE_TRY(wm, r.sint());
-      out.items.emplace_back(watermark_marker{std::string(customer), wm});
+      out.items.emplace_back(watermark_marker_view{customer, wm});
     } else {
       return unexpected{error{errc::bad_value, tag_at}};
     }
@@ -431,6 +434,30 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
   }
   CW_WIRE_TRY(closed, close_envelope(r, extra));
   (void)closed;
+  return out;
+}
+
+expected<partition_batch, error> decode_partition_batch(std::string_view in) {
+  CW_WIRE_TRY(view, decode_partition_batch_view(in, plain_buffer()));
+  partition_batch out;
+  out.partition = view.partition;
+  out.items.reserve(view.items.size());
+  for (const auto& item : view.items) {
+    if (const auto* e = std::get_if<partition_event_view>(&item)) {
+      auto hits = view.hits_of(*e);
+      out.items.emplace_back(partition_event{std::string(e->customer),
+                                             e->key_hash,
+                                             std::string(e->key),
+                                             e->event_ns,
+                                             e->ingest_ns,
+                                             std::string(e->event),
+                                             e->rules,
+                                             {hits.begin(), hits.end()}});
+    } else {
+      const auto& m = std::get<watermark_marker_view>(item);
+      out.items.emplace_back(watermark_marker{std::string(m.customer), m.watermark_ns});
+    }
+  }
   return out;
 }
 

@@ -113,7 +113,60 @@ TEST(wire_messages, event_batch_view_sees_what_the_copying_decoder_copies) {
       EXPECT_EQ(view->events[i].ingest_ns, msg.events[i].ingest_ns);
       EXPECT_EQ(view->events[i].event, msg.events[i].event);
       EXPECT_EQ(view->events[i].raw.has_value(), msg.events[i].raw.has_value());
-      if (msg.events[i].raw) EXPECT_EQ(*view->events[i].raw, *msg.events[i].raw);
+      if (msg.events[i].raw) {
+        EXPECT_EQ(*view->events[i].raw, *msg.events[i].raw);
+      }
+    }
+  }
+}
+
+// The matcher hands the views of a whole fetch to its actor: each message decompresses into its
+// own buffer, so decoding the next one must not change the views of the first.
+TEST(wire_messages, partition_batch_views_in_their_own_buffers_outlive_the_next_decode) {
+  std::vector<partition_batch> msgs(2, sample_partition());
+  for (int m = 0; m < 2; ++m)
+    for (std::uint32_t i = 0; i < 40; ++i) // large enough to travel as a zstd frame
+      msgs[m].items.emplace_back(
+          partition_event{m ? "second" : "first",
+                          i,
+                          "key-" + std::to_string(i),
+                          i,
+                          i,
+                          std::string(120, static_cast<char>('a' + (i + m) % 26)),
+                          9,
+                          {i, i + m, 3}});
+  std::vector<std::string> wire_bytes, buffers(2);
+  std::vector<partition_batch_view> views;
+  for (int m = 0; m < 2; ++m) {
+    wire_bytes.push_back(encode(msgs[m]));
+    ASSERT_TRUE(wire_bytes.back().size() < 4000) << "expected a zstd frame";
+  }
+  for (int m = 0; m < 2; ++m) {
+    auto v = decode_partition_batch_view(wire_bytes[m], buffers[m]);
+    ASSERT_TRUE(v.has_value()) << to_string(v.error());
+    views.push_back(std::move(*v));
+  }
+  for (int m = 0; m < 2; ++m) {
+    ASSERT_EQ(views[m].partition, msgs[m].partition);
+    ASSERT_EQ(views[m].items.size(), msgs[m].items.size());
+    for (std::size_t i = 0; i < msgs[m].items.size(); ++i) {
+      const auto* want = std::get_if<partition_event>(&msgs[m].items[i]);
+      const auto* got = std::get_if<partition_event_view>(&views[m].items[i]);
+      ASSERT_EQ(want == nullptr, got == nullptr) << m << " " << i;
+      if (!want) {
+        EXPECT_EQ(std::get<watermark_marker_view>(views[m].items[i]).customer,
+                  std::get<watermark_marker>(msgs[m].items[i]).customer);
+        continue;
+      }
+      EXPECT_EQ(got->customer, want->customer);
+      EXPECT_EQ(got->key_hash, want->key_hash);
+      EXPECT_EQ(got->key, want->key);
+      EXPECT_EQ(got->event_ns, want->event_ns);
+      EXPECT_EQ(got->ingest_ns, want->ingest_ns);
+      EXPECT_EQ(got->event, want->event);
+      EXPECT_EQ(got->rules, want->rules);
+      auto hits = views[m].hits_of(*got);
+      EXPECT_EQ(std::vector<std::uint32_t>(hits.begin(), hits.end()), want->hits);
     }
   }
 }

@@ -339,6 +339,39 @@ struct event_batch_view {
 expected<event_batch_view, error> decode_event_batch_view(std::string_view in);
 /// Decodes a partition_batch.
 expected<partition_batch, error> decode_partition_batch(std::string_view in);
+/// A partition_event whose bytes are views into a decoded message.
+struct partition_event_view {
+  std::string_view customer;
+  std::uint64_t key_hash = 0;
+  std::string_view key;
+  std::int64_t event_ns = 0;
+  std::int64_t ingest_ns = 0;
+  std::string_view event;
+  std::uint64_t rules = 0;
+  std::uint32_t hits_first = 0; ///< the event's hits: partition_batch_view::hits_of()
+  std::uint32_t hits_count = 0;
+};
+/// A watermark_marker whose customer is a view.
+struct watermark_marker_view {
+  std::string_view customer;
+  std::int64_t watermark_ns = 0;
+};
+using partition_item_view = std::variant<partition_event_view, watermark_marker_view>;
+/// A partition_batch whose items are views (the matcher's hot path: no allocation per item).
+struct partition_batch_view {
+  std::uint32_t partition = 0;
+  std::vector<partition_item_view> items;
+  std::vector<std::uint32_t> hits; ///< every event's hits, back to back
+  /// The steps `e` (an item of this batch) hit.
+  std::span<const std::uint32_t> hits_of(const partition_event_view& e) const noexcept {
+    return {hits.data() + e.hits_first, e.hits_count};
+  }
+};
+/// Decodes a partition_batch without copying its items. The views point into `in`, or for a
+/// zstd frame into `buffer` (decompressed there): valid while both live unchanged, so a caller
+/// holding several views gives each its own buffer.
+expected<partition_batch_view, error> decode_partition_batch_view(std::string_view in,
+                                                                  std::string& buffer);
 /// Decodes a match_batch.
 expected<match_batch, error> decode_match_batch(std::string_view in);
 /// Decodes a dead_letter.
