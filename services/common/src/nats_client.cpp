@@ -443,24 +443,28 @@ nats_status nats_client::ensure_stream(const stream_spec& spec) {
   cfg.MaxBytes = spec.max_bytes;
   cfg.Retention = spec.work_queue ? js_WorkQueuePolicy : js_LimitsPolicy;
 
-  jsStreamInfo* si = nullptr;
-  jsErrCode js = static_cast<jsErrCode>(0);
-  auto s = js_GetStreamInfo(&si, pub_js_, spec.name.c_str(), nullptr, &js);
-  if (s == NATS_OK) {
+  // Services start together and each ensures the mesh's streams: when another one creates the
+  // stream between our lookup and our add, the add fails with "name in use" or (nats-server 2.9
+  // checks this first) "subjects overlap"; the second round finds the stream and updates it.
+  for (int round = 0;; ++round) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode js = static_cast<jsErrCode>(0);
+    auto s = js_GetStreamInfo(&si, pub_js_, spec.name.c_str(), nullptr, &js);
+    if (s == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+      si = nullptr;
+      s = js_UpdateStream(&si, pub_js_, &cfg, nullptr, &js);
+      jsStreamInfo_Destroy(si);
+      return check(s, "update stream " + spec.name, js);
+    }
+    if (s != NATS_NOT_FOUND && js != JSStreamNotFoundErr)
+      return check(s, "stream info " + spec.name, js);
+    js = static_cast<jsErrCode>(0);
+    s = js_AddStream(&si, pub_js_, &cfg, nullptr, &js);
     jsStreamInfo_Destroy(si);
-    si = nullptr;
-    s = js_UpdateStream(&si, pub_js_, &cfg, nullptr, &js);
-    jsStreamInfo_Destroy(si);
-    return check(s, "update stream " + spec.name, js);
+    const bool raced = js == JSStreamNameExistErr || js == JSStreamSubjectOverlapErr;
+    if (s == NATS_OK || !raced || round > 0) return check(s, "add stream " + spec.name, js);
   }
-  if (s != NATS_NOT_FOUND && js != JSStreamNotFoundErr)
-    return check(s, "stream info " + spec.name, js);
-  js = static_cast<jsErrCode>(0);
-  s = js_AddStream(&si, pub_js_, &cfg, nullptr, &js);
-  jsStreamInfo_Destroy(si);
-  if (s != NATS_OK && js == JSStreamNameExistErr) // lost a creation race: fine
-    return nats_ok();
-  return check(s, "add stream " + spec.name, js);
 }
 
 nats_status nats_client::ensure_stream(const std::string& name,

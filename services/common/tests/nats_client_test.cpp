@@ -1,6 +1,7 @@
 #include "chainwatch/service/nats_client.hpp"
 #include "nats_server.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <gtest/gtest.h>
@@ -111,6 +112,40 @@ TEST_F(nats_client_test, ensure_stream_is_idempotent) {
   auto other = client_->ensure_stream("CW_SHORT", {"cw.short.*"}, storage_kind::memory, 0, 0);
   ASSERT_TRUE(other.has_value()) << to_string(other.error());
   EXPECT_TRUE(client_->ensure_stream("CW_SHORT", {"cw.short.*"}, storage_kind::memory, 0, 0));
+}
+
+// Services start together and each ensures the mesh's streams (the alerter once failed with
+// "subjects overlap" when another service created CW_MATCH between its lookup and its add).
+TEST_F(nats_client_test, ensure_stream_from_clients_racing_to_create_it_succeeds_for_all) {
+  constexpr int clients = 4, streams = 25;
+  std::vector<std::unique_ptr<nats_client>> cs;
+  for (int i = 0; i < clients; ++i) {
+    nats_options opts;
+    opts.url = server_->url();
+    auto c = nats_client::connect(opts);
+    ASSERT_TRUE(c.has_value()) << to_string(c.error());
+    cs.push_back(std::move(*c));
+  }
+  std::atomic<int> failures{0};
+  std::string first_error;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < streams; ++n) {
+        auto name = "CW_RACE" + std::to_string(n);
+        auto r = cs[i]->ensure_stream(name, {"cw.race" + std::to_string(n) + ".>"},
+                                      storage_kind::memory, 0, 0);
+        if (!r) {
+          ++failures;
+          std::lock_guard lock(mu);
+          if (first_error.empty()) first_error = to_string(r.error());
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(failures.load(), 0) << first_error;
 }
 
 TEST_F(nats_client_test, async_publish_10k_then_pull_exactly_once_and_dedup) {
