@@ -35,3 +35,22 @@ if(CAF_IO_LIBRARY AND TARGET caf::core AND NOT TARGET caf::io)
   set_target_properties(caf::io PROPERTIES IMPORTED_LOCATION ${CAF_IO_LIBRARY}
     INTERFACE_LINK_LIBRARIES caf::core)
 endif()
+
+# tcmalloc (gperftools' tcmalloc_minimal, as Envoy links it) for the service and CLI binaries. The
+# matcher and normalizer allocate per event and free in bulk at the next watermark; glibc malloc
+# spent a quarter of the matcher's CPU on that (bins, consolidation). Pipeline bench, same
+# binaries with LD_PRELOAD: matcher CPU -23%, normalizer -16% (BENCHMARKS.md). Not under the
+# sanitizers (ASan brings its own allocator) nor for fuzzing; without the package the binaries
+# keep glibc malloc.
+if(CHAINWATCH_TCMALLOC AND NOT CHAINWATCH_SANITIZE AND NOT CHAINWATCH_FUZZ)
+  pkg_check_modules(TCMALLOC IMPORTED_TARGET libtcmalloc_minimal)
+endif()
+function(chainwatch_fast_malloc target)
+  if(TARGET PkgConfig::TCMALLOC)
+    # Linked even though no symbol is referenced by name: it replaces malloc and operator new.
+    target_link_options(${target} PRIVATE "LINKER:--no-as-needed")
+    target_link_libraries(${target} PRIVATE PkgConfig::TCMALLOC)
+    target_compile_options(${target} PRIVATE -fno-builtin-malloc -fno-builtin-calloc
+                                             -fno-builtin-realloc -fno-builtin-free)
+  endif()
+endfunction()
