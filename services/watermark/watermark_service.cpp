@@ -5,6 +5,8 @@
 #include "chainwatch/wire/subjects.hpp"
 
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -147,6 +149,14 @@ service::nats_status watermark_service::start() {
       probe_.errors("checkpoint_restore").Increment();
       log_.warn("checkpoint_restore", "watermark checkpoint unreadable; starting empty");
     }
+    // The extent of the last round begun: if it was not acked, it is cut the same way again.
+    auto plan = checkpoints_->load(round_plan_name());
+    if (!plan) return unexpected{plan.error()};
+    if (*plan) {
+      std::uint64_t first = 0, last = 0;
+      if (std::sscanf((*plan)->c_str(), "%" SCNu64 " %" SCNu64, &first, &last) == 2)
+        replay_until_ = last;
+    }
   }
   // One watermark service reads the durable, in stream order: after a crash, the batches it
   // held unacked come again at once instead of after ack_wait, behind newer ones (late then).
@@ -241,30 +251,61 @@ void watermark_service::update_gauges(std::int64_t now) {
   }
 }
 
-std::size_t watermark_service::run_once() {
-  auto msgs =
-      consumer_->fetch(static_cast<int>(cfg_.fetch_batch), cfg_.fetch_timeout_ns / 1'000'000);
-  if (!msgs) {
-    log_.warn("fetch", "fetch failed: " + service::to_string(msgs.error()));
-    // Disconnected: back off instead of spinning; the client reconnects by itself.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    msgs = std::vector<service::message>{};
+namespace {
+
+std::uint64_t stream_seq(const service::message& m) {
+  auto meta = m.meta();
+  return meta ? meta->stream_sequence : 0;
+}
+
+} // namespace
+
+std::string watermark_service::round_plan_name() const {
+  return "watermark." + cfg_.durable + ".round";
+}
+
+std::size_t watermark_service::round_end(const std::vector<service::message>& msgs,
+                                         std::size_t begin) {
+  // Without the KV bucket there is nowhere to write a round's extent: one input per round, whose
+  // ids need no plan (the pre-round behaviour).
+  if (!checkpoints_) return begin + 1;
+  if (replay_until_ > 0) {
+    const auto until = std::exchange(replay_until_, 0);
+    if (stream_seq(msgs[begin]) <= until) {
+      std::size_t end = begin + 1;
+      while (end < msgs.size() && stream_seq(msgs[end]) <= until)
+        ++end;
+      return end;
+    }
   }
-  // One publish round per fetch: each input message is routed and encoded on its own (msg ids
-  // `pt.<input seq>.<p>[.<chunk>]`, so a redelivered input republishes the same ids), all of
-  // them are published asynchronously, and the inputs are acked once JetStream stored the lot.
-  // A failed round is republished whole (same ids: what was stored is dropped as a duplicate);
-  // if it keeps failing, the inputs are nak'ed for redelivery. See docs/mesh.md ("Markers
-  // interleaved") for the order argument.
-  auto started = std::chrono::steady_clock::now();
+  return msgs.size();
+}
+
+bool watermark_service::run_round(std::span<service::message> msgs) {
+  const auto first = stream_seq(msgs.front()), last = stream_seq(msgs.back());
+  std::string id = "pt." + (first != 0 ? std::to_string(first) : std::to_string(now_ns()));
+  if (last != first) id += "-" + std::to_string(last);
+  // The round's extent goes to KV before any of its outputs: after a crash, the round is cut
+  // the same way again, so its outputs get the same ids and JetStream drops what was stored.
+  if (checkpoints_ && first != 0) {
+    if (auto r = checkpoints_->save(round_plan_name(),
+                                    std::to_string(first) + " " + std::to_string(last));
+        !r) {
+      probe_.errors("round_plan").Increment();
+      log_.warn("round_plan",
+                "writing the round's extent failed: " + service::to_string(r.error()));
+      return false;
+    }
+  }
   std::vector<output> outs;
-  for (auto& msg : *msgs) {
+  routed_output r = fresh_output();
+  bool eof_seen = false;
+  for (auto& msg : msgs) {
     probe_.batches_in.Increment();
-    auto meta = msg.meta();
-    std::string seq = meta ? std::to_string(meta->stream_sequence) : std::to_string(now_ns());
+    auto seq = stream_seq(msg);
     auto subject = msg.subject();
     bool eof = wire::subject_token(subject, 4) == "eof";
-    routed_output r = fresh_output();
+    eof_seen = eof_seen || eof;
     auto batch = wire::decode_event_batch_view(msg.data()); // views: used before the next decode
     if (!batch) {
       std::string reason = wire::to_string(batch.error().code);
@@ -277,7 +318,7 @@ std::size_t watermark_service::run_once() {
                  .offset = batch.error().offset,
                  .raw = std::string(msg.data()),
                  .time_ns = now_ns()},
-                "dl.w." + seq);
+                "dl.w." + (seq != 0 ? std::to_string(seq) : id));
     } else if (eof) {
       probe_.eof_markers.Increment();
       stage_.eof(batch->customer, batch->source, now_ns(), r);
@@ -285,24 +326,60 @@ std::size_t watermark_service::run_once() {
       probe_.events_in.Increment(static_cast<double>(batch->events.size()));
       stage_.add(*batch, now_ns(), r);
     }
-    encode(r, "pt." + seq, outs);
   }
-  if (!msgs->empty()) {
-    if (publish_round(outs)) {
-      bool eof_seen = false;
-      for (auto& msg : *msgs)
-        eof_seen = eof_seen || wire::subject_token(msg.subject(), 4) == "eof";
-      msgs->back().ack(); // AckAll: the round's every input
-      dirty_ = true;
-      checkpoint(eof_seen);
-    } else {
-      log_.warn("publish_failed", "publishing a round failed; its inputs nak'ed for redelivery");
-      for (auto& msg : *msgs)
-        msg.nak(1000);
+  encode(r, id, outs);
+  if (!publish_round(outs)) {
+    replay_until_ = last; // redelivered: cut the same round again
+    return false;
+  }
+  msgs.back().ack(); // AckAll: the round's every input
+  dirty_ = true;
+  checkpoint(eof_seen);
+  return true;
+}
+
+std::size_t watermark_service::run_once() {
+  auto msgs =
+      consumer_->fetch(static_cast<int>(cfg_.fetch_batch), cfg_.fetch_timeout_ns / 1'000'000);
+  if (!msgs) {
+    log_.warn("fetch", "fetch failed: " + service::to_string(msgs.error()));
+    // Disconnected: back off instead of spinning; the client reconnects by itself.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    msgs = std::vector<service::message>{};
+  }
+  // A round is every input of a fetch (one input per round without the KV bucket): its inputs
+  // are routed into one partition_batch per partition (ids `pt.<first seq>[-<last seq>].<p>
+  // [.<chunk>]`), published asynchronously, and acked once JetStream stored the lot. One message
+  // per partition per round instead of per input: the broker's and the matchers' per-message
+  // costs. A round interrupted by a crash is cut again from its plan (round_plan_name()), so a
+  // redelivery republishes the same ids; a round that fails to publish is nak'ed with what
+  // follows it, for redelivery in order. See docs/mesh.md ("Markers interleaved").
+  if (replay_until_ > 0 && !msgs->empty()) {
+    // The interrupted round's inputs first, all of them (a fetch may bring fewer).
+    while (stream_seq(msgs->back()) != 0 && stream_seq(msgs->back()) < replay_until_) {
+      auto more = consumer_->fetch(
+          static_cast<int>(std::min<std::uint64_t>(replay_until_ - stream_seq(msgs->back()),
+                                                   static_cast<std::uint64_t>(1) << 16)),
+          cfg_.fetch_timeout_ns / 1'000'000);
+      if (!more || more->empty()) break; // gone (stream limits): the round is what is left
+      for (auto& m : *more)
+        msgs->push_back(std::move(m));
     }
+  }
+  auto started = std::chrono::steady_clock::now();
+  for (std::size_t begin = 0; begin < msgs->size();) {
+    auto end = round_end(*msgs, begin);
+    if (!run_round(std::span<service::message>(msgs->data() + begin, end - begin))) {
+      log_.warn("publish_failed", "publishing a round failed; its inputs nak'ed for redelivery");
+      for (std::size_t i = begin; i < msgs->size(); ++i)
+        (*msgs)[i].nak(1000);
+      break;
+    }
+    begin = end;
+  }
+  if (!msgs->empty())
     probe_.latency.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  }
   // Idle sources: the watermark moves with the wall clock.
   auto now = now_ns();
   routed_output idle = fresh_output();

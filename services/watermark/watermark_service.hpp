@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 
 namespace chainwatch::watermark {
 
@@ -97,6 +98,12 @@ private:
     std::string msg_id;
   };
   void encode(routed_output& r, const std::string& id_prefix, std::vector<output>& outs);
+  /// Index one past the last input of the round starting at `begin`.
+  std::size_t round_end(const std::vector<service::message>& msgs, std::size_t begin);
+  /// Routes, publishes and acks one round; false (nothing acked) when publishing failed.
+  bool run_round(std::span<service::message> msgs);
+  /// KV blob holding "<first seq> <last seq>" of the last round begun.
+  std::string round_plan_name() const;
   routed_output fresh_output() const;
   bool publish_round(const std::vector<output>& outs);
   void update_gauges(std::int64_t now_ns);
@@ -116,6 +123,7 @@ private:
   std::unique_ptr<service::blob_store> checkpoints_;
   std::int64_t last_checkpoint_ns_ = 0;
   bool dirty_ = false;
+  std::uint64_t replay_until_ = 0; ///< last input of a round to cut again (0: none)
 };
 
 } // namespace chainwatch::watermark

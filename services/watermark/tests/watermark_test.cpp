@@ -214,3 +214,50 @@ TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
   ASSERT_FALSE(mk.empty());
   EXPECT_EQ(mk.back(), watermark::end_of_time);
 }
+
+// A round is every input of a fetch, one partition_batch per partition; a restarted service cuts
+// the round it had begun (its extent is in KV) the same way again, so its outputs get the same
+// msg ids and JetStream drops what the crashed one had stored.
+TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_after_a_restart) {
+  CW_REQUIRE_NATS_SERVER();
+  fixture f;
+  watermark::watermark_config cfg;
+  cfg.partitions = 2;
+  cfg.idle_timeout_ns = 3600 * s;
+  cfg.fetch_timeout_ns = 100'000'000;
+  ASSERT_TRUE(f.start(cfg, {.default_ns = 1 * s, .overrides = {}}));
+  auto batch = [](std::int64_t t) {
+    wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
+    b.events.push_back(
+        record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", t));
+    return b;
+  };
+  for (int i = 1; i <= 3; ++i)
+    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
+              "ev." + std::to_string(i));
+  // As if a service had begun the round of inputs 1 and 2 and crashed: its plan is in KV.
+  {
+    auto kv = f.client->key_value("cw_checkpoints", 1);
+    ASSERT_TRUE(kv);
+    service::blob_store store(**kv);
+    ASSERT_TRUE(store.save("watermark.watermark.round", "1 2"));
+  }
+  f.svc = std::make_unique<watermark::watermark_service>(*f.client, f.metrics, cfg, test_rules(),
+                                                         watermark::lateness_policy{1 * s, {}});
+  ASSERT_TRUE(f.svc->start().has_value());
+  auto ids = [](const std::vector<service::message>& got) {
+    std::multiset<std::string> out;
+    for (const auto& m : got)
+      out.insert(std::string(m.header("Nats-Msg-Id").value_or("")));
+    return out;
+  };
+  // Two rounds, each a batch for both partitions (the marker goes to every partition).
+  auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });
+  EXPECT_EQ(ids(parts), (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
+  // Without a plan to honour, the inputs a fetch brings are one round.
+  for (int i = 4; i <= 6; ++i)
+    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
+              "ev." + std::to_string(i));
+  parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 2; });
+  EXPECT_EQ(ids(parts), (std::multiset<std::string>{"pt.4-6.0", "pt.4-6.1"}));
+}
