@@ -395,11 +395,12 @@ void matcher_service::run_partition(partition_slot& slot) {
       std::chrono::nanoseconds(std::max<std::int64_t>(cfg_.checkpoint_interval_ns, 1));
   auto ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
   // Decompressed partition batches, one per message of a fetch (the actor reads views into
-  // them), kept across fetches; one that grew past 1 MiB is released after its fetch.
+  // them), kept across fetches up to 4 MiB in all per partition; the rest is released.
   std::vector<std::string> buffers;
   while (!stop_ && !slot.stop && lease_valid(slot)) {
+    std::size_t kept = 0;
     for (auto& b : buffers)
-      if (b.capacity() > (std::size_t{1} << 20)) std::string().swap(b);
+      if ((kept += b.capacity()) > (std::size_t{4} << 20)) std::string().swap(b);
     auto batch = slot.consumer->fetch(static_cast<int>(cfg_.fetch_batch), fetch_ms);
     if (!batch) {
       probe_.error("fetch").Increment();
