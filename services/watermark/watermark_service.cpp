@@ -158,6 +158,11 @@ service::nats_status watermark_service::start() {
         replay_until_ = last;
     }
   }
+  return bind();
+}
+
+service::nats_status watermark_service::bind() {
+  consumer_.reset();
   // One watermark service reads the durable, in stream order: after a crash, the batches it
   // held unacked come again at once instead of after ack_wait, behind newer ones (late then).
   auto c = client_.pull({.stream = service::events_stream().name,
@@ -300,6 +305,8 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
   std::vector<output> outs;
   routed_output r = fresh_output();
   bool eof_seen = false;
+  // A failed round is routed again: from the same tracker state, so it comes out the same.
+  const watermark_tracker before = stage_.tracker();
   for (auto& msg : msgs) {
     probe_.batches_in.Increment();
     auto seq = stream_seq(msg);
@@ -329,7 +336,8 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
   }
   encode(r, id, outs);
   if (!publish_round(outs)) {
-    replay_until_ = last; // redelivered: cut the same round again
+    replay_until_ = last; // read again: cut the same round
+    stage_.tracker() = before;
     return false;
   }
   msgs.back().ack(); // AckAll: the round's every input
@@ -339,6 +347,14 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
 }
 
 std::size_t watermark_service::run_once() {
+  if (rebind_) {
+    if (auto r = bind(); !r) {
+      log_.warn("fetch", "binding the consumer failed: " + service::to_string(r.error()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100)); // back off, not a sync
+      return 0;
+    }
+    rebind_ = false;
+  }
   auto msgs =
       consumer_->fetch(static_cast<int>(cfg_.fetch_batch), cfg_.fetch_timeout_ns / 1'000'000);
   if (!msgs) {
@@ -352,8 +368,10 @@ std::size_t watermark_service::run_once() {
   // [.<chunk>]`), published asynchronously, and acked once JetStream stored the lot. One message
   // per partition per round instead of per input: the broker's and the matchers' per-message
   // costs. A round interrupted by a crash is cut again from its plan (round_plan_name()), so a
-  // redelivery republishes the same ids; a round that fails to publish is nak'ed with what
-  // follows it, for redelivery in order. See docs/mesh.md ("Markers interleaved").
+  // redelivery republishes the same ids. A round that fails to publish is started again from
+  // the ack floor (its first input), cut the same way: nothing after it may be acked first,
+  // since an AckAll ack would acknowledge the failed round with it. See docs/mesh.md
+  // ("Markers interleaved").
   if (replay_until_ > 0 && !msgs->empty()) {
     // The interrupted round's inputs first, all of them (a fetch may bring fewer).
     while (stream_seq(msgs->back()) != 0 && stream_seq(msgs->back()) < replay_until_) {
@@ -370,9 +388,8 @@ std::size_t watermark_service::run_once() {
   for (std::size_t begin = 0; begin < msgs->size();) {
     auto end = round_end(*msgs, begin);
     if (!run_round(std::span<service::message>(msgs->data() + begin, end - begin))) {
-      log_.warn("publish_failed", "publishing a round failed; its inputs nak'ed for redelivery");
-      for (std::size_t i = begin; i < msgs->size(); ++i)
-        (*msgs)[i].nak(1000);
+      log_.warn("publish_failed", "publishing a round failed; reading again from its first input");
+      rebind_ = true;
       break;
     }
     begin = end;

@@ -124,6 +124,9 @@ private:
   std::int64_t last_checkpoint_ns_ = 0;
   bool dirty_ = false;
   std::uint64_t replay_until_ = 0; ///< last input of a round to cut again (0: none)
+  bool rebind_ = false;            ///< a round failed: read again from the ack floor
+  /// (Re)creates the durable consumer just past its ack floor.
+  service::nats_status bind();
 };
 
 } // namespace chainwatch::watermark

@@ -567,7 +567,7 @@ nats_result<std::unique_ptr<pull_consumer>> nats_client::pull(const consumer_spe
   }
   jsConsumerInfo_Destroy(ci);
   ci = nullptr;
-  if (s == NATS_OK && ((spec.resume_at_ack_floor && ack_floor > 0) || other_ack_policy)) {
+  if (s == NATS_OK && (spec.resume_at_ack_floor || other_ack_policy)) {
     // Neither a consumer's start nor its ack policy can change: delete it and create it again
     // past the ack floor (at its old start when nothing was acked).
     if (auto r = delete_consumer(spec.stream, spec.durable); !r) return unexpected{r.error()};

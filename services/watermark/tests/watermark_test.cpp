@@ -261,3 +261,35 @@ TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_afte
   parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 2; });
   EXPECT_EQ(ids(parts), (std::multiset<std::string>{"pt.4-6.0", "pt.4-6.1"}));
 }
+
+// A round that cannot be published must not be acknowledged by a later one (AckAll): the
+// service reads again from its first input and cuts the same round.
+TEST(watermark_service, a_round_that_failed_to_publish_comes_again_before_later_inputs) {
+  CW_REQUIRE_NATS_SERVER();
+  fixture f;
+  watermark::watermark_config cfg;
+  cfg.partitions = 2;
+  cfg.idle_timeout_ns = 3600 * s;
+  cfg.fetch_timeout_ns = 100'000'000;
+  cfg.publish_retries = 0;
+  cfg.publish_timeout_ns = 2 * s;
+  ASSERT_TRUE(f.start(cfg, {.default_ns = 1 * s, .overrides = {}}));
+  auto batch = [](std::int64_t t) {
+    wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
+    b.events.push_back(
+        record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", t));
+    return b;
+  };
+  for (int i = 1; i <= 2; ++i)
+    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
+              "ev." + std::to_string(i));
+  ASSERT_TRUE(f.client->delete_stream("CW_PART")); // the round's publishes fail
+  EXPECT_EQ(f.svc->run_once(), 2u);
+  f.publish(wire::events_subject("acme", "ecs"), batch(103 * s), "ev.3");
+  ASSERT_TRUE(service::ensure_mesh_streams(*f.client));
+  auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });
+  std::multiset<std::string> ids;
+  for (const auto& m : parts)
+    ids.insert(std::string(m.header("Nats-Msg-Id").value_or("")));
+  EXPECT_EQ(ids, (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
+}

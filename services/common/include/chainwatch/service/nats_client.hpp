@@ -135,8 +135,9 @@ struct consumer_spec {
   /// Ignored if the durable exists (delete it first to move its start).
   std::uint64_t start_sequence = 0;
   /// For a consumer with a single reader that needs stream order (the watermark service): an
-  /// existing durable is recreated just past its ack floor, so what a crashed predecessor held
-  /// unacknowledged is delivered at once and in order, not after ack_wait behind newer messages.
+  /// existing durable is recreated just past its ack floor (at its start when nothing was
+  /// acked), so what a crashed predecessor held unacknowledged is delivered at once and in
+  /// order, not after ack_wait behind newer messages.
   /// Never set it where replicas share the durable: they would each restart it.
   bool resume_at_ack_floor = false;
   /// For a consumer with a single in-order reader (a matcher's partition, the watermark
