@@ -410,7 +410,7 @@ expected<partition_batch_view, error> decode_partition_batch_view(std::string_vi
         CW_WIRE_TRY(rules, r.uint());
         CW_WIRE_TRY(count, r.array());
         ev.rules = rules;
-        out.hits.reserve(out.hits.size() + reserve_hint(count));
+        // No reserve per event: reserving the exact size would reallocate every time.
         for (std::uint32_t h = 0; h < count; ++h) {
           auto hit_at = r.offset();
           CW_WIRE_TRY(hit, r.uint());
