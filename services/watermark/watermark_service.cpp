@@ -305,8 +305,9 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
   std::vector<output> outs;
   routed_output r = fresh_output();
   bool eof_seen = false;
-  // A failed round is routed again: from the same tracker state, so it comes out the same.
-  const watermark_tracker before = stage_.tracker();
+  // A failed round is routed again from the same tracker state, so it comes out the same:
+  // the state of each customer it touches, as it was before.
+  std::map<std::string, watermark_tracker::saved_customer> before;
   for (auto& msg : msgs) {
     probe_.batches_in.Increment();
     auto seq = stream_seq(msg);
@@ -326,7 +327,11 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
                  .raw = std::string(msg.data()),
                  .time_ns = now_ns()},
                 "dl.w." + (seq != 0 ? std::to_string(seq) : id));
-    } else if (eof) {
+      continue;
+    }
+    if (!before.contains(batch->customer))
+      before.emplace(batch->customer, stage_.tracker().save(batch->customer));
+    if (eof) {
       probe_.eof_markers.Increment();
       stage_.eof(batch->customer, batch->source, now_ns(), r);
     } else {
@@ -337,7 +342,8 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
   encode(r, id, outs);
   if (!publish_round(outs)) {
     replay_until_ = last; // read again: cut the same round
-    stage_.tracker() = before;
+    for (auto& [customer, saved] : before)
+      stage_.tracker().put_back(customer, std::move(saved));
     return false;
   }
   msgs.back().ack(); // AckAll: the round's every input

@@ -176,6 +176,24 @@ std::string watermark_tracker::snapshot() const {
   return wire::encode(c);
 }
 
+watermark_tracker::saved_customer watermark_tracker::save(const std::string& customer) const {
+  saved_customer out;
+  if (auto it = sources_.find(customer); it != sources_.end()) out.sources = it->second;
+  if (auto it = watermarks_.find(customer); it != watermarks_.end()) out.watermark = it->second;
+  return out;
+}
+
+void watermark_tracker::put_back(const std::string& customer, saved_customer saved) {
+  if (saved.sources)
+    sources_[customer] = std::move(*saved.sources);
+  else
+    sources_.erase(customer);
+  if (saved.watermark)
+    watermarks_[customer] = *saved.watermark;
+  else
+    watermarks_.erase(customer);
+}
+
 bool watermark_tracker::restore(std::string_view bytes) {
   auto c = wire::decode_watermark_checkpoint(bytes);
   if (!c) return false;

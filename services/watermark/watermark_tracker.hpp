@@ -71,6 +71,15 @@ public:
   std::string snapshot() const;
   /// Replaces the state with a snapshot's; false (state unchanged) on malformed input.
   bool restore(std::string_view bytes);
+  /// One customer's sources and watermark, as save() found them (absent: not known then).
+  struct saved_customer {
+    std::optional<std::map<std::string, source_state>> sources;
+    std::optional<std::int64_t> watermark;
+  };
+  /// The customer's state, to put back with put_back() (a round that failed to publish).
+  saved_customer save(const std::string& customer) const;
+  /// Restores what save() returned for `customer`.
+  void put_back(const std::string& customer, saved_customer saved);
   /// Every customer's sources (for metrics).
   const std::map<std::string, std::map<std::string, source_state>>& sources() const noexcept {
     return sources_;

@@ -52,6 +52,14 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
   return true;
 }
 
+// The payloads of a fetch, each followed by a space.
+std::string payloads(const std::vector<message>& batch) {
+  std::string out;
+  for (const auto& m : batch)
+    out += std::string(m.data()) + " ";
+  return out;
+}
+
 } // namespace
 
 TEST_F(nats_client_test, publish_subscribe_round_trip) {
@@ -372,18 +380,12 @@ TEST_F(nats_client_test, resume_at_ack_floor_redelivers_a_crashed_readers_messag
   cs.stream = "CW_RESUME";
   cs.durable = "single";
   cs.ack_wait_ns = 60'000'000'000; // longer than the test: a redelivery here is not ack_wait's
-  auto data = [](const std::vector<message>& b) {
-    std::string out;
-    for (const auto& m : b)
-      out += std::string(m.data()) + " ";
-    return out;
-  };
   {
     auto c = client_->pull(cs);
     ASSERT_TRUE(c.has_value()) << to_string(c.error());
     auto batch = (*c)->fetch(4, 2000);
     ASSERT_TRUE(batch.has_value());
-    ASSERT_EQ(data(*batch), "1 2 3 4 ");
+    ASSERT_EQ(payloads(*batch), "1 2 3 4 ");
     ASSERT_TRUE((*batch)[0].ack_sync());
     ASSERT_TRUE((*batch)[1].ack_sync());
   } // the reader "crashes" holding 3 and 4
@@ -393,14 +395,14 @@ TEST_F(nats_client_test, resume_at_ack_floor_redelivers_a_crashed_readers_messag
     ASSERT_TRUE(c.has_value()) << to_string(c.error());
     auto batch = (*c)->fetch(10, 500);
     ASSERT_TRUE(batch.has_value());
-    EXPECT_EQ(data(*batch), "5 6 ");
+    EXPECT_EQ(payloads(*batch), "5 6 ");
   }
   cs.resume_at_ack_floor = true;
   auto c = client_->pull(cs);
   ASSERT_TRUE(c.has_value()) << to_string(c.error());
   auto batch = (*c)->fetch(10, 2000);
   ASSERT_TRUE(batch.has_value());
-  EXPECT_EQ(data(*batch), "3 4 5 6 "); // at once and in stream order
+  EXPECT_EQ(payloads(*batch), "3 4 5 6 "); // at once and in stream order
 }
 
 TEST_F(nats_client_test, ack_all_acknowledges_a_fetch_with_its_last_message) {
@@ -411,19 +413,13 @@ TEST_F(nats_client_test, ack_all_acknowledges_a_fetch_with_its_last_message) {
   cs.stream = "CW_ACKALL";
   cs.durable = "single";
   cs.ack_wait_ns = 60'000'000'000; // longer than the test
-  auto data = [](const std::vector<message>& b) {
-    std::string out;
-    for (const auto& m : b)
-      out += std::string(m.data()) + " ";
-    return out;
-  };
   {
     // An explicit-ack durable that acked 1 and 2 and "crashed" holding 3.
     auto c = client_->pull(cs);
     ASSERT_TRUE(c.has_value()) << to_string(c.error());
     auto batch = (*c)->fetch(3, 2000);
     ASSERT_TRUE(batch.has_value());
-    ASSERT_EQ(data(*batch), "1 2 3 ");
+    ASSERT_EQ(payloads(*batch), "1 2 3 ");
     ASSERT_TRUE((*batch)[0].ack_sync());
     ASSERT_TRUE((*batch)[1].ack_sync());
   }
@@ -433,7 +429,7 @@ TEST_F(nats_client_test, ack_all_acknowledges_a_fetch_with_its_last_message) {
     ASSERT_TRUE(c.has_value()) << to_string(c.error());
     auto batch = (*c)->fetch(2, 2000);
     ASSERT_TRUE(batch.has_value());
-    ASSERT_EQ(data(*batch), "3 4 ");
+    ASSERT_EQ(payloads(*batch), "3 4 ");
     ASSERT_TRUE(batch->back().ack_sync()); // acknowledges 3 as well
   }
   cs.resume_at_ack_floor = true; // the ack floor is 4: with explicit acks it would be 2
@@ -441,14 +437,14 @@ TEST_F(nats_client_test, ack_all_acknowledges_a_fetch_with_its_last_message) {
   ASSERT_TRUE(c.has_value()) << to_string(c.error());
   auto batch = (*c)->fetch(10, 2000);
   ASSERT_TRUE(batch.has_value());
-  EXPECT_EQ(data(*batch), "5 6 ");
+  EXPECT_EQ(payloads(*batch), "5 6 ");
   cs.resume_at_ack_floor = false;
   cs.ack_all = false; // and back: 5 and 6 were not acked, so they come again at once
   auto back = client_->pull(cs);
   ASSERT_TRUE(back.has_value()) << to_string(back.error());
   auto again = (*back)->fetch(10, 2000);
   ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(data(*again), "5 6 ");
+  EXPECT_EQ(payloads(*again), "5 6 ");
 }
 
 TEST_F(nats_client_test, stream_survives_server_crash) {

@@ -87,6 +87,33 @@ struct fixture {
   }
 };
 
+// The round tests: two partitions, no idle advance, short fetches.
+watermark::watermark_config round_config() {
+  watermark::watermark_config cfg;
+  cfg.partitions = 2;
+  cfg.idle_timeout_ns = 3600 * s;
+  cfg.fetch_timeout_ns = 100'000'000;
+  return cfg;
+}
+
+// Publishes inputs `first`..`last` (msg ids ev.<i>), each one routed event at 100 s + i s.
+void publish_inputs(fixture& f, int first, int last) {
+  for (int i = first; i <= last; ++i) {
+    wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
+    b.events.push_back(
+        record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})",
+               100 * s + i * s));
+    f.publish(wire::events_subject("acme", "ecs"), b, "ev." + std::to_string(i));
+  }
+}
+
+std::multiset<std::string> msg_ids(const std::vector<service::message>& got) {
+  std::multiset<std::string> out;
+  for (const auto& m : got)
+    out.insert(std::string(m.header("Nats-Msg-Id").value_or("")));
+  return out;
+}
+
 } // namespace
 
 TEST(watermark_service, routes_by_join_key_with_markers_and_sends_late_events) {
@@ -221,20 +248,9 @@ TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
 TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_after_a_restart) {
   CW_REQUIRE_NATS_SERVER();
   fixture f;
-  watermark::watermark_config cfg;
-  cfg.partitions = 2;
-  cfg.idle_timeout_ns = 3600 * s;
-  cfg.fetch_timeout_ns = 100'000'000;
+  auto cfg = round_config();
   ASSERT_TRUE(f.start(cfg, {.default_ns = 1 * s, .overrides = {}}));
-  auto batch = [](std::int64_t t) {
-    wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
-    b.events.push_back(
-        record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", t));
-    return b;
-  };
-  for (int i = 1; i <= 3; ++i)
-    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
-              "ev." + std::to_string(i));
+  ASSERT_NO_FATAL_FAILURE(publish_inputs(f, 1, 3));
   // As if a service had begun the round of inputs 1 and 2 and crashed: its plan is in KV.
   {
     auto kv = f.client->key_value("cw_checkpoints", 1);
@@ -245,21 +261,14 @@ TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_afte
   f.svc = std::make_unique<watermark::watermark_service>(*f.client, f.metrics, cfg, test_rules(),
                                                          watermark::lateness_policy{1 * s, {}});
   ASSERT_TRUE(f.svc->start().has_value());
-  auto ids = [](const std::vector<service::message>& got) {
-    std::multiset<std::string> out;
-    for (const auto& m : got)
-      out.insert(std::string(m.header("Nats-Msg-Id").value_or("")));
-    return out;
-  };
   // Two rounds, each a batch for both partitions (the marker goes to every partition).
   auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });
-  EXPECT_EQ(ids(parts), (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
+  EXPECT_EQ(msg_ids(parts),
+            (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
   // Without a plan to honour, the inputs a fetch brings are one round.
-  for (int i = 4; i <= 6; ++i)
-    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
-              "ev." + std::to_string(i));
+  ASSERT_NO_FATAL_FAILURE(publish_inputs(f, 4, 6));
   parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 2; });
-  EXPECT_EQ(ids(parts), (std::multiset<std::string>{"pt.4-6.0", "pt.4-6.1"}));
+  EXPECT_EQ(msg_ids(parts), (std::multiset<std::string>{"pt.4-6.0", "pt.4-6.1"}));
 }
 
 // A round that cannot be published must not be acknowledged by a later one (AckAll): the
@@ -267,29 +276,16 @@ TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_afte
 TEST(watermark_service, a_round_that_failed_to_publish_comes_again_before_later_inputs) {
   CW_REQUIRE_NATS_SERVER();
   fixture f;
-  watermark::watermark_config cfg;
-  cfg.partitions = 2;
-  cfg.idle_timeout_ns = 3600 * s;
-  cfg.fetch_timeout_ns = 100'000'000;
+  auto cfg = round_config();
   cfg.publish_retries = 0;
   cfg.publish_timeout_ns = 2 * s;
   ASSERT_TRUE(f.start(cfg, {.default_ns = 1 * s, .overrides = {}}));
-  auto batch = [](std::int64_t t) {
-    wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
-    b.events.push_back(
-        record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})", t));
-    return b;
-  };
-  for (int i = 1; i <= 2; ++i)
-    f.publish(wire::events_subject("acme", "ecs"), batch(100 * s + i * s),
-              "ev." + std::to_string(i));
+  ASSERT_NO_FATAL_FAILURE(publish_inputs(f, 1, 2));
   ASSERT_TRUE(f.client->delete_stream("CW_PART")); // the round's publishes fail
   EXPECT_EQ(f.svc->run_once(), 2u);
-  f.publish(wire::events_subject("acme", "ecs"), batch(103 * s), "ev.3");
+  ASSERT_NO_FATAL_FAILURE(publish_inputs(f, 3, 3));
   ASSERT_TRUE(service::ensure_mesh_streams(*f.client));
   auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });
-  std::multiset<std::string> ids;
-  for (const auto& m : parts)
-    ids.insert(std::string(m.header("Nats-Msg-Id").value_or("")));
-  EXPECT_EQ(ids, (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
+  EXPECT_EQ(msg_ids(parts),
+            (std::multiset<std::string>{"pt.1-2.0", "pt.1-2.1", "pt.3.0", "pt.3.1"}));
 }
