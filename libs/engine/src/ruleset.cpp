@@ -550,6 +550,12 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
                      '\0' + opts.category_field + (opts.case_sensitive ? "\1" : "\2");
   for (const auto& src : sources)
     text += '\0' + src.id + '\0' + src.query;
+  if (opts.lists) { // inList decides hits: processes with other list contents route otherwise
+    auto names = opts.lists->names();
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names)
+      text += '\0' + name + '\0' + std::to_string(opts.lists->find(name)->digest());
+  }
   c->fingerprint = XXH3_64bits(text.data(), text.size());
   c->conditions = static_cast<std::uint32_t>(condition_ids.size());
   c->key_lists = static_cast<std::uint32_t>(key_list_ids.size());

@@ -1,10 +1,12 @@
 #include <algorithm>
 #include <chainwatch/engine/engine.hpp>
+#include <chainwatch/eql/lists.hpp>
 #include <gtest/gtest.h>
 #include <random>
 
 namespace cw = chainwatch;
 namespace eng = chainwatch::engine;
+namespace eql = chainwatch::eql;
 
 namespace {
 
@@ -447,6 +449,21 @@ TEST(engine, push_hits_equals_push_key_and_ignores_hits_that_are_not_its_own) {
                                    ->fingerprint());
   EXPECT_NE(rs->fingerprint(),
             compile({R"(authentication where event.action == "ok")"})->fingerprint());
+}
+
+// Hits found with one list of bad domains are not another process's hits: the fingerprint
+// covers the lists' contents, so a process whose lists differ routes again.
+TEST(engine, the_fingerprint_covers_the_contents_of_the_lookup_lists) {
+  const std::string query = R"(network where inList(destination.domain, "bad"))";
+  auto with = [&](std::string_view text) {
+    eql::list_registry lists;
+    lists.add(*eql::lookup_list::parse("bad", eql::list_kind::domains, text));
+    eng::options o;
+    o.lists = &lists;
+    return compile({query}, o)->fingerprint();
+  };
+  EXPECT_EQ(with("evil.com\n"), with("evil.com\n"));
+  EXPECT_NE(with("evil.com\n"), with("evil.com\nworse.org\n"));
 }
 
 TEST(engine, push_hits_keeps_encoded_events_as_evidence_unless_a_pipe_reads_them) {

@@ -8,6 +8,7 @@
 #include <chainwatch/eql/lists.hpp>
 #include <cstring>
 #include <utility>
+#include <xxhash.h>
 
 namespace chainwatch::eql {
 
@@ -15,6 +16,7 @@ struct lookup_list::impl {
   std::string name;
   list_kind kind = list_kind::strings;
   std::size_t size = 0;
+  std::uint64_t digest = 0;
   absl::flat_hash_set<std::string, detail::folded_hash, detail::folded_eq> words;
   // IP networks grouped by prefix length: one hash probe per distinct length.
   absl::flat_hash_set<std::uint32_t> v4[33];
@@ -54,6 +56,7 @@ expected<lookup_list, std::string> lookup_list::parse(std::string name, list_kin
   auto im = std::make_shared<impl>();
   im->name = std::move(name);
   im->kind = kind;
+  im->digest = XXH3_64bits_withSeed(text.data(), text.size(), static_cast<std::uint64_t>(kind));
   std::size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -113,6 +116,9 @@ list_kind lookup_list::kind() const noexcept {
 }
 std::size_t lookup_list::size() const noexcept {
   return impl_->size;
+}
+std::uint64_t lookup_list::digest() const noexcept {
+  return impl_ ? impl_->digest : 0;
 }
 
 bool lookup_list::contains(std::string_view value) const noexcept {

@@ -6,6 +6,7 @@
 // Parsing is pure: callers read the files and pass their text.
 
 #include <chainwatch/base/expected.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ public:
   list_kind kind() const noexcept;
   std::size_t size() const noexcept;
   bool contains(std::string_view value) const noexcept;
+  /// A hash of the kind and the text the list was parsed from: processes whose lists have equal
+  /// digests decide `inList` alike (engine::ruleset::fingerprint() includes it).
+  std::uint64_t digest() const noexcept;
 
   struct impl;
 
