@@ -21,6 +21,17 @@ struct normalizer_config {
   std::string timestamp_field = "@timestamp";
   /// Keep the raw record in each event_record (alert evidence; doubles the volume).
   bool keep_raw = false;
+  /// Rule TOML files or directories, comma-separated: route each event with them (its join keys
+  /// and step hits travel in the event_record, so the watermark service need not decode and
+  /// route it). Empty: do not route (the watermark service does). The same rules, lists,
+  /// event_type_field and case_sensitive as the watermark service's, or it routes again.
+  std::string rules;
+  /// Lookup list directories, comma-separated.
+  std::string lists;
+  /// Field holding the event category (as the watermark service's).
+  std::string event_type_field = "event.category";
+  /// Case-sensitive comparisons and join keys (as the watermark service's).
+  bool case_sensitive = true;
   /// Raw batches fetched per round.
   std::int64_t fetch_batch = 16;
   /// How long a fetch waits for input, ns.

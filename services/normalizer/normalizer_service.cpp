@@ -25,6 +25,11 @@ void bind(service::config_binder& b, normalizer_config& c) {
   b.bind("normalizer.sources_dir", c.sources_dir, "directory of the mapping tables <name>.toml");
   b.bind("normalizer.timestamp_field", c.timestamp_field, "field holding the event time");
   b.bind("normalizer.keep_raw", c.keep_raw, "keep the raw record in each event (evidence)");
+  b.bind("normalizer.rules", c.rules,
+         "route events with these rule files/directories, as the watermark (empty = do not)");
+  b.bind("normalizer.lists", c.lists, "lookup list directories, comma-separated");
+  b.bind("normalizer.event_type_field", c.event_type_field, "field holding the event category");
+  b.bind("normalizer.case_sensitive", c.case_sensitive, "case-sensitive comparisons and keys");
   b.bind("normalizer.fetch_batch", c.fetch_batch, "raw batches fetched per round");
   b.bind_duration("normalizer.fetch_timeout", c.fetch_timeout_ns, "how long a fetch waits");
   b.bind_duration("normalizer.ack_wait", c.ack_wait_ns,

@@ -62,6 +62,7 @@ expected<pipeline, std::string> pipeline::create(const std::string& sources_dir,
   p.opts_ = std::move(opts);
   p.normalizer_.emplace(std::move(*n));
   p.json_ = std::make_unique<event::json_decoder>();
+  if (p.opts_.rules) p.router_.emplace(p.opts_.rules);
   return p;
 }
 
@@ -109,6 +110,13 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
     wire::event_record rec{.event_ns = *ts, .ingest_ns = in.ingest_ns, .event = {}, .raw = {}};
     event::append_msgpack(rec.event, ev);
     if (opts_.keep_raw) rec.raw = r.bytes;
+    if (router_) { // what the watermark service would find (it checks the fingerprint)
+      router_->route(ev);
+      rec.rules = router_->rules()->fingerprint();
+      for (const auto& e : router_->entries())
+        rec.routes.push_back({std::string(e.key), {e.hits.begin(), e.hits.end()}});
+      rec.event_rules = !router_->event_rules().empty();
+    }
     auto size = wire::size_hint(rec);
     if (!batch.fits(size)) flush();
     if (batch.add(std::move(rec), size, 0) != wire::flush_reason::none) flush();

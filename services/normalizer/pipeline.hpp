@@ -4,6 +4,7 @@
 // out. No NATS here, so it is tested without a server.
 
 #include "chainwatch/base/expected.hpp"
+#include "chainwatch/engine/engine.hpp"
 #include "chainwatch/normalize/normalizer.hpp"
 #include "chainwatch/wire/messages.hpp"
 
@@ -41,6 +42,8 @@ struct pipeline_options {
   std::size_t max_events = 1000;
   /// Maximum size hint of one output batch, bytes.
   std::size_t max_bytes = 512 * 1024;
+  /// Rules to route each event with (event_record::rules, routes, event_rules); null: none.
+  std::shared_ptr<const engine::ruleset> rules = nullptr;
 };
 
 /// Normalizes raw batches of any source type the normalize library knows.
@@ -65,6 +68,7 @@ private:
   pipeline_options opts_;
   std::optional<normalize::normalizer> normalizer_;
   std::unique_ptr<event::json_decoder> json_;
+  std::optional<engine::router> router_;
 };
 
 } // namespace chainwatch::normalizer

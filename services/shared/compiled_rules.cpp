@@ -1,8 +1,8 @@
-#include "rules.hpp"
+#include "compiled_rules.hpp"
 
 #include "rule_loading.hpp"
 
-namespace chainwatch::watermark {
+namespace chainwatch::cli {
 
 namespace {
 
@@ -27,12 +27,12 @@ std::vector<std::string> split_list(const std::string& text) {
 
 } // namespace
 
-expected<loaded_rules, std::string> load_rules(const std::string& rule_paths,
-                                               const std::string& list_dirs,
-                                               const std::string& event_type_field,
-                                               bool case_sensitive) {
+expected<compiled_rules, std::string> compile_rules(const std::string& rule_paths,
+                                                    const std::string& list_dirs,
+                                                    const std::string& event_type_field,
+                                                    bool case_sensitive) {
   std::vector<std::string> errors;
-  loaded_rules out;
+  compiled_rules out;
   auto rules = cli::load_rules(split_list(rule_paths), {}, errors, out.skipped);
   out.lists = std::make_unique<eql::list_registry>();
   cli::load_lists(split_list(list_dirs), *out.lists, errors);
@@ -59,4 +59,4 @@ expected<loaded_rules, std::string> load_rules(const std::string& rule_paths,
   return out;
 }
 
-} // namespace chainwatch::watermark
+} // namespace chainwatch::cli

@@ -1,7 +1,7 @@
 #pragma once
 
-// Loads and compiles the detection rules for routing, with the CLI's loader (the same files and
-// engine options as the matcher and `chainwatch hunt`).
+// Loads and compiles the detection rules for routing (normalizer, watermark), with the CLI's
+// loader: the same files and engine options as the matcher and `chainwatch hunt`.
 
 #include "chainwatch/base/expected.hpp"
 #include "chainwatch/engine/engine.hpp"
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-namespace chainwatch::watermark {
+namespace chainwatch::cli {
 
 /// Compiled rules and the lists they reference (the lists must outlive the ruleset).
-struct loaded_rules {
+struct compiled_rules {
   /// Lookup lists used by `inList`.
   std::unique_ptr<eql::list_registry> lists;
   /// The compiled rules.
@@ -24,9 +24,9 @@ struct loaded_rules {
 };
 
 /// Loads rules from comma-separated `rule_paths` and `list_dirs`; a rendered error on failure.
-expected<loaded_rules, std::string> load_rules(const std::string& rule_paths,
-                                               const std::string& list_dirs,
-                                               const std::string& event_type_field,
-                                               bool case_sensitive);
+expected<compiled_rules, std::string> compile_rules(const std::string& rule_paths,
+                                                    const std::string& list_dirs,
+                                                    const std::string& event_type_field,
+                                                    bool case_sensitive);
 
-} // namespace chainwatch::watermark
+} // namespace chainwatch::cli

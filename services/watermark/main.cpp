@@ -2,7 +2,7 @@
 // markers (CW_PART), late events (CW_LATE).
 
 #include "chainwatch/service/runtime.hpp"
-#include "rules.hpp"
+#include "compiled_rules.hpp"
 #include "watermark_service.hpp"
 
 #include <cstring>
@@ -29,15 +29,15 @@ int main(int argc, char** argv) {
               << (overrides ? "watermark.partitions must be in [1, 65536]" : error) << "\n";
     return 2;
   }
-  auto rules =
-      watermark::load_rules(cfg.rules, cfg.lists, cfg.event_type_field, cfg.case_sensitive);
+  auto rules = cli::compile_rules(cfg.rules, cfg.lists, cfg.event_type_field, cfg.case_sensitive);
   if (!rules) {
     std::cerr << "watermark: rules:\n" << rules.error();
     return 2;
   }
   for (const auto& s : rules->skipped)
     spdlog::warn("watermark: skipped rule: {}", s);
-  spdlog::info("watermark: {} rules, {} partitions", rules->rules->size(), cfg.partitions);
+  spdlog::info("watermark: {} rules (fingerprint {:016x}), {} partitions", rules->rules->size(),
+               rules->rules->fingerprint(), cfg.partitions);
   watermark::watermark_service svc(rt.nats(), rt.metrics(), cfg, rules->rules,
                                    {.default_ns = cfg.lateness_ns, .overrides = *overrides});
   if (auto r = svc.start(); !r) {

@@ -16,6 +16,10 @@ struct watermark_probe {
         events_in(m.counter("events_in", "events consumed")),
         events_routed(m.counter("events_routed", "events routed to at least one partition")),
         events_dropped(m.counter("events_dropped", "events no rule step can use (dropped)")),
+        events_prerouted(m.counter("events_prerouted",
+                                   "events the normalizer routed with these rules (not decoded)")),
+        events_rerouted(m.counter("events_rerouted", "events the normalizer routed with other "
+                                                     "rules (fingerprint differs): routed again")),
         events_out(m.counter("events_out", "partition items published (one per key)")),
         markers_out(m.counter("markers_out", "watermark markers published")),
         eof_markers(m.counter("eof_markers", "end-of-input markers received")),
@@ -58,6 +62,10 @@ struct watermark_probe {
   prometheus::Counter& events_routed;
   /// Events dropped early.
   prometheus::Counter& events_dropped;
+  /// Events whose routes came from the normalizer.
+  prometheus::Counter& events_prerouted;
+  /// Events the normalizer routed with other rules.
+  prometheus::Counter& events_rerouted;
   /// Partition items published.
   prometheus::Counter& events_out;
   /// Markers published.

@@ -78,6 +78,27 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
                                           .event = std::string(rec.event)});
       continue;
     }
+    auto emit = [&](std::string_view key, std::uint64_t hash,
+                    std::span<const engine::step_id> hits) {
+      auto p = wire::partition_of(hash, partitions_);
+      out.part(p).add_event(customer, hash, key, rec.event_ns, rec.ingest_ns, rec.event,
+                            hits.empty() ? 0 : fingerprint_, hits);
+      ++out.items;
+    };
+    if (rec.rules != 0 && rec.rules == fingerprint_) { // routed by the normalizer, these rules
+      ++out.prerouted;
+      auto routes = batch.routes_of(rec);
+      if (routes.empty() && !rec.event_rules) {
+        ++out.dropped;
+        continue;
+      }
+      ++out.routed;
+      for (const auto& r : routes)
+        emit(r.key, wire::key_hash(customer, r.key), batch.hits_of(r));
+      if (rec.event_rules) emit({}, wire::key_hash(customer, rec.event), {});
+      continue;
+    }
+    if (rec.rules != 0) ++out.rerouted;
     auto ev = event::from_msgpack(rec.event);
     if (!ev) {
       out.dead_letters.push_back(wire::dead_letter{.customer = customer,
@@ -98,13 +119,6 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
       continue;
     }
     ++out.routed;
-    auto emit = [&](std::string_view key, std::uint64_t hash,
-                    std::span<const engine::step_id> hits) {
-      auto p = wire::partition_of(hash, partitions_);
-      out.part(p).add_event(customer, hash, key, rec.event_ns, rec.ingest_ns, rec.event,
-                            hits.empty() ? 0 : fingerprint_, hits);
-      ++out.items;
-    };
     // One copy per distinct join key (the router groups hits by key), with the steps it hit so
     // the matcher need not route again ...
     for (const auto& e : entries)
@@ -202,6 +216,12 @@ void watermark_service::encode(routed_output& r, const std::string& id_prefix,
     dlq_.send(std::move(r.dead_letters[i]), "dl.w." + id_prefix + "." + std::to_string(i));
   }
   probe_.events_routed.Increment(static_cast<double>(r.routed));
+  probe_.events_prerouted.Increment(static_cast<double>(r.prerouted));
+  if (r.rerouted > 0) {
+    probe_.events_rerouted.Increment(static_cast<double>(r.rerouted));
+    log_.warn("rerouted", "the normalizer routes with other rules (fingerprint differs from "
+                          "this service's): events are routed again here");
+  }
   probe_.events_dropped.Increment(static_cast<double>(r.dropped));
   probe_.events_out.Increment(static_cast<double>(r.items));
   probe_.markers_out.Increment(static_cast<double>(r.markers));

@@ -36,6 +36,10 @@ struct routed_output {
   std::size_t dropped = 0;
   /// Events routed to at least one partition.
   std::size_t routed = 0;
+  /// Events whose routes the normalizer found with these rules (taken, not decoded).
+  std::size_t prerouted = 0;
+  /// Events the normalizer routed with other rules (another fingerprint): routed again.
+  std::size_t rerouted = 0;
   /// Partition event items (one per key).
   std::size_t items = 0;
   /// Markers appended.
@@ -51,7 +55,9 @@ public:
   router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
                watermark_tracker tracker);
   /// Routes every event of `batch` (seen at wall time `now_ns`) into `out`, then appends a
-  /// marker to every partition if the customer's watermark advanced.
+  /// marker to every partition if the customer's watermark advanced. An event the normalizer
+  /// routed with the same rules (event_record::rules equal to their fingerprint) goes where its
+  /// routes say, undecoded; any other is decoded and routed here. Both give the same items.
   void add(const wire::event_batch_view& batch, std::int64_t now_ns, routed_output& out);
   /// End of input of (customer, source); appends markers if the watermark advanced.
   void eof(const std::string& customer, const std::string& source, std::int64_t now_ns,

@@ -3,7 +3,8 @@
 # the Mordor PurpleSharp AD playbook (NXLog JSON, 25,993 Windows events, a password spray at
 # 2020-10-22 08:29:55Z) with a password-spray rule (tests/mesh/rules) next to the bundled rules,
 # the same file with every block of 10 lines reversed (out of order within the 5m lateness), and
-# tests/data/demo.ndjson. Alert set = (rule id, key, first event time, last event time).
+# tests/data/demo.ndjson. Alert set = (rule id, key, first event time, last event time). The
+# normalizer routes the events (the watermark takes its routes): checked on the metrics.
 # The alerter's repeat suppression is off here: hunt reports every match, and so must the mesh
 # (services/alerter/tests cover suppression).
 # Env: SOURCE_DIR, CHAINWATCH, SHARED_DATA.
@@ -56,5 +57,12 @@ done
 # Nothing beyond the expected set was published (the stream holds every alert ever sent).
 n=$(stream_msgs CW_ALERTS)
 ((n == total)) || { echo "CW_ALERTS holds $n alerts, expected $total"; fail=1; }
+# The normalizer routed every event with the watermark's rules: the watermark took its routes
+# (so the equality above holds for routes found there), none were routed again.
+ev_in=$(metric watermark chainwatch_watermark_events_in_total)
+pre=$(metric watermark chainwatch_watermark_events_prerouted_total)
+re=$(metric watermark chainwatch_watermark_events_rerouted_total)
+[[ -n $ev_in && ${ev_in%.*} -gt 0 && $pre == "$ev_in" && ${re%.*} -eq 0 ]] ||
+  { echo "watermark: events_in $ev_in, prerouted $pre, rerouted $re"; fail=1; }
 ((fail == 0)) || exit 1
 echo "hunt_equals_mesh: ok ($n_win alerts on the Windows data, same when shuffled, $n_demo on the demo)"

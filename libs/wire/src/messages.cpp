@@ -181,11 +181,23 @@ void append(std::string& out, const event_batch& msg) {
   w.str(msg.source);
   w.array(static_cast<std::uint32_t>(msg.events.size()));
   for (const auto& ev : msg.events) {
-    w.array(4);
+    const bool routed = ev.rules != 0; // the routes are appended fields
+    w.array(routed ? 7 : 4);
     w.sint(ev.event_ns);
     w.sint(ev.ingest_ns);
     w.bin(ev.event);
     w.opt_bin(ev.raw);
+    if (!routed) continue;
+    w.uint(ev.rules);
+    w.array(static_cast<std::uint32_t>(ev.routes.size()));
+    for (const auto& route : ev.routes) {
+      w.array(2);
+      w.bin(route.key);
+      w.array(static_cast<std::uint32_t>(route.hits.size()));
+      for (auto h : route.hits)
+        w.uint(h);
+    }
+    w.boolean(ev.event_rules);
   }
 }
 
@@ -351,6 +363,33 @@ expected<event_batch_view, error> decode_event_batch_view(std::string_view in) {
       CW_WIRE_TRY(raw, r.bin());
       ev.raw = raw;
     }
+    ev.routes_first = static_cast<std::uint32_t>(out.routes.size());
+    if (rec_extra >= 3) { // rules fingerprint, routes, event_rules (appended fields)
+      rec_extra -= 3;
+      CW_WIRE_TRY(rules, r.uint());
+      ev.rules = rules;
+      CW_WIRE_TRY(count, r.array());
+      for (std::uint32_t k = 0; k < count; ++k) {
+        CW_WIRE_TRY(route_extra, open_record(r, 2));
+        CW_WIRE_TRY(key, r.bin());
+        auto& route = out.routes.emplace_back();
+        route.key = key;
+        route.hits_first = static_cast<std::uint32_t>(out.hits.size());
+        CW_WIRE_TRY(hits, r.array());
+        for (std::uint32_t h = 0; h < hits; ++h) {
+          auto hit_at = r.offset();
+          CW_WIRE_TRY(hit, r.uint());
+          if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, hit_at}};
+          out.hits.push_back(static_cast<std::uint32_t>(hit));
+        }
+        route.hits_count = static_cast<std::uint32_t>(out.hits.size() - route.hits_first);
+        CW_WIRE_TRY(skipped, skip_extra(r, route_extra));
+        (void)skipped;
+      }
+      CW_WIRE_TRY(event_rules, r.boolean());
+      ev.event_rules = event_rules;
+    }
+    ev.routes_count = static_cast<std::uint32_t>(out.routes.size() - ev.routes_first);
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
     (void)skipped;
   }
@@ -363,9 +402,19 @@ expected<event_batch, error> decode_event_batch(std::string_view in) {
   CW_WIRE_TRY(view, decode_event_batch_view(in));
   event_batch out{std::move(view.customer), std::move(view.source), {}};
   out.events.reserve(view.events.size());
-  for (const auto& v : view.events)
-    out.events.push_back({v.event_ns, v.ingest_ns, std::string(v.event),
-                          v.raw ? std::optional<std::string>(std::string(*v.raw)) : std::nullopt});
+  for (const auto& v : view.events) {
+    auto& ev = out.events.emplace_back();
+    ev.event_ns = v.event_ns;
+    ev.ingest_ns = v.ingest_ns;
+    ev.event = v.event;
+    if (v.raw) ev.raw = std::string(*v.raw);
+    ev.rules = v.rules;
+    ev.event_rules = v.event_rules;
+    for (const auto& route : view.routes_of(v)) {
+      auto hits = view.hits_of(route);
+      ev.routes.push_back({std::string(route.key), {hits.begin(), hits.end()}});
+    }
+  }
   return out;
 }
 
@@ -623,7 +672,10 @@ std::size_t size_hint(const raw_record& r) noexcept {
 }
 
 std::size_t size_hint(const event_record& r) noexcept {
-  return 5 * field_overhead + r.event.size() + (r.raw ? r.raw->size() : 0);
+  std::size_t n = 8 * field_overhead + r.event.size() + (r.raw ? r.raw->size() : 0);
+  for (const auto& route : r.routes)
+    n += (3 + route.hits.size()) * field_overhead + route.key.size();
+  return n;
 }
 
 std::size_t size_hint(const partition_item& item) noexcept {

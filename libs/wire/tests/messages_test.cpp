@@ -33,6 +33,14 @@ event_batch sample_events() {
   for (int i = 0; i < 20; ++i)
     b.events.push_back(
         {1'700'000'000'000'000'000 + i, 1'700'000'000'000'000'000, blob(100, 'a'), std::nullopt});
+  // Routed by the normalizer: keys with their hits, an event-query match, no key at all.
+  b.events[2].rules = 0xfeedfacecafebeefULL;
+  b.events[2].routes = {{"[\"host-1\"]", {3, 4, 9}}, {"[\"alice\"]", {}}, {blob(5, 0), {7}}};
+  b.events[3].rules = 1;
+  b.events[3].event_rules = true;
+  b.events[4].rules = std::numeric_limits<std::uint64_t>::max();
+  b.events[4].routes = {{"", {std::numeric_limits<std::uint32_t>::max()}}};
+  b.events[4].event_rules = true;
   return b;
 }
 
@@ -115,6 +123,16 @@ TEST(wire_messages, event_batch_view_sees_what_the_copying_decoder_copies) {
       EXPECT_EQ(view->events[i].raw.has_value(), msg.events[i].raw.has_value());
       if (msg.events[i].raw) {
         EXPECT_EQ(*view->events[i].raw, *msg.events[i].raw);
+      }
+      EXPECT_EQ(view->events[i].rules, msg.events[i].rules);
+      EXPECT_EQ(view->events[i].event_rules, msg.events[i].event_rules);
+      auto routes = view->routes_of(view->events[i]);
+      ASSERT_EQ(routes.size(), msg.events[i].routes.size()) << i;
+      for (std::size_t k = 0; k < routes.size(); ++k) {
+        EXPECT_EQ(routes[k].key, msg.events[i].routes[k].key);
+        auto hits = view->hits_of(routes[k]);
+        EXPECT_EQ(std::vector<std::uint32_t>(hits.begin(), hits.end()),
+                  msg.events[i].routes[k].hits);
       }
     }
   }

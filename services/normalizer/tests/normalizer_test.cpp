@@ -7,6 +7,7 @@
 #include "nats_server.hpp"
 #include "normalizer_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <gtest/gtest.h>
 
@@ -86,6 +87,49 @@ TEST(normalizer_pipeline, splits_large_batches_and_rejects_unknown_sources) {
   ASSERT_EQ(rejected.dead_letters.size(), 1u);
   EXPECT_EQ(rejected.dead_letters[0].reason, "unknown_source");
   EXPECT_EQ(normalizer::pipeline::source_token("zeek.dns"), "zeek_dns");
+}
+
+// With rules, each event carries what engine::router finds for it and the rules' fingerprint,
+// so the watermark service need not decode it; without, nothing (it routes itself).
+TEST(normalizer_pipeline, routes_each_event_with_the_rules_it_was_given) {
+  engine::options eo;
+  auto rules = engine::ruleset::compile({{"seq", "a then ssh", R"(sequence by host.id
+          [process where process.name == "a"]
+          [network where destination.port == 22])"},
+                                         {"file", "file x", R"(file where file.name == "x")"}},
+                                        eo);
+  ASSERT_TRUE(rules);
+  const std::vector<std::string> lines = {
+      R"({"@timestamp":1,"event":{"category":"process"},"process":{"name":"a"},"host":{"id":"h1"}})",
+      R"({"@timestamp":2,"event":{"category":"file"},"file":{"name":"x"}})",
+      R"({"@timestamp":3,"event":{"category":"dns"},"host":{"id":"h1"}})"};
+  auto p = normalizer::pipeline::create(sources_dir, {.rules = *rules});
+  ASSERT_TRUE(p);
+  auto out = p->process(ecs_batch(lines), 0);
+  ASSERT_EQ(out.batches.size(), 1u);
+  const auto& ev = out.batches[0].events;
+  ASSERT_EQ(ev.size(), 3u);
+  engine::router router(*rules);
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    EXPECT_EQ(ev[i].rules, (*rules)->fingerprint());
+    router.route(*event::from_msgpack(ev[i].event));
+    ASSERT_EQ(ev[i].routes.size(), router.entries().size()) << i;
+    for (std::size_t k = 0; k < ev[i].routes.size(); ++k) {
+      EXPECT_EQ(ev[i].routes[k].key, router.entries()[k].key);
+      EXPECT_TRUE(std::ranges::equal(ev[i].routes[k].hits, router.entries()[k].hits));
+    }
+    EXPECT_EQ(ev[i].event_rules, !router.event_rules().empty()) << i;
+  }
+  EXPECT_EQ(ev[0].routes.size(), 1u);
+  EXPECT_TRUE(ev[1].event_rules);
+  EXPECT_TRUE(ev[2].routes.empty());
+  EXPECT_FALSE(ev[2].event_rules);
+
+  auto plain = make_pipeline().process(ecs_batch(lines), 0);
+  for (const auto& e : plain.batches.at(0).events) {
+    EXPECT_EQ(e.rules, 0u);
+    EXPECT_TRUE(e.routes.empty());
+  }
 }
 
 TEST(normalizer_service, publishes_events_dead_letters_and_eof_then_acks) {

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <gtest/gtest.h>
+#include <map>
 #include <set>
 
 using namespace chainwatch;
@@ -114,7 +115,88 @@ std::multiset<std::string> msg_ids(const std::vector<service::message>& got) {
   return out;
 }
 
+// Routes `b`'s events with `rules` as the normalizer does (event_record::rules, routes,
+// event_rules).
+void preroute(wire::event_batch& b, const std::shared_ptr<const engine::ruleset>& rules) {
+  engine::router router(rules);
+  for (auto& rec : b.events) {
+    auto ev = event::from_msgpack(rec.event);
+    ASSERT_TRUE(ev);
+    router.route(*ev);
+    rec.rules = rules->fingerprint();
+    rec.routes.clear();
+    for (const auto& e : router.entries())
+      rec.routes.push_back({std::string(e.key), {e.hits.begin(), e.hits.end()}});
+    rec.event_rules = !router.event_rules().empty();
+  }
+}
+
+// Routes `b` with a fresh router_stage (4 partitions, lateness 1 s); the encoded partition
+// batches by partition, and the counts.
+std::map<std::uint32_t, std::vector<std::string>> route_batch(const wire::event_batch& b,
+                                                              watermark::routed_output& out) {
+  watermark::router_stage stage(
+      test_rules(), 4,
+      watermark::watermark_tracker({.default_ns = 1 * s, .overrides = {}}, 3600 * s));
+  auto bytes = wire::encode(b);
+  auto view = wire::decode_event_batch_view(bytes);
+  EXPECT_TRUE(view);
+  stage.add(*view, 0, out);
+  std::map<std::uint32_t, std::vector<std::string>> parts;
+  for (auto& [p, builder] : out.parts)
+    parts[p] = builder.finish();
+  return parts;
+}
+
+wire::event_batch mixed_batch() {
+  wire::event_batch b{.customer = "acme", .source = "ecs", .events = {}};
+  // A sequence step with an array-valued key, an event-query match, both, and nothing.
+  b.events.push_back(
+      record(R"({"event":{"category":"process"},"process":{"name":"a"},"host":{"id":["h1","h3"]}})",
+             100 * s));
+  b.events.push_back(record(R"({"event":{"category":"file"},"file":{"name":"x"}})", 101 * s));
+  b.events.push_back(record(R"({"event":{"category":["file","network"]},"file":{"name":"x"},)"
+                            R"("destination":{"port":22},"host":{"id":"h2"}})",
+                            102 * s));
+  b.events.push_back(record(R"({"event":{"category":"dns"}})", 103 * s));
+  return b;
+}
+
 } // namespace
+
+// The normalizer's routes are what the watermark service would find itself: taken when their
+// fingerprint is this service's (no decode), routed again when it is another's; the partition
+// batches are the same bytes every way.
+TEST(watermark_service, routes_found_by_the_normalizer_give_the_same_partition_batches) {
+  watermark::routed_output own, taken, foreign;
+  auto plain = mixed_batch();
+  auto expected = route_batch(plain, own);
+  EXPECT_EQ(own.routed, 3u);
+  EXPECT_EQ(own.dropped, 1u);
+  EXPECT_EQ(own.prerouted, 0u);
+  EXPECT_GE(own.items, 4u);
+
+  auto routed = mixed_batch();
+  preroute(routed, test_rules());
+  EXPECT_EQ(routed.events[0].routes.size(), 1u);
+  EXPECT_TRUE(routed.events[1].event_rules);
+  EXPECT_TRUE(routed.events[3].routes.empty());
+  EXPECT_EQ(route_batch(routed, taken), expected);
+  EXPECT_EQ(taken.prerouted, 4u);
+  EXPECT_EQ(taken.rerouted, 0u);
+  EXPECT_EQ(taken.routed, own.routed);
+  EXPECT_EQ(taken.dropped, own.dropped);
+  EXPECT_EQ(taken.items, own.items);
+
+  // Routed with other rules: the routes say nothing here (they would be wrong), routed again.
+  auto other = mixed_batch();
+  engine::options eo;
+  preroute(other,
+           *engine::ruleset::compile({{"other", "other", R"(file where file.name == "x")"}}, eo));
+  EXPECT_EQ(route_batch(other, foreign), expected);
+  EXPECT_EQ(foreign.prerouted, 0u);
+  EXPECT_EQ(foreign.rerouted, 4u);
+}
 
 TEST(watermark_service, routes_by_join_key_with_markers_and_sends_late_events) {
   CW_REQUIRE_NATS_SERVER();

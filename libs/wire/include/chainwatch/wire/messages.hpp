@@ -62,6 +62,17 @@ struct raw_batch {
   friend bool operator==(const raw_batch&, const raw_batch&) = default;
 };
 
+/// One join key an event contributes to, with the steps it hit under that key (what
+/// engine::router found for it; see event_record::rules).
+struct event_route {
+  /// The join key bytes.
+  std::string key;
+  /// Engine step ids, router order.
+  std::vector<std::uint32_t> hits;
+
+  friend bool operator==(const event_route&, const event_route&) = default;
+};
+
 /// One normalized ECS event.
 struct event_record {
   /// Event time (@timestamp), ns since the epoch.
@@ -72,6 +83,14 @@ struct event_record {
   std::string event;
   /// The raw record it came from, when the pipeline keeps it.
   std::optional<std::string> raw;
+  /// engine::ruleset::fingerprint() of the rules the normalizer routed the event with; 0 when
+  /// it did not route it (then `routes` and `event_rules` mean nothing and the watermark service
+  /// routes it itself, as it also does when its own rules have another fingerprint).
+  std::uint64_t rules = 0;
+  /// The join keys the event contributes to (engine::router::entries()), in router order.
+  std::vector<event_route> routes = {};
+  /// The event matched at least one event-query rule (it also travels with an empty key).
+  bool event_rules = false;
 
   friend bool operator==(const event_record&, const event_record&) = default;
 };
@@ -321,18 +340,38 @@ expected<kind, error> peek_kind(std::string_view in);
 expected<raw_batch, error> decode_raw_batch(std::string_view in);
 /// Decodes an event_batch.
 expected<event_batch, error> decode_event_batch(std::string_view in);
+/// An event_route whose key is a view; its hits are event_batch_view::hits_of() it.
+struct event_route_view {
+  std::string_view key;
+  std::uint32_t hits_first = 0;
+  std::uint32_t hits_count = 0;
+};
 /// An event_record whose bytes are views into a decoded message.
 struct event_record_view {
   std::int64_t event_ns = 0;
   std::int64_t ingest_ns = 0;
   std::string_view event;
   std::optional<std::string_view> raw;
+  std::uint64_t rules = 0;
+  std::uint32_t routes_first = 0; ///< the event's routes: event_batch_view::routes_of()
+  std::uint32_t routes_count = 0;
+  bool event_rules = false;
 };
 /// An event_batch whose records are views (the watermark service's hot path: no copy per event).
 struct event_batch_view {
   std::string customer;
   std::string source;
   std::vector<event_record_view> events;
+  std::vector<event_route_view> routes; ///< every event's routes, back to back
+  std::vector<std::uint32_t> hits;      ///< every route's hits, back to back
+  /// The routes of `e` (an event of this batch).
+  std::span<const event_route_view> routes_of(const event_record_view& e) const noexcept {
+    return {routes.data() + e.routes_first, e.routes_count};
+  }
+  /// The hits of `r` (a route of this batch).
+  std::span<const std::uint32_t> hits_of(const event_route_view& r) const noexcept {
+    return {hits.data() + r.hits_first, r.hits_count};
+  }
 };
 /// Decodes an event_batch without copying its records. The views point into `in`, or for a zstd
 /// frame into this thread's decompression buffer: valid until the next decode_* on this thread.
