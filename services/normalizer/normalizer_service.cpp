@@ -58,35 +58,62 @@ service::nats_status normalizer_service::start() {
   return service::nats_ok();
 }
 
-bool normalizer_service::publish_round(const std::vector<output>& outs) {
-  for (std::int64_t attempt = 0; attempt <= cfg_.publish_retries; ++attempt) {
-    if (attempt > 0) probe_.publish_retries.Increment();
-    auto failures = client_.js_publish_failures();
-    bool ok = true;
-    for (const auto& o : outs) {
-      if (auto r = client_.js_publish_async(o.subject, o.data, o.msg_id); !r) {
-        log_.warn("publish",
-                  "publish to " + o.subject + " failed: " + service::to_string(r.error()));
-        ok = false;
-        break;
-      }
+bool normalizer_service::publish_async(const std::vector<output>& outs) {
+  for (const auto& o : outs) {
+    if (auto r = client_.js_publish_async(o.subject, o.data, o.msg_id); !r) {
+      log_.warn("publish", "publish to " + o.subject + " failed: " + service::to_string(r.error()));
+      return false;
     }
-    auto done = client_.js_publish_complete(cfg_.publish_timeout_ns / 1'000'000);
-    if (ok && done && client_.js_publish_failures() == failures) return true;
   }
-  return false;
+  return true;
+}
+
+bool normalizer_service::complete_round(const std::vector<output>& outs, bool sent) {
+  for (std::int64_t attempt = 0;; ++attempt) {
+    auto done = client_.js_publish_complete(cfg_.publish_timeout_ns / 1'000'000);
+    if (sent && done && client_.js_publish_failures() == failures_before_) return true;
+    if (attempt >= cfg_.publish_retries) return false;
+    probe_.publish_retries.Increment(); // the same msg ids: JetStream drops what was stored
+    failures_before_ = client_.js_publish_failures();
+    sent = publish_async(outs);
+  }
+}
+
+void normalizer_service::settle() {
+  if (!in_flight_) return;
+  auto round = std::move(*in_flight_);
+  in_flight_.reset();
+  if (complete_round(round.outs, round.sent)) {
+    for (auto& msg : round.inputs)
+      msg.ack();
+  } else {
+    // Not stored: let JetStream redeliver; the deterministic msg ids drop what did get stored.
+    log_.warn("publish_failed", "publishing a round failed; inputs nak'ed for redelivery");
+    for (auto& msg : round.inputs) {
+      msg.nak(1000);
+      probe_.naks.Increment();
+    }
+  }
+  probe_.latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - round.started).count());
 }
 
 std::size_t normalizer_service::run_once() {
-  auto msgs =
-      consumer_->fetch(static_cast<int>(cfg_.fetch_batch), cfg_.fetch_timeout_ns / 1'000'000);
+  // With a round in flight, take only what is already waiting: an empty fetch settles it.
+  const std::int64_t wait_ms = cfg_.fetch_timeout_ns / 1'000'000;
+  auto msgs = consumer_->fetch(static_cast<int>(cfg_.fetch_batch),
+                               in_flight_ ? std::min<std::int64_t>(5, wait_ms) : wait_ms);
   if (!msgs) {
+    settle();
     log_.warn("fetch", "fetch failed: " + service::to_string(msgs.error()));
     // Disconnected: back off instead of spinning; the client reconnects by itself.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return 0;
   }
-  if (msgs->empty()) return 0;
+  if (msgs->empty()) {
+    settle();
+    return 0;
+  }
   auto started = std::chrono::steady_clock::now();
   std::vector<output> outs;
   for (auto& msg : *msgs) {
@@ -136,25 +163,21 @@ std::size_t normalizer_service::run_once() {
     probe_.events_out.Increment(static_cast<double>(result.events));
     probe_.batches_out.Increment(static_cast<double>(result.batches.size()));
   }
-  if (publish_round(outs)) {
-    for (auto& msg : *msgs)
-      msg.ack();
-  } else {
-    // Not stored: let JetStream redeliver; the deterministic msg ids drop what did get stored.
-    log_.warn("publish_failed", "publishing a round failed; inputs nak'ed for redelivery");
-    for (auto& msg : *msgs) {
-      msg.nak(1000);
-      probe_.naks.Increment();
-    }
-  }
-  probe_.latency.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return msgs->size();
+  // The round before is stored before this one is published: outputs keep the input order.
+  settle();
+  const auto n = msgs->size();
+  failures_before_ = client_.js_publish_failures();
+  in_flight_ = round_in_flight{std::move(*msgs), std::move(outs), false, started};
+  in_flight_->sent = publish_async(in_flight_->outs);
+  // Not under load: nothing to overlap the storing with, so no reason to hold the inputs.
+  if (n < static_cast<std::size_t>(cfg_.fetch_batch)) settle();
+  return n;
 }
 
 void normalizer_service::run(const std::atomic<bool>& stop) {
   while (!stop.load())
     run_once();
+  settle();
 }
 
 } // namespace chainwatch::normalizer

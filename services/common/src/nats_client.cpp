@@ -614,6 +614,17 @@ nats_status nats_client::delete_consumer(const std::string& stream, const std::s
   return check(s, "delete consumer " + stream + "/" + durable, js);
 }
 
+nats_result<std::int64_t> nats_client::ack_pending(const std::string& stream,
+                                                   const std::string& durable) {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode js = static_cast<jsErrCode>(0);
+  auto s = js_GetConsumerInfo(&ci, sub_js_, stream.c_str(), durable.c_str(), nullptr, &js);
+  if (s != NATS_OK) return unexpected{make_error(s, "consumer " + stream + "/" + durable, js)};
+  std::int64_t n = ci->NumAckPending;
+  jsConsumerInfo_Destroy(ci);
+  return n;
+}
+
 nats_result<std::unique_ptr<kv_bucket>> nats_client::key_value(const std::string& bucket,
                                                                int history, std::int64_t ttl_ns,
                                                                bool create,

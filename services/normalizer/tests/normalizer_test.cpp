@@ -194,6 +194,66 @@ TEST(normalizer_service, publishes_events_dead_letters_and_eof_then_acks) {
   EXPECT_EQ(svc.run_once(), 0u);
 }
 
+// Under load (full fetches) a round's inputs stay unacked while the next round is normalized,
+// and are acked once their outputs are stored, before the next round publishes: outputs keep
+// the input order. A partial fetch, and stopping, settle the round at once.
+TEST(normalizer_service, overlaps_storing_a_round_with_normalizing_the_next) {
+  CW_REQUIRE_NATS_SERVER();
+  auto server = test_support::nats_server::start();
+  ASSERT_TRUE(server) << server.error();
+  service::nats_options opts;
+  opts.url = (*server)->url();
+  auto client = service::nats_client::connect(opts);
+  ASSERT_TRUE(client);
+  auto& c = **client;
+  service::metrics m("normalizer");
+  normalizer::normalizer_config cfg;
+  cfg.fetch_timeout_ns = 100'000'000;
+  cfg.fetch_batch = 2;
+  normalizer::normalizer_service svc(c, m, cfg, make_pipeline());
+  ASSERT_TRUE(svc.start());
+  auto publish = [&](int i) {
+    auto line = R"({"@timestamp":)" + std::to_string(i) + "}";
+    ASSERT_TRUE(c.js_publish(wire::ingest_subject("acme", "ecs"), wire::encode(ecs_batch({line})),
+                             "in." + std::to_string(i)));
+  };
+  // Acks are asynchronous: the count the server reports once it processed them.
+  auto pending = [&](std::int64_t want) {
+    std::int64_t n = -1;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         n != want && std::chrono::steady_clock::now() < deadline;)
+      if (auto r = c.ack_pending("CW_INGEST", cfg.durable)) n = *r;
+    return n;
+  };
+  for (int i = 1; i <= 5; ++i)
+    publish(i);
+  EXPECT_EQ(svc.run_once(), 2u);
+  EXPECT_EQ(svc.in_flight(), 2u);
+  EXPECT_EQ(pending(2), 2);
+  EXPECT_EQ(svc.run_once(), 2u);
+  EXPECT_EQ(svc.in_flight(), 2u);
+  EXPECT_EQ(pending(2), 2); // the first round acked, the second in flight
+  EXPECT_EQ(svc.run_once(), 1u);
+  EXPECT_EQ(svc.in_flight(), 0u); // a partial fetch: settled at once
+  EXPECT_EQ(pending(0), 0);
+  for (int i = 6; i <= 7; ++i)
+    publish(i);
+  EXPECT_EQ(svc.run_once(), 2u);
+  EXPECT_EQ(svc.in_flight(), 2u);
+  svc.settle(); // as run_until does when stopped
+  EXPECT_EQ(svc.in_flight(), 0u);
+  EXPECT_EQ(pending(0), 0);
+
+  auto events = collect(c, "CW_EVENTS", "", 7, nullptr);
+  ASSERT_EQ(events.size(), 7u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto b = wire::decode_event_batch(events[i].data());
+    ASSERT_TRUE(b);
+    ASSERT_EQ(b->events.size(), 1u);
+    EXPECT_EQ(b->events[0].event_ns, static_cast<std::int64_t>(i + 1) * 1'000'000'000) << i;
+  }
+}
+
 TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
   auto p = make_pipeline();
   wire::raw_batch b{.customer = "acme", .source_type = "zeek.conn", .ingest_ns = 1, .records = {}};

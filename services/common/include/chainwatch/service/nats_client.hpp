@@ -336,6 +336,8 @@ public:
   nats_result<std::unique_ptr<pull_consumer>> pull(const consumer_spec& spec);
   /// Deletes a durable consumer (tests, tooling).
   nats_status delete_consumer(const std::string& stream, const std::string& durable);
+  /// Messages a durable consumer delivered and has not seen acknowledged (tests, tooling).
+  nats_result<std::int64_t> ack_pending(const std::string& stream, const std::string& durable);
 
   /// Opens a KV bucket, creating it (file storage, `history` revisions kept) if needed.
   /// `ttl_ns` > 0 makes entries expire that long after their last write (leases, heartbeats).
