@@ -181,7 +181,9 @@ void append(std::string& out, const event_batch& msg) {
   w.str(msg.source);
   w.array(static_cast<std::uint32_t>(msg.events.size()));
   for (const auto& ev : msg.events) {
-    const bool routed = ev.rules != 0; // the routes are appended fields
+    // The routes are appended fields, written when there is anything to say (so every record
+    // decodes to what was encoded, rules 0 included: the watermark ignores those routes).
+    const bool routed = ev.rules != 0 || !ev.routes.empty() || ev.event_rules;
     w.array(routed ? 7 : 4);
     w.sint(ev.event_ns);
     w.sint(ev.ingest_ns);

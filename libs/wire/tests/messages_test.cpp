@@ -41,6 +41,8 @@ event_batch sample_events() {
   b.events[4].rules = std::numeric_limits<std::uint64_t>::max();
   b.events[4].routes = {{"", {std::numeric_limits<std::uint32_t>::max()}}};
   b.events[4].event_rules = true;
+  b.events[5].routes = {{"k", {1}}}; // without a fingerprint: meaningless, but kept (wire_fuzz)
+  b.events[6].event_rules = true;
   return b;
 }
 

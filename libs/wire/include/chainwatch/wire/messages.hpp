@@ -85,7 +85,8 @@ struct event_record {
   std::optional<std::string> raw;
   /// engine::ruleset::fingerprint() of the rules the normalizer routed the event with; 0 when
   /// it did not route it (then `routes` and `event_rules` mean nothing and the watermark service
-  /// routes it itself, as it also does when its own rules have another fingerprint).
+  /// routes it itself, as it also does when its own rules have another fingerprint). The three
+  /// fields are written when any of them is set.
   std::uint64_t rules = 0;
   /// The join keys the event contributes to (engine::router::entries()), in router order.
   std::vector<event_route> routes = {};
