@@ -113,9 +113,9 @@ run_scenario() {
     kill) ((members == 2 && restores > 0)) || { echo "kill: $members members, $restores restores"; ok=0; } ;;
     nats) ((members == 2)) || { echo "nats: $members members"; ok=0; } ;;
   esac
+  ((ok)) || return 1 # end_scenario shows the logs, then takes the mesh down
   CHAINWATCH_BIN=$BIN scripts/mesh down --run-dir "$tmp/run" >/dev/null 2>&1 || true
   mesh_up=0; rm -rf "$tmp/run"
-  ((ok))
 }
 
 # A failed scenario leaves its logs and takes its mesh down, so the next one starts clean.
