@@ -80,15 +80,8 @@ int run_hunt(const hunt_options& o) {
   eo.ordering = o.order == "time" ? engine::options::order::time : engine::options::order::arrival;
   eo.max_pending_per_key = o.max_pending;
   eo.lists = &lists;
-  std::vector<engine::rule_source> sources;
-  for (const auto& r : rules)
-    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
-  auto compiled = engine::ruleset::compile(sources, eo);
-  if (!compiled) {
-    const auto& e = compiled.error();
-    errors.push_back(render_rule_error(rules[e.rule_index], e.err.message, e.err.where.line,
-                                       e.err.where.column));
-  }
+  auto compiled = compile_loaded(rules, eo);
+  if (!compiled) errors.push_back(compiled.error());
   if (!errors.empty()) {
     for (const auto& e : errors)
       std::cerr << e << "\n";

@@ -137,4 +137,34 @@ std::string render_rule_error(const loaded_rule& r, const std::string& message, 
   return out;
 }
 
+expected<std::shared_ptr<const engine::ruleset>, std::string>
+compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts) {
+  std::vector<engine::rule_source> sources;
+  sources.reserve(rules.size());
+  for (const auto& r : rules)
+    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
+  auto compiled = engine::ruleset::compile(std::move(sources), opts);
+  if (!compiled) {
+    const auto& e = compiled.error();
+    return unexpected{render_rule_error(rules[e.rule_index], e.err.message, e.err.where.line,
+                                        e.err.where.column)};
+  }
+  return std::move(*compiled);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    auto b = item.find_first_not_of(' ');
+    auto e = item.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
 } // namespace chainwatch::cli

@@ -3,8 +3,11 @@
 // Loads rules (Elastic detection-rules TOML files or inline queries) and lookup
 // lists from disk for the command line, and reports problems as file:line:col.
 
+#include <chainwatch/base/expected.hpp>
+#include <chainwatch/engine/engine.hpp>
 #include <chainwatch/eql/lists.hpp>
 #include <chainwatch/rules/rule.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,5 +38,13 @@ std::vector<std::string> default_list_dirs();
 /// offending line and a caret under the column.
 std::string render_rule_error(const loaded_rule& r, const std::string& message, std::uint32_t line,
                               std::uint32_t column, const char* severity = "error");
+
+/// Compiles `rules` with `opts`; a compile error rendered at its place in the rule's file.
+expected<std::shared_ptr<const engine::ruleset>, std::string>
+compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts);
+
+/// Splits a comma-separated list (rule paths, list directories, partition ranges), trimming
+/// spaces and dropping empty items.
+std::vector<std::string> split_list(const std::string& text);
 
 } // namespace chainwatch::cli

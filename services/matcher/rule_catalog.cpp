@@ -11,21 +11,6 @@ const rules::rule* rule_catalog::find(const std::string& id) const {
   return it == by_id.end() ? nullptr : &rules[it->second];
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    auto comma = text.find(',', pos);
-    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    auto b = item.find_first_not_of(' ');
-    auto e = item.find_last_not_of(' ');
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
 expected<rule_catalog, std::string> load_catalog(const catalog_options& o) {
   rule_catalog c;
   std::vector<std::string> errors, skipped;
@@ -33,10 +18,8 @@ expected<rule_catalog, std::string> load_catalog(const catalog_options& o) {
   c.lists = std::make_unique<eql::list_registry>();
   cli::load_lists(o.list_dirs, *c.lists, errors);
   c.warnings = std::move(skipped);
-  std::vector<engine::rule_source> sources;
   for (auto& r : loaded) {
     c.by_id.emplace(r.meta.rule_id, c.rules.size());
-    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
     auto q = eql::parse(r.meta.query);
     bool piped = q && !q->pipes.empty();
     if (piped)
@@ -53,14 +36,11 @@ expected<rule_catalog, std::string> load_catalog(const catalog_options& o) {
     eo.ordering = engine::options::order::time;
     eo.max_pending_per_key = o.max_pending;
     eo.lists = c.lists.get();
-    auto compiled = engine::ruleset::compile(sources, eo);
-    if (!compiled) {
-      const auto& e = compiled.error();
-      errors.push_back(cli::render_rule_error(loaded[e.rule_index], e.err.message, e.err.where.line,
-                                              e.err.where.column));
-    } else {
+    auto compiled = cli::compile_loaded(loaded, eo);
+    if (!compiled)
+      errors.push_back(compiled.error());
+    else
       c.compiled = std::move(*compiled);
-    }
   }
   if (!errors.empty()) {
     std::string all;

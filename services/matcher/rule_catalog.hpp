@@ -3,6 +3,8 @@
 // The detection rules a mesh service runs: loaded from the rules and lists directories with the
 // CLI's loader (the same files and semantics as `chainwatch hunt`), compiled once.
 
+#include "rule_loading.hpp"
+
 #include <chainwatch/engine/engine.hpp>
 #include <chainwatch/eql/lists.hpp>
 #include <chainwatch/rules/rule.hpp>
@@ -35,8 +37,8 @@ struct rule_catalog {
   const rules::rule* find(const std::string& id) const;
 };
 
-/// Splits a comma-separated list, trimming spaces and dropping empty items.
-std::vector<std::string> split_list(const std::string& text);
+/// Splits a comma-separated list (the CLI's, shared with the services).
+using cli::split_list;
 
 /// Loads (and compiles) the rules; a rendered error list on failure.
 expected<rule_catalog, std::string> load_catalog(const catalog_options& o);

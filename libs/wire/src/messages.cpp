@@ -121,6 +121,19 @@ expected<bool, error> close_envelope(reader& r, std::uint32_t extra) {
   return ok;
 }
 
+// Appends an array of step ids (u32) to `hits`, the batch's shared vector (no reserve per
+// array: reserving the exact size would reallocate it every time).
+expected<bool, error> read_hits(reader& r, std::vector<std::uint32_t>& hits) {
+  CW_WIRE_TRY(count, r.array());
+  for (std::uint32_t h = 0; h < count; ++h) {
+    auto at = r.offset();
+    CW_WIRE_TRY(hit, r.uint());
+    if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, at}};
+    hits.push_back(static_cast<std::uint32_t>(hit));
+  }
+  return true;
+}
+
 expected<std::optional<std::string>, error> opt_bytes(reader& r) {
   if (r.try_nil()) return std::optional<std::string>{};
   CW_WIRE_TRY(b, r.bin());
@@ -377,13 +390,8 @@ expected<event_batch_view, error> decode_event_batch_view(std::string_view in) {
         auto& route = out.routes.emplace_back();
         route.key = key;
         route.hits_first = static_cast<std::uint32_t>(out.hits.size());
-        CW_WIRE_TRY(hits, r.array());
-        for (std::uint32_t h = 0; h < hits; ++h) {
-          auto hit_at = r.offset();
-          CW_WIRE_TRY(hit, r.uint());
-          if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, hit_at}};
-          out.hits.push_back(static_cast<std::uint32_t>(hit));
-        }
+        CW_WIRE_TRY(hits_read, read_hits(r, out.hits));
+        (void)hits_read;
         route.hits_count = static_cast<std::uint32_t>(out.hits.size() - route.hits_first);
         CW_WIRE_TRY(skipped, skip_extra(r, route_extra));
         (void)skipped;
@@ -459,15 +467,9 @@ expected<partition_batch_view, error> decode_partition_batch_view(std::string_vi
       if (fields >= 9) { // rules fingerprint and hits (appended fields)
         known = 9;
         CW_WIRE_TRY(rules, r.uint());
-        CW_WIRE_TRY(count, r.array());
         ev.rules = rules;
-        // No reserve per event: reserving the exact size would reallocate every time.
-        for (std::uint32_t h = 0; h < count; ++h) {
-          auto hit_at = r.offset();
-          CW_WIRE_TRY(hit, r.uint());
-          if (hit > UINT32_MAX) return unexpected{error{errc::bad_value, hit_at}};
-          out.hits.push_back(static_cast<std::uint32_t>(hit));
-        }
+        CW_WIRE_TRY(hits_read, read_hits(r, out.hits));
+        (void)hits_read;
       }
       ev.hits_count = static_cast<std::uint32_t>(out.hits.size() - ev.hits_first);
       out.items.emplace_back(ev);

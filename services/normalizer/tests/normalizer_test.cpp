@@ -31,6 +31,23 @@ normalizer::pipeline make_pipeline() {
   return std::move(*p);
 }
 
+// A real nats-server and a client connected to it.
+struct nats_env {
+  std::unique_ptr<test_support::nats_server> server;
+  std::unique_ptr<service::nats_client> client;
+};
+
+void start_nats(nats_env& env) {
+  auto server = test_support::nats_server::start();
+  ASSERT_TRUE(server) << server.error();
+  env.server = std::move(*server);
+  service::nats_options opts;
+  opts.url = env.server->url();
+  auto client = service::nats_client::connect(opts);
+  ASSERT_TRUE(client);
+  env.client = std::move(*client);
+}
+
 // Fetches from a fresh durable until `want` messages arrived or the deadline passed.
 std::vector<service::message> collect(service::nats_client& c, const std::string& stream,
                                       const std::string& filter, std::size_t want,
@@ -134,13 +151,9 @@ TEST(normalizer_pipeline, routes_each_event_with_the_rules_it_was_given) {
 
 TEST(normalizer_service, publishes_events_dead_letters_and_eof_then_acks) {
   CW_REQUIRE_NATS_SERVER();
-  auto server = test_support::nats_server::start();
-  ASSERT_TRUE(server) << server.error();
-  service::nats_options opts;
-  opts.url = (*server)->url();
-  auto client = service::nats_client::connect(opts);
-  ASSERT_TRUE(client);
-  auto& c = **client;
+  nats_env env;
+  ASSERT_NO_FATAL_FAILURE(start_nats(env));
+  auto& c = *env.client;
   service::metrics m("normalizer");
   normalizer::normalizer_config cfg;
   cfg.fetch_timeout_ns = 100'000'000;
@@ -199,13 +212,9 @@ TEST(normalizer_service, publishes_events_dead_letters_and_eof_then_acks) {
 // the input order. A partial fetch, and stopping, settle the round at once.
 TEST(normalizer_service, overlaps_storing_a_round_with_normalizing_the_next) {
   CW_REQUIRE_NATS_SERVER();
-  auto server = test_support::nats_server::start();
-  ASSERT_TRUE(server) << server.error();
-  service::nats_options opts;
-  opts.url = (*server)->url();
-  auto client = service::nats_client::connect(opts);
-  ASSERT_TRUE(client);
-  auto& c = **client;
+  nats_env env;
+  ASSERT_NO_FATAL_FAILURE(start_nats(env));
+  auto& c = *env.client;
   service::metrics m("normalizer");
   normalizer::normalizer_config cfg;
   cfg.fetch_timeout_ns = 100'000'000;
