@@ -157,7 +157,7 @@ std::size_t normalizer_service::run_once() {
     }
     auto subject_out = wire::events_subject(raw->customer, result.source_token);
     for (std::size_t i = 0; i < result.batches.size(); ++i) {
-      outs.push_back({subject_out, wire::encode(result.batches[i]),
+      outs.push_back({subject_out, std::move(result.batches[i]),
                       i == 0 ? "ev." + seq : "ev." + seq + "." + std::to_string(i)});
     }
     probe_.events_out.Increment(static_cast<double>(result.events));

@@ -1,7 +1,6 @@
 #include "pipeline.hpp"
 
 #include "chainwatch/event/event.hpp"
-#include "chainwatch/wire/batcher.hpp"
 #include "chainwatch/wire/subjects.hpp"
 #include "event_time.hpp"
 
@@ -92,34 +91,29 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
   }
 
   const event::field_path ts_path(opts_.timestamp_field);
-  wire::batcher<wire::event_record> batch(
-      wire::batch_policy{.max_items = std::max<std::size_t>(1, opts_.max_events),
-                         .max_bytes = opts_.max_bytes,
-                         .linger_ns = 0});
-  auto flush = [&] {
-    if (batch.empty()) return;
-    out.batches.push_back(wire::event_batch{
-        .customer = in.customer, .source = in.source_type, .events = batch.take()});
-  };
+  wire::event_batch_builder batches(in.customer, in.source_type,
+                                    std::max<std::size_t>(1, opts_.max_events), opts_.max_bytes);
   auto emit = [&](const event::event& ev, const wire::raw_record& r) {
     auto ts = cli::event_time(ev.get(ts_path), cli::time_format::automatic);
     if (!ts) {
       dead("no_timestamp", "no usable " + opts_.timestamp_field + " field", 0, r.bytes);
       return;
     }
-    wire::event_record rec{.event_ns = *ts, .ingest_ns = in.ingest_ns, .event = {}, .raw = {}};
-    event::append_msgpack(rec.event, ev);
-    if (opts_.keep_raw) rec.raw = r.bytes;
+    event_bytes_.clear(); // scratch: the builder copies the event into the message
+    event::append_msgpack(event_bytes_, ev);
+    std::optional<std::string_view> raw;
+    if (opts_.keep_raw) raw = r.bytes;
+    std::uint64_t rules = 0;
+    bool event_rules = false;
+    routes_.clear();
     if (router_) { // what the watermark service would find (it checks the fingerprint)
       router_->route(ev);
-      rec.rules = router_->rules()->fingerprint();
+      rules = router_->rules()->fingerprint();
       for (const auto& e : router_->entries())
-        rec.routes.push_back({std::string(e.key), {e.hits.begin(), e.hits.end()}});
-      rec.event_rules = !router_->event_rules().empty();
+        routes_.push_back({e.key, e.hits});
+      event_rules = !router_->event_rules().empty();
     }
-    auto size = wire::size_hint(rec);
-    if (!batch.fits(size)) flush();
-    if (batch.add(std::move(rec), size, 0) != wire::flush_reason::none) flush();
+    batches.add(*ts, in.ingest_ns, event_bytes_, raw, rules, routes_, event_rules);
     ++out.events;
   };
 
@@ -149,7 +143,7 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
       if (*ev) emit(**ev, r);
     }
   }
-  flush();
+  out.batches = batches.finish();
   return out;
 }
 

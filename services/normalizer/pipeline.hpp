@@ -24,8 +24,9 @@ namespace chainwatch::normalizer {
 struct pipeline_output {
   /// Subject token of the source (source type with '.' replaced by '_').
   std::string source_token;
-  /// Normalized events, split into batches of at most max_events / max_bytes.
-  std::vector<wire::event_batch> batches;
+  /// Normalized events as encoded event_batch messages (wire::encode's form), split into
+  /// batches of at most max_events / max_bytes.
+  std::vector<std::string> batches;
   /// Records (or the whole batch) that could not be normalized.
   std::vector<wire::dead_letter> dead_letters;
   /// Number of events in `batches`.
@@ -69,6 +70,8 @@ private:
   std::optional<normalize::normalizer> normalizer_;
   std::unique_ptr<event::json_decoder> json_;
   std::optional<engine::router> router_;
+  std::string event_bytes_;                   ///< scratch: one event's msgpack
+  std::vector<wire::event_route_ref> routes_; ///< scratch: one event's routes
 };
 
 } // namespace chainwatch::normalizer

@@ -1,5 +1,7 @@
 #include "chainwatch/wire/codec.hpp"
 
+#include <cstring>
+#include <endian.h>
 #include <limits>
 
 namespace chainwatch::wire {
@@ -42,23 +44,22 @@ std::string to_string(const error& err) {
 
 // --- writer -------------------------------------------------------------------------------------
 
-void writer::put_be(std::uint64_t v, int bytes) {
-  // One append instead of a push_back per byte (the encoders' hottest line).
-  char buf[8];
+void writer::put_tagged(std::uint8_t tag, std::uint64_t v, int bytes) {
+  // One append per value instead of one per byte (the encoders' hottest lines).
+  char buf[9];
+  buf[0] = static_cast<char>(tag);
   for (int i = 0; i < bytes; ++i)
-    buf[i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
-  out_.append(buf, static_cast<std::size_t>(bytes));
+    buf[1 + i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
+  out_.append(buf, static_cast<std::size_t>(bytes) + 1);
 }
 
 void writer::array(std::uint32_t n) {
   if (n < 16) {
     put(static_cast<std::uint8_t>(0x90 | n));
   } else if (n <= 0xffff) {
-    put(0xdc);
-    put_be(n, 2);
+    put_tagged(0xdc, n, 2);
   } else {
-    put(0xdd);
-    put_be(n, 4);
+    put_tagged(0xdd, n, 4);
   }
 }
 
@@ -66,17 +67,13 @@ void writer::uint(std::uint64_t v) {
   if (v < 128) {
     put(static_cast<std::uint8_t>(v));
   } else if (v <= 0xff) {
-    put(0xcc);
-    put_be(v, 1);
+    put_tagged(0xcc, v, 1);
   } else if (v <= 0xffff) {
-    put(0xcd);
-    put_be(v, 2);
+    put_tagged(0xcd, v, 2);
   } else if (v <= 0xffffffff) {
-    put(0xce);
-    put_be(v, 4);
+    put_tagged(0xce, v, 4);
   } else {
-    put(0xcf);
-    put_be(v, 8);
+    put_tagged(0xcf, v, 8);
   }
 }
 
@@ -86,17 +83,13 @@ void writer::sint(std::int64_t v) {
   } else if (v >= -32) {
     put(static_cast<std::uint8_t>(v));
   } else if (v >= std::numeric_limits<std::int8_t>::min()) {
-    put(0xd0);
-    put_be(static_cast<std::uint64_t>(v), 1);
+    put_tagged(0xd0, static_cast<std::uint64_t>(v), 1);
   } else if (v >= std::numeric_limits<std::int16_t>::min()) {
-    put(0xd1);
-    put_be(static_cast<std::uint64_t>(v), 2);
+    put_tagged(0xd1, static_cast<std::uint64_t>(v), 2);
   } else if (v >= std::numeric_limits<std::int32_t>::min()) {
-    put(0xd2);
-    put_be(static_cast<std::uint64_t>(v), 4);
+    put_tagged(0xd2, static_cast<std::uint64_t>(v), 4);
   } else {
-    put(0xd3);
-    put_be(static_cast<std::uint64_t>(v), 8);
+    put_tagged(0xd3, static_cast<std::uint64_t>(v), 8);
   }
 }
 
@@ -105,14 +98,11 @@ void writer::str(std::string_view s) {
   if (n < 32) {
     put(static_cast<std::uint8_t>(0xa0 | n));
   } else if (n <= 0xff) {
-    put(0xd9);
-    put_be(n, 1);
+    put_tagged(0xd9, n, 1);
   } else if (n <= 0xffff) {
-    put(0xda);
-    put_be(n, 2);
+    put_tagged(0xda, n, 2);
   } else {
-    put(0xdb);
-    put_be(n, 4);
+    put_tagged(0xdb, n, 4);
   }
   out_.append(s);
 }
@@ -120,14 +110,11 @@ void writer::str(std::string_view s) {
 void writer::bin(std::string_view b) {
   auto n = b.size();
   if (n <= 0xff) {
-    put(0xc4);
-    put_be(n, 1);
+    put_tagged(0xc4, n, 1);
   } else if (n <= 0xffff) {
-    put(0xc5);
-    put_be(n, 2);
+    put_tagged(0xc5, n, 2);
   } else {
-    put(0xc6);
-    put_be(n, 4);
+    put_tagged(0xc6, n, 4);
   }
   out_.append(b);
 }
@@ -165,10 +152,27 @@ void writer::opt_uint(const std::optional<std::uint64_t>& v) {
 
 expected<std::uint64_t, error> reader::be(int bytes) {
   if (remaining() < static_cast<std::size_t>(bytes)) return unexpected{fail(errc::truncated)};
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
-    v = (v << 8) | static_cast<std::uint8_t>(in_[pos_++]);
-  return v;
+  const char* p = in_.data() + pos_;
+  pos_ += static_cast<std::size_t>(bytes);
+  switch (bytes) { // msgpack is big-endian; one load and a byte swap each
+  case 1:
+    return static_cast<std::uint8_t>(*p);
+  case 2: {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    return std::uint64_t{be16toh(v)};
+  }
+  case 4: {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return std::uint64_t{be32toh(v)};
+  }
+  default: {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return be64toh(v);
+  }
+  }
 }
 
 expected<std::string_view, error> reader::take(std::uint64_t n) {

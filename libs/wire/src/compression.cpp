@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <zstd.h>
 
 namespace chainwatch::wire {
@@ -35,19 +36,30 @@ bool is_zstd_frame(std::string_view in) noexcept {
   return magic == ZSTD_MAGICNUMBER;
 }
 
-} // namespace
-
-void compress(std::string& bytes) {
-  if (bytes.size() < compress_min_bytes) return;
+// The zstd frame of `bytes` in a per-thread scratch, when compress() would use it.
+std::optional<std::string_view> frame(std::string_view bytes) {
+  if (bytes.size() < compress_min_bytes) return std::nullopt;
   ZSTD_CCtx* c = cctx();
-  if (!c) return;
+  if (!c) return std::nullopt;
   // A per-thread scratch: no fresh (zero-filled) half-MiB allocation per batch.
   thread_local std::string out;
+  if (out.capacity() > (std::size_t{8} << 20)) std::string().swap(out); // after a huge one
   out.resize(ZSTD_compressBound(bytes.size()));
   // One-shot compression writes the content size into the frame header; plain() relies on it.
   std::size_t n = ZSTD_compressCCtx(c, out.data(), out.size(), bytes.data(), bytes.size(), 1);
-  if (!ZSTD_isError(n) && n < bytes.size()) bytes.assign(out.data(), n);
-  if (out.capacity() > (std::size_t{8} << 20)) std::string().swap(out); // after a huge one
+  if (ZSTD_isError(n) || n >= bytes.size()) return std::nullopt;
+  return std::string_view(out.data(), n);
+}
+
+} // namespace
+
+void compress(std::string& bytes) {
+  if (auto f = frame(bytes)) bytes.assign(*f);
+}
+
+std::string compressed(std::string_view bytes) {
+  auto f = frame(bytes);
+  return std::string(f ? *f : bytes);
 }
 
 expected<std::string_view, error> plain(std::string_view in, std::string& buffer,

@@ -3,6 +3,7 @@
 #include "chainwatch/wire/codec.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace chainwatch::wire {
@@ -47,6 +48,15 @@ void partition_header(writer& w, std::uint32_t partition, std::uint32_t items) {
   w.array(items);
 }
 
+// The header of an event_batch holding `events` records.
+void event_batch_header(writer& w, std::string_view customer, std::string_view source,
+                        std::uint32_t events) {
+  envelope(w, kind::event_batch, 3);
+  w.str(customer);
+  w.str(source);
+  w.array(events);
+}
+
 // One partition item, as append(partition_batch) and partition_batch_builder write it (and the
 // size_hint of each).
 void put_partition_event(writer& w, std::string_view customer, std::uint64_t key_hash,
@@ -75,6 +85,45 @@ void put_marker(writer& w, std::string_view customer, std::int64_t watermark_ns)
   w.uint(1);
   w.str(customer);
   w.sint(watermark_ns);
+}
+
+// One event_record, as append(event_batch) and event_batch_builder write it. The routes are
+// appended fields, written when there is anything to say (so every record decodes to what was
+// encoded, rules 0 included: the watermark ignores those routes).
+template <class Routes>
+void put_event_record(writer& w, std::int64_t event_ns, std::int64_t ingest_ns,
+                      std::string_view event, std::optional<std::string_view> raw,
+                      std::uint64_t rules, const Routes& routes, bool event_rules) {
+  const bool routed = rules != 0 || !routes.empty() || event_rules;
+  w.array(routed ? 7 : 4);
+  w.sint(event_ns);
+  w.sint(ingest_ns);
+  w.bin(event);
+  if (raw)
+    w.bin(*raw);
+  else
+    w.nil();
+  if (!routed) return;
+  w.uint(rules);
+  w.array(static_cast<std::uint32_t>(routes.size()));
+  for (const auto& route : routes) {
+    w.array(2);
+    w.bin(route.key);
+    w.array(static_cast<std::uint32_t>(route.hits.size()));
+    for (auto h : route.hits)
+      w.uint(h);
+  }
+  w.boolean(event_rules);
+}
+
+// The size_hint of one event_record.
+template <class Routes>
+std::size_t event_record_hint(std::string_view event, std::optional<std::string_view> raw,
+                              const Routes& routes) noexcept {
+  std::size_t n = 8 * field_overhead + event.size() + (raw ? raw->size() : 0);
+  for (const auto& route : routes)
+    n += (3 + route.hits.size()) * field_overhead + route.key.size();
+  return n;
 }
 
 std::size_t event_item_hint(std::string_view customer, std::string_view key, std::string_view event,
@@ -189,31 +238,11 @@ void append(std::string& out, const raw_batch& msg) {
 
 void append(std::string& out, const event_batch& msg) {
   writer w(out);
-  envelope(w, kind::event_batch, 3);
-  w.str(msg.customer);
-  w.str(msg.source);
-  w.array(static_cast<std::uint32_t>(msg.events.size()));
-  for (const auto& ev : msg.events) {
-    // The routes are appended fields, written when there is anything to say (so every record
-    // decodes to what was encoded, rules 0 included: the watermark ignores those routes).
-    const bool routed = ev.rules != 0 || !ev.routes.empty() || ev.event_rules;
-    w.array(routed ? 7 : 4);
-    w.sint(ev.event_ns);
-    w.sint(ev.ingest_ns);
-    w.bin(ev.event);
-    w.opt_bin(ev.raw);
-    if (!routed) continue;
-    w.uint(ev.rules);
-    w.array(static_cast<std::uint32_t>(ev.routes.size()));
-    for (const auto& route : ev.routes) {
-      w.array(2);
-      w.bin(route.key);
-      w.array(static_cast<std::uint32_t>(route.hits.size()));
-      for (auto h : route.hits)
-        w.uint(h);
-    }
-    w.boolean(ev.event_rules);
-  }
+  event_batch_header(w, msg.customer, msg.source, static_cast<std::uint32_t>(msg.events.size()));
+  for (const auto& ev : msg.events)
+    put_event_record(w, ev.event_ns, ev.ingest_ns, ev.event,
+                     ev.raw ? std::optional<std::string_view>(*ev.raw) : std::nullopt, ev.rules,
+                     ev.routes, ev.event_rules);
 }
 
 void append(std::string& out, const partition_batch& msg) {
@@ -676,10 +705,8 @@ std::size_t size_hint(const raw_record& r) noexcept {
 }
 
 std::size_t size_hint(const event_record& r) noexcept {
-  std::size_t n = 8 * field_overhead + r.event.size() + (r.raw ? r.raw->size() : 0);
-  for (const auto& route : r.routes)
-    n += (3 + route.hits.size()) * field_overhead + route.key.size();
-  return n;
+  return event_record_hint(r.event, r.raw ? std::optional<std::string_view>(*r.raw) : std::nullopt,
+                           r.routes);
 }
 
 std::size_t size_hint(const partition_item& item) noexcept {
@@ -695,43 +722,80 @@ std::size_t size_hint(const match& m) noexcept {
   return n;
 }
 
-void partition_batch_builder::make_room(std::size_t hint) {
+namespace detail {
+
+batch_encoder::batch_encoder(std::string prefix, std::size_t max_items, std::size_t max_bytes)
+    : prefix_(std::move(prefix)), room_(prefix_.size() + 5), // + the largest array header
+      max_items_(max_items < 1 ? 1 : max_items), max_bytes_(max_bytes), body_(room_, '\0') {}
+
+std::string& batch_encoder::next(std::size_t hint) {
   if (count_ > 0 && (count_ >= max_items_ || bytes_ + hint > max_bytes_)) seal();
   bytes_ += hint;
   ++count_;
+  return body_;
 }
+
+void batch_encoder::seal() {
+  std::string items_header; // at most 5 bytes: no allocation
+  writer(items_header).array(count_);
+  const std::size_t offset = room_ - prefix_.size() - items_header.size();
+  std::memcpy(body_.data() + offset, prefix_.data(), prefix_.size());
+  std::memcpy(body_.data() + offset + prefix_.size(), items_header.data(), items_header.size());
+  done_.push_back(compressed(std::string_view(body_).substr(offset)));
+  body_.resize(room_);
+  count_ = 0;
+  bytes_ = 0;
+}
+
+std::vector<std::string> batch_encoder::finish() {
+  if (count_ > 0) seal();
+  return std::exchange(done_, {});
+}
+
+} // namespace detail
+
+namespace {
+
+// A header's bytes before its items' array header: `write` with 0 items, less that array header.
+template <class Write>
+std::string header_prefix(Write write) {
+  std::string out;
+  writer w(out);
+  write(w);
+  out.pop_back(); // the one-byte array header of 0 items
+  return out;
+}
+
+} // namespace
+
+partition_batch_builder::partition_batch_builder(std::uint32_t partition, std::size_t max_items,
+                                                 std::size_t max_bytes)
+    : items_(header_prefix([&](writer& w) { partition_header(w, partition, 0); }), max_items,
+             max_bytes) {}
 
 void partition_batch_builder::add_event(std::string_view customer, std::uint64_t key_hash,
                                         std::string_view key, std::int64_t event_ns,
                                         std::int64_t ingest_ns, std::string_view event,
                                         std::uint64_t rules, std::span<const std::uint32_t> hits) {
-  make_room(event_item_hint(customer, key, event, hits.size()));
-  writer w(body_);
+  writer w(items_.next(event_item_hint(customer, key, event, hits.size())));
   put_partition_event(w, customer, key_hash, key, event_ns, ingest_ns, event, rules, hits);
 }
 
 void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns) {
-  make_room(marker_item_hint(customer));
-  writer w(body_);
+  writer w(items_.next(marker_item_hint(customer)));
   put_marker(w, customer, watermark_ns);
 }
 
-void partition_batch_builder::seal() {
-  std::string out;
-  out.reserve(body_.size() + 16);
-  writer w(out);
-  partition_header(w, partition_, count_);
-  out += body_;
-  compress(out);
-  done_.push_back(std::move(out));
-  body_.clear();
-  count_ = 0;
-  bytes_ = 0;
-}
+event_batch_builder::event_batch_builder(std::string_view customer, std::string_view source,
+                                         std::size_t max_events, std::size_t max_bytes)
+    : items_(header_prefix([&](writer& w) { event_batch_header(w, customer, source, 0); }),
+             max_events, max_bytes) {}
 
-std::vector<std::string> partition_batch_builder::finish() {
-  if (count_ > 0) seal();
-  return std::exchange(done_, {});
+void event_batch_builder::add(std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
+                              std::optional<std::string_view> raw, std::uint64_t rules,
+                              std::span<const event_route_ref> routes, bool event_rules) {
+  writer w(items_.next(event_record_hint(event, raw, routes)));
+  put_event_record(w, event_ns, ingest_ns, event, raw, rules, routes, event_rules);
 }
 
 } // namespace chainwatch::wire

@@ -570,3 +570,59 @@ TEST(wire_messages, partition_batch_builder_equals_encode_of_the_same_cut) {
     EXPECT_TRUE(b.finish().empty()) << "finish resets";
   }
 }
+
+// The normalizer writes its records with event_batch_builder: byte for byte what encode() makes
+// of the same records cut at the same limits, plain and routed, with and without raw bytes.
+TEST(wire_messages, event_batch_builder_equals_encode_of_the_same_cut) {
+  const std::string customer(40, 'c'); // a str8 header in front of the items
+  std::vector<event_record> records;
+  for (int i = 0; i < 300; ++i) {
+    event_record r{.event_ns = -5 + i * 1'000'000'007LL,
+                   .ingest_ns = i,
+                   .event = std::string(static_cast<std::size_t>(20 + (i * 53) % 900), 'e'),
+                   .raw = std::nullopt};
+    if (i % 4 == 0) r.raw = std::string(static_cast<std::size_t>(i % 70), 'r');
+    if (i % 3) {
+      r.rules = 0xfeedULL;
+      for (int k = 0; k < i % 4; ++k)
+        r.routes.push_back({"[\"user" + std::to_string(i % 17 + k) + "\"]",
+                            {static_cast<std::uint32_t>(i), 7, 70000}});
+      r.event_rules = i % 2 == 0;
+    }
+    records.push_back(std::move(r));
+  }
+  for (auto [max_items, max_bytes] : {std::pair<std::size_t, std::size_t>{1000, 512 * 1024},
+                                      {16, 512 * 1024},
+                                      {1000, 4096},
+                                      {1, 1}}) {
+    event_batch_builder b(customer, "zeek.dns", max_items, max_bytes);
+    std::vector<std::string> want;
+    event_batch cur{.customer = customer, .source = "zeek.dns", .events = {}};
+    std::size_t bytes = 0;
+    std::vector<event_route_ref> refs;
+    for (const auto& r : records) {
+      auto hint = size_hint(r);
+      if (!cur.events.empty() && (cur.events.size() >= max_items || bytes + hint > max_bytes)) {
+        want.push_back(encode(cur));
+        cur.events.clear();
+        bytes = 0;
+      }
+      bytes += hint;
+      cur.events.push_back(r);
+      refs.clear();
+      for (const auto& route : r.routes)
+        refs.push_back({route.key, route.hits});
+      b.add(r.event_ns, r.ingest_ns, r.event,
+            r.raw ? std::optional<std::string_view>(*r.raw) : std::nullopt, r.rules, refs,
+            r.event_rules);
+    }
+    want.push_back(encode(cur));
+    auto got = b.finish();
+    ASSERT_EQ(got.size(), want.size()) << max_items << "/" << max_bytes;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i], want[i]) << "batch " << i;
+      ASSERT_TRUE(decode_event_batch(got[i]).has_value());
+    }
+    EXPECT_TRUE(b.finish().empty()) << "finish resets";
+  }
+}

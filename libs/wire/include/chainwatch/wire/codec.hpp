@@ -43,7 +43,7 @@ public:
 
 private:
   void put(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
-  void put_be(std::uint64_t v, int bytes);
+  void put_tagged(std::uint8_t tag, std::uint64_t v, int bytes);
 
   std::string& out_;
 };

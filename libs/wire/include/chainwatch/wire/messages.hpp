@@ -310,6 +310,8 @@ inline constexpr std::size_t max_batch_bytes = std::size_t{8} << 20;
 /// Replaces `bytes` by its zstd frame when `bytes` is at least compress_min_bytes long and the
 /// frame is smaller; otherwise leaves it alone.
 void compress(std::string& bytes);
+/// What compress() would make of `bytes`, as a new string.
+std::string compressed(std::string_view bytes);
 /// The plain message: `in` itself, or, when `in` is a zstd frame of at most `limit` decompressed
 /// bytes, its content decompressed into `buffer`. Decoders call it first, so they take both forms.
 expected<std::string_view, error> plain(std::string_view in, std::string& buffer,
@@ -432,15 +434,42 @@ std::size_t size_hint(const partition_item& item) noexcept;
 /// Upper bound of the encoded size of one item.
 std::size_t size_hint(const match& m) noexcept;
 
+namespace detail {
+
+/// The part both batch builders share: the items of the open batch are encoded behind room for
+/// the message header, which sealing writes in front of them, so the items are copied only by
+/// the compressor. A batch is sealed before an item that would exceed `max_items` items or
+/// (unless it is the first) `max_bytes` of size_hint.
+class batch_encoder {
+public:
+  /// `prefix`: the header's bytes before the items' array header.
+  batch_encoder(std::string prefix, std::size_t max_items, std::size_t max_bytes);
+  /// Makes room for one item of `hint` bytes (sealing the open batch if it is full) and returns
+  /// the buffer to append its encoding to.
+  std::string& next(std::size_t hint);
+  /// The encoded messages (zstd frames where encode() would compress), in order; resets.
+  std::vector<std::string> finish();
+
+private:
+  void seal();
+  std::string prefix_;
+  std::size_t room_; ///< bytes kept in front of the items for the header
+  std::size_t max_items_, max_bytes_;
+  std::string body_;        ///< room_ bytes, then the items of the open batch, encoded
+  std::uint32_t count_ = 0; ///< items in body_
+  std::size_t bytes_ = 0;   ///< size_hint sum of the open batch
+  std::vector<std::string> done_;
+};
+
+} // namespace detail
+
 /// Builds the partition_batch messages of one partition item by item, each item encoded once
 /// from views (no partition_item, no copies of the event blob): the watermark service's hot
-/// path. A batch is sealed before an item that would exceed `max_items` items or (unless it is
-/// the first) `max_bytes` of size_hint. finish() returns exactly what encode() returns for the
-/// same items cut the same way.
+/// path. Batches are cut as detail::batch_encoder says; finish() returns exactly what encode()
+/// returns for the same items cut the same way.
 class partition_batch_builder {
 public:
-  partition_batch_builder(std::uint32_t partition, std::size_t max_items, std::size_t max_bytes)
-      : partition_(partition), max_items_(max_items < 1 ? 1 : max_items), max_bytes_(max_bytes) {}
+  partition_batch_builder(std::uint32_t partition, std::size_t max_items, std::size_t max_bytes);
   /// Appends a partition_event (hits written when `hits` is non-empty or `rules` is not 0).
   void add_event(std::string_view customer, std::uint64_t key_hash, std::string_view key,
                  std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
@@ -448,17 +477,36 @@ public:
   /// Appends a watermark_marker.
   void add_marker(std::string_view customer, std::int64_t watermark_ns);
   /// The encoded messages (zstd frames where encode() would compress), in order; resets.
-  std::vector<std::string> finish();
+  std::vector<std::string> finish() { return items_.finish(); }
 
 private:
-  void make_room(std::size_t hint);
-  void seal();
-  std::uint32_t partition_;
-  std::size_t max_items_, max_bytes_;
-  std::string body_;        ///< the items of the open batch, encoded
-  std::uint32_t count_ = 0; ///< items in body_
-  std::size_t bytes_ = 0;   ///< size_hint sum of the open batch
-  std::vector<std::string> done_;
+  detail::batch_encoder items_;
+};
+
+/// One route of an event as event_batch_builder takes it (engine::router::entries() as views).
+struct event_route_ref {
+  std::string_view key;
+  std::span<const std::uint32_t> hits;
+};
+
+/// Builds the event_batch messages of one (customer, source) record by record, each written
+/// once from views (no event_record): the normalizer's hot path. Batches are cut as
+/// detail::batch_encoder says (size_hint of each record); finish() returns exactly what encode()
+/// returns for the same records cut the same way.
+class event_batch_builder {
+public:
+  event_batch_builder(std::string_view customer, std::string_view source, std::size_t max_events,
+                      std::size_t max_bytes);
+  /// Appends an event_record (the route fields written when `rules` is not 0, `routes` is not
+  /// empty or `event_rules` is set, as event_record says).
+  void add(std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
+           std::optional<std::string_view> raw, std::uint64_t rules,
+           std::span<const event_route_ref> routes, bool event_rules);
+  /// The encoded messages, in order; resets.
+  std::vector<std::string> finish() { return items_.finish(); }
+
+private:
+  detail::batch_encoder items_;
 };
 
 } // namespace chainwatch::wire
