@@ -1,6 +1,7 @@
 #include "compiled.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <deque>
@@ -576,7 +577,7 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
 // ---------------------------------------------------------------------------
 
 router::router(std::shared_ptr<const ruleset> rules) : rules_(std::move(rules)) {
-  stamp_.assign(rules_->step_count(), 0);
+  candidate_bits_.assign((rules_->step_count() + 63) / 64, 0);
   condition_stamp_.assign(rules_->impl().conditions, 0);
   key_list_stamp_.assign(rules_->impl().key_lists, 0);
   key_list_entry_.assign(rules_->impl().key_lists, 0);
@@ -591,9 +592,9 @@ router& router::operator=(router&&) noexcept = default;
 
 void router::add_candidates(std::span<const step_id> steps) {
   for (step_id s : steps) {
-    if (stamp_[s] == epoch_) continue;
-    stamp_[s] = epoch_;
-    candidates_.push_back(s);
+    std::uint64_t& word = candidate_bits_[s >> 6];
+    if (word == 0) candidate_words_.push_back(s >> 6);
+    word |= std::uint64_t{1} << (s & 63);
   }
 }
 
@@ -607,7 +608,6 @@ void router::route(const event::event& ev) {
   keys_.clear();
   key_spans_.clear();
   if (++epoch_ == (1u << 31)) { // condition_stamp_ keeps epoch << 1
-    std::fill(stamp_.begin(), stamp_.end(), 0);
     std::fill(condition_stamp_.begin(), condition_stamp_.end(), 0);
     std::fill(key_list_stamp_.begin(), key_list_stamp_.end(), 0);
     std::fill(field_stamps_.begin(), field_stamps_.end(), 0);
@@ -652,8 +652,14 @@ void router::route(const event::event& ev) {
     }
   }
   visit_bucket(c.any);
-  if (candidates_.empty()) return;
-  std::sort(candidates_.begin(), candidates_.end());
+  if (candidate_words_.empty()) return;
+  // Steps in id order (rule order): the words in order, each word's bits from the lowest.
+  std::sort(candidate_words_.begin(), candidate_words_.end());
+  for (std::uint32_t w : candidate_words_) {
+    for (std::uint64_t bits = std::exchange(candidate_bits_[w], 0); bits != 0; bits &= bits - 1)
+      candidates_.push_back(static_cast<step_id>(w * 64 + std::countr_zero(bits)));
+  }
+  candidate_words_.clear();
   keys_.clear();
 
   const bool fold = !c.opts.case_sensitive;

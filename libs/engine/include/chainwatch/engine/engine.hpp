@@ -129,7 +129,10 @@ private:
   void add_candidates(std::span<const step_id> steps);
   std::shared_ptr<const ruleset> rules_;
   eql::eval_context ctx_;
-  std::vector<std::uint32_t> stamp_;
+  // Candidate steps of this event as a bitmap by step id (read in id order: no sort), and the
+  // words of it that are set (cleared as they are read).
+  std::vector<std::uint64_t> candidate_bits_;
+  std::vector<std::uint32_t> candidate_words_;
   std::vector<std::uint32_t> condition_stamp_; // epoch << 1 | value, by condition id
   std::vector<std::uint32_t> key_list_stamp_;  // epoch, by key-list id
   std::vector<std::uint32_t> key_list_entry_;  // entry index, by key-list id
