@@ -15,6 +15,13 @@
 //       collects the alerts, checks nats-server /varz for slow consumers, reads per-service CPU
 //       from /proc, and then measures raw core NATS pub->sub throughput for the same bytes on the
 //       same server. Prints a table; appends it to --results.
+//   chainwatch-bench-pipeline stages --events FILE --rules-dir DIR [--lists DIR]
+//       [--partitions P] [--round R] [--repeat N]
+//       runs the normalizer, watermark and matcher stages in this process, one after the other,
+//       each N times (default 3), and prints each one's least CPU time per event (stages.cpp):
+//       the A/B measure for one stage.
+
+#include "stages.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -852,12 +859,42 @@ int cmd_run(int argc, char** argv) {
 
 } // namespace
 
+int cmd_stages(int argc, char** argv) {
+  chainwatch::bench::stages_options o;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--events" && i + 1 < argc)
+      o.events_file = argv[++i];
+    else if (a == "--rules-dir" && i + 1 < argc)
+      o.rules_dir = argv[++i];
+    else if (a == "--lists" && i + 1 < argc)
+      o.lists_dir = argv[++i];
+    else if (a == "--partitions" && i + 1 < argc)
+      o.partitions = static_cast<std::uint32_t>(std::atol(argv[++i]));
+    else if (a == "--round" && i + 1 < argc)
+      o.round = static_cast<std::size_t>(std::max(1L, std::atol(argv[++i])));
+    else if (a == "--repeat" && i + 1 < argc)
+      o.repeat = static_cast<int>(std::max(1L, std::atol(argv[++i])));
+    else {
+      std::cerr << "stages: unknown option " << a << "\n";
+      return 64;
+    }
+  }
+  if (o.events_file.empty() || o.rules_dir.empty()) {
+    std::cerr << "stages: --events and --rules-dir are required\n";
+    return 64;
+  }
+  return chainwatch::bench::run_stages(o);
+}
+
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "gen") return cmd_gen(argc, argv);
   if (cmd == "run") return cmd_run(argc, argv);
-  std::fprintf(stderr,
-               "usage: %s gen|run ... (see the header of bench/pipeline/pipeline_bench.cpp)\n",
-               argv[0]);
+  if (cmd == "stages") return cmd_stages(argc, argv);
+  std::fprintf(
+      stderr,
+      "usage: %s gen|run|stages ... (see the header of bench/pipeline/pipeline_bench.cpp)\n",
+      argv[0]);
   return 64;
 }
