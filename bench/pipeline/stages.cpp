@@ -34,8 +34,15 @@ double cpu_seconds() {
 struct stage_time {
   const char* name;
   double seconds = 0;
-  std::size_t messages_in = 0, messages_out = 0;
+  std::size_t messages_in = 0, messages_out = 0, bytes_out = 0, plain_out = 0;
 };
+
+const std::string& bytes_of(const std::string& m) {
+  return m;
+}
+const std::string& bytes_of(const std::pair<std::uint32_t, std::string>& m) {
+  return m.second;
+}
 
 } // namespace
 
@@ -161,12 +168,18 @@ int run_stages(const stages_options& o) {
     }
     t.messages_in = in;
     t.messages_out = out.size();
+    std::string buffer;
+    for (const auto& m : out) {
+      t.bytes_out += bytes_of(m).size();
+      auto plain = wire::plain(bytes_of(m), buffer);
+      t.plain_out += plain ? plain->size() : 0;
+    }
     times.push_back(t);
     return true;
   };
   if (!best("normalizer", normalize, raw_msgs.size(), event_msgs) ||
       !best("watermark", route, event_msgs.size(), part_msgs) ||
-      !best("matcher", match, part_msgs.size(), std::vector<int>{})) {
+      !best("matcher", match, part_msgs.size(), std::vector<std::string>{})) {
     std::fprintf(stderr, "stages: a message did not decode\n");
     return 1;
   }
@@ -178,8 +191,10 @@ int run_stages(const stages_options& o) {
               static_cast<unsigned long long>(matches), o.repeat);
   double total = 0;
   for (const auto& t : times) {
-    std::printf("  %-10s %6.2f us/event CPU  (%zu messages in, %zu out)\n", t.name,
-                t.seconds * 1e6 / double(events), t.messages_in, t.messages_out);
+    std::printf("  %-10s %6.2f us/event CPU  (%zu messages in, %zu out: %.1f MB on the wire, "
+                "%.1f MB plain)\n",
+                t.name, t.seconds * 1e6 / double(events), t.messages_in, t.messages_out,
+                double(t.bytes_out) / 1e6, double(t.plain_out) / 1e6);
     total += t.seconds;
   }
   std::printf("  %-10s %6.2f us/event CPU\n", "total", total * 1e6 / double(events));

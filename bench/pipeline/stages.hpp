@@ -12,10 +12,10 @@ struct stages_options {
   std::string rules_dir;   ///< detection-rules TOML files (`gen --rules-dir`)
   std::string lists_dir;   ///< lookup lists (config/lists)
   std::string customer = "bench";
-  std::uint32_t partitions = 16;            ///< watermark.partitions
-  std::size_t round = 8;                    ///< event batches per watermark round
-  std::int64_t lateness_ns = 20'000'000;    ///< watermark.lateness
-  int repeat = 3;                           ///< runs of each stage (the least CPU counts)
+  std::uint32_t partitions = 16;         ///< watermark.partitions
+  std::size_t round = 8;                 ///< event batches per watermark round
+  std::int64_t lateness_ns = 20'000'000; ///< watermark.lateness
+  int repeat = 3;                        ///< runs of each stage (the least CPU counts)
 };
 
 /// Runs the normalizer, watermark and matcher stages over the events; prints CPU per event.
