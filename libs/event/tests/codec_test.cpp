@@ -237,6 +237,9 @@ TEST(event_msgpack, encodes_compact_forms) {
       "\xc3\xc0\xa1s";
   const std::string expected(raw, sizeof(raw) - 1);
   EXPECT_EQ(bytes, expected);
+  // Appends after what the string holds (the normalizer reuses one buffer).
+  ev::append_msgpack(bytes, e);
+  EXPECT_EQ(bytes, expected + expected);
 }
 
 TEST(event_msgpack, round_trips_large_containers_and_strings) {
