@@ -159,7 +159,9 @@ TEST(normalizer_pipeline, routes_each_event_with_the_rules_it_was_given) {
   EXPECT_FALSE(ev[2].event_rules);
 
   auto plain = make_pipeline().process(ecs_batch(lines), 0);
-  for (const auto& e : decoded(plain).at(0).events) {
+  auto plain_batches = decoded(plain); // a local: the loop below views into it
+  ASSERT_EQ(plain_batches.size(), 1u);
+  for (const auto& e : plain_batches[0].events) {
     EXPECT_EQ(e.rules, 0u);
     EXPECT_TRUE(e.routes.empty());
   }
