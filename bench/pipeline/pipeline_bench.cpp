@@ -540,7 +540,14 @@ int cmd_run(int argc, char** argv) {
   // show the machine's phase; the ratio uses the one after: the first probe runs on a cold
   // server (its heap not yet grown) and reads 15-35% lower.
   auto core_before = core_probe(nats, n, avg);
-  if (monitor) slow0 = json_number(varz(), "slow_consumers"); // the pipeline's drops only
+  // The pipeline's drops and messages only (the probe's are before this).
+  double in_msgs0 = 0, out_msgs0 = 0;
+  if (monitor) {
+    auto v = varz();
+    slow0 = json_number(v, "slow_consumers");
+    in_msgs0 = json_number(v, "in_msgs");
+    out_msgs0 = json_number(v, "out_msgs");
+  }
 
   std::map<std::string, double> cpu0;
   for (auto& [k, pid] : pids)
@@ -681,7 +688,10 @@ int cmd_run(int argc, char** argv) {
   for (auto& [k, pid] : pids)
     cpu1[k] = cpu_seconds(pid);
   const double t_end = secs(t0, steady::now());
-  const double slow1 = monitor ? json_number(varz(), "slow_consumers") : -1;
+  const std::string varz1 = monitor ? varz() : "";
+  const double slow1 = monitor ? json_number(varz1, "slow_consumers") : -1;
+  const double in_msgs = monitor ? json_number(varz1, "in_msgs") - in_msgs0 : 0;
+  const double out_msgs = monitor ? json_number(varz1, "out_msgs") - out_msgs0 : 0;
 
   // Throughput per stage: the time its counter reached its final value.
   auto done_time = [&](const std::string& key, double& final_v) {
@@ -819,6 +829,10 @@ int cmd_run(int argc, char** argv) {
   row("EOF (last publish acked) -> last alert received", f("%.0f ms", eof_to_last_alert_ms));
   row("nats-server slow_consumers (before -> after)",
       f("%.0f -> %.0f (%s)", slow0, slow1, slow1 == slow0 ? "no drops" : "DROPS"));
+  if (monitor)
+    row("nats-server messages in / out over the run (per 1000 events)",
+        f("%.0f / %.0f (%.1f / %.1f)", in_msgs, out_msgs, 1000 * in_msgs / double(n),
+          1000 * out_msgs / double(n)));
   // Per-service CPU over the run.
   const double wall = t_end;
   std::string cpu;
