@@ -16,10 +16,11 @@
 //       from /proc, and then measures raw core NATS pub->sub throughput for the same bytes on the
 //       same server. Prints a table; appends it to --results.
 //   chainwatch-bench-pipeline stages --events FILE --rules-dir DIR [--lists DIR]
-//       [--partitions P] [--round R] [--repeat N]
+//       [--partitions P] [--round R] [--repeat N] [--matches FILE]
 //       runs the normalizer, watermark and matcher stages in this process, one after the other,
 //       each N times (default 3), and prints each one's least CPU time per event (stages.cpp):
-//       the A/B measure for one stage.
+//       the A/B measure for one stage. The last round ends the input (end-of-input markers), so
+//       the matches (--matches: one JSON line each) are all of them, as `chainwatch hunt` finds.
 
 #include "stages.hpp"
 
@@ -887,6 +888,8 @@ int cmd_stages(int argc, char** argv) {
       o.partitions = static_cast<std::uint32_t>(std::atol(argv[++i]));
     else if (a == "--round" && i + 1 < argc)
       o.round = static_cast<std::size_t>(std::max(1L, std::atol(argv[++i])));
+    else if (a == "--matches" && i + 1 < argc)
+      o.matches_file = argv[++i];
     else if (a == "--repeat" && i + 1 < argc)
       o.repeat = static_cast<int>(std::max(1L, std::atol(argv[++i])));
     else {

@@ -15,6 +15,7 @@ struct stages_options {
   std::uint32_t partitions = 16;         ///< watermark.partitions
   std::size_t round = 8;                 ///< event batches per watermark round
   std::int64_t lateness_ns = 20'000'000; ///< watermark.lateness
+  std::string matches_file;              ///< where to write the matches (NDJSON), if set
   int repeat = 3;                        ///< runs of each stage (the least CPU counts)
 };
 
