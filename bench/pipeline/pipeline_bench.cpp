@@ -78,14 +78,26 @@ constexpr std::string_view ts_prefix = "{\"@timestamp\":\"";
 constexpr std::size_t ts_width = 27; // 2026-11-28T06:40:00.123456Z
 
 void format_ts(char* out, std::int64_t ns) {
+  // The date and time change once a second: formatted then, the microseconds every time (this
+  // runs for every event the publisher sends, on the same two cores as the mesh).
+  thread_local std::time_t cached_s = -1;
+  thread_local char cached[20]; // 2026-11-28T06:40:00
   std::time_t s = ns / 1'000'000'000;
+  if (s != cached_s) {
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::memcpy(cached, buf, sizeof cached - 1);
+    cached_s = s;
+  }
+  std::memcpy(out, cached, 19);
+  out[19] = '.';
   long us = static_cast<long>((ns % 1'000'000'000) / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
-  std::memcpy(out, buf, ts_width);
+  for (int i = 25; i >= 20; --i, us /= 10)
+    out[i] = static_cast<char>('0' + us % 10);
+  out[26] = 'Z';
 }
 
 struct generator {
@@ -190,7 +202,7 @@ int cmd_gen(int argc, char** argv) {
   static const char* c2[] = {"c2.badcdn.example", "evil-updates.example", "payload-drop.example"};
   // Planted chains, spread evenly; each consumes a few lines of the budget.
   const long brute_chains = std::max(4L, n / 20000), dl_chains = std::max(4L, n / 20000);
-  const long every = n / (brute_chains + dl_chains + 1);
+  const long every = std::max(1L, n / (brute_chains + dl_chains + 1)); // n < 9: no zero
   long written = 0, bf = 0, dl = 0, total_bytes = 0;
   auto put = [&](const std::string& line) {
     f << line << '\n';
@@ -288,7 +300,8 @@ int cmd_gen(int argc, char** argv) {
   std::fprintf(stderr,
                "gen: %ld events (%.0f B avg), %ld brute-force and %ld download chains planted, "
                "100 rules in %s\n",
-               written, double(total_bytes) / double(written), bf, dl, rules_dir.c_str());
+               written, written ? double(total_bytes) / double(written) : 0.0, bf, dl,
+               rules_dir.c_str());
   return 0;
 }
 
