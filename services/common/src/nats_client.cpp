@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <nats/nats.h>
+#include <thread>
 
 namespace chainwatch::service {
 
@@ -230,7 +231,15 @@ nats_result<std::uint64_t> kv_bucket::update(const std::string& key, std::string
 
 nats_result<std::optional<kv_bucket::entry>> kv_bucket::get(const std::string& key) {
   kvEntry* e = nullptr;
-  auto s = kvStore_Get(&e, kv_, key.c_str());
+  natsStatus s = NATS_OK;
+  // A get is a request that can go unanswered while the bucket is new (a mesh starting: another
+  // process created it a moment ago; seen once as the alerter's start timing out). It reads
+  // only, so it is asked again; a get that fails three times is an error.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = kvStore_Get(&e, kv_, key.c_str());
+    if (s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // backoff, not a sync
+  }
   if (s == NATS_NOT_FOUND) return std::optional<entry>{};
   if (s != NATS_OK) return unexpected{make_error(s, "kv get " + key)};
   entry out;
