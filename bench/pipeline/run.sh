@@ -6,7 +6,9 @@
 # server; prints a table and appends it to bench/pipeline/RESULTS.md.
 #
 #   bench/pipeline/run.sh [--events N] [--matchers M] [--lateness DURATION] [--rate EV_PER_S] [--bin DIR]
-#                         [--bench BIN] [--sources DIR] [--keep] [--no-results]
+#                         [--bench BIN] [--sources DIR] [--keep] [--no-results] [--runs K]
+# --runs K: K whole runs, each on a fresh mesh, then the median of their ratios to raw NATS and
+# of their rates (one run's ratio spans 0.10-0.16 on a shared 2-vCPU VM).
 # Env: CHAINWATCH_BIN (service binaries, default build/bin), BENCH (the tool).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,9 +32,26 @@ while (($#)); do
     --sources) sources=$(cd "$2" && pwd); shift 2 ;;
     --keep) keep=1; shift ;;
     --no-results) results=; shift ;;
-    *) sed -n '2,11p' "$0" >&2; exit 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
   esac
 done
+if ((${runs:-1} > 1)); then
+  one=(--events "$events" --matchers "$matchers" --lateness "$lateness" --rate "$rate" --bin "$bin")
+  [[ -n $bench ]] && one+=(--bench "$bench")
+  [[ -n $sources ]] && one+=(--sources "$sources")
+  [[ -n $results ]] || one+=(--no-results)
+  ratios=(); rates=()
+  for ((k = 1; k <= runs; k++)); do
+    out=$("$0" "${one[@]}" 2>&1) || { echo "$out" >&2; exit 1; }
+    echo "$out" | grep -E 'end-to-end events/s|pipeline / raw NATS \(event' >&2
+    rates+=("$(echo "$out" | sed -n 's/.*\*\*\([0-9]*\) ev\/s\*\*.*/\1/p' | head -1)")
+    ratios+=("$(echo "$out" | sed -n 's/.*pipeline \/ raw NATS (event-sized msgs) | \([0-9.]*\).*/\1/p' | head -1)")
+  done
+  median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+  echo "== $runs runs: ev/s ${rates[*]} (median $(median "${rates[@]}")); ratio to raw NATS ${ratios[*]} (median $(median "${ratios[@]}"))"
+  exit 0
+fi
 [[ -n $bench ]] || bench=$bin/chainwatch-bench-pipeline
 for b in "$bench" "$bin"/chainwatch-{ingestor,normalizer,watermark,matcher,alerter}; do
   [[ -x $b ]] || { echo "run.sh: $b not built" >&2; exit 1; }
