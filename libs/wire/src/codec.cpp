@@ -127,13 +127,6 @@ void writer::boolean(bool v) {
   put(v ? 0xc3 : 0xc2);
 }
 
-void writer::opt_bin(const std::optional<std::string>& b) {
-  if (b)
-    bin(*b);
-  else
-    nil();
-}
-
 void writer::opt_str(const std::optional<std::string>& s) {
   if (s)
     str(*s);

@@ -34,8 +34,6 @@ public:
   void nil();
   /// Writes a boolean.
   void boolean(bool v);
-  /// Writes `b` if present, nil otherwise.
-  void opt_bin(const std::optional<std::string>& b);
   /// Writes `s` if present, nil otherwise.
   void opt_str(const std::optional<std::string>& s);
   /// Writes `v` if present, nil otherwise.
