@@ -33,8 +33,9 @@ struct watermark_config {
   std::int64_t idle_timeout_ns = 30'000'000'000;
   /// Minimum interval between two idle-driven (wall-clock) marker rounds, ns.
   std::int64_t marker_interval_ns = 1'000'000'000;
-  /// Input event batches fetched at once.
-  std::int64_t fetch_batch = 16;
+  /// Input event batches fetched at most at once (a round; larger under a backlog: fewer and
+  /// fuller partition messages).
+  std::int64_t fetch_batch = 64;
   /// How long a fetch waits, ns (also the idle-check period when no input arrives).
   std::int64_t fetch_timeout_ns = 200'000'000;
   /// Maximum items per published partition_batch.
