@@ -8,7 +8,7 @@
 #   bench/pipeline/run.sh [--events N] [--matchers M] [--lateness DURATION] [--rate EV_PER_S] [--bin DIR]
 #                         [--bench BIN] [--sources DIR] [--keep] [--no-results] [--runs K]
 # --runs K: K whole runs, each on a fresh mesh, then the median of their ratios to raw NATS and
-# of their rates (one run's ratio spans 0.10-0.16 on a shared 2-vCPU VM).
+# of their rates (one run's ratio spans 0.10-0.18 on a shared 2-vCPU VM).
 # Env: CHAINWATCH_BIN (service binaries, default build/bin), BENCH (the tool).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

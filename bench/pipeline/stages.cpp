@@ -138,10 +138,14 @@ int run_stages(const stages_options& o) {
       actors[p] = matcher::spawn_partition_actor(sys, {p, rules->rules, piped});
     caf::scoped_actor self{sys};
     std::string buffer;
+    bool ok = true;
     const double c0 = cpu_seconds();
     for (const auto& [p, m] : part_msgs) {
       auto view = wire::decode_partition_batch_view(m, buffer);
-      if (!view) return -1;
+      if (!view) {
+        ok = false;
+        break;
+      }
       matcher::partition_work work;
       work.messages.push_back(std::move(*view));
       self->request(actors[p], caf::infinite, std::move(work))
@@ -151,12 +155,14 @@ int run_stages(const stages_options& o) {
                   for (const auto& b : res.matches)
                     matches.insert(matches.end(), b.matches.begin(), b.matches.end());
               },
-              [&](const caf::error&) {});
+              [&](const caf::error&) { ok = false; });
+      if (!ok) break;
     }
     const double seconds = cpu_seconds() - c0;
+    // Always stopped: the actor system's destructor waits for every actor.
     for (auto& [p, a] : actors)
       self->send_exit(a, caf::exit_reason::user_shutdown);
-    return seconds;
+    return ok ? seconds : -1;
   };
 
   // Each stage `repeat` times on the same input, from fresh state; the least CPU time counts
@@ -182,7 +188,7 @@ int run_stages(const stages_options& o) {
   if (!best("normalizer", normalize, raw_msgs.size(), event_msgs) ||
       !best("watermark", route, event_msgs.size(), part_msgs) ||
       !best("matcher", match, part_msgs.size(), std::vector<std::string>{})) {
-    std::fprintf(stderr, "stages: a message did not decode\n");
+    std::fprintf(stderr, "stages: a stage failed (a message did not decode or an actor failed)\n");
     return 1;
   }
 
