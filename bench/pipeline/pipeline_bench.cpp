@@ -86,7 +86,7 @@ void format_ts(char* out, std::int64_t ns) {
   if (s != cached_s) {
     std::tm tm{};
     gmtime_r(&s, &tm);
-    char buf[32];
+    char buf[64]; // room for any int the compiler cannot rule out
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     std::memcpy(cached, buf, sizeof cached - 1);

@@ -724,8 +724,10 @@ std::size_t size_hint(const match& m) noexcept {
 
 namespace detail {
 
-batch_encoder::batch_encoder(std::string prefix, std::size_t max_items, std::size_t max_bytes)
-    : prefix_(std::move(prefix)), room_(prefix_.size() + 5), // + the largest array header
+batch_encoder::batch_encoder(std::string prefix, std::size_t max_items, std::size_t max_bytes,
+                             codec c)
+    : codec_(c), prefix_(std::move(prefix)),
+      room_(prefix_.size() + 5), // + the largest array header
       max_items_(max_items < 1 ? 1 : max_items), max_bytes_(max_bytes), body_(room_, '\0') {}
 
 std::string& batch_encoder::next(std::size_t hint) {
@@ -741,7 +743,7 @@ void batch_encoder::seal() {
   const std::size_t offset = room_ - prefix_.size() - items_header.size();
   std::memcpy(body_.data() + offset, prefix_.data(), prefix_.size());
   std::memcpy(body_.data() + offset + prefix_.size(), items_header.data(), items_header.size());
-  done_.push_back(compressed(std::string_view(body_).substr(offset)));
+  done_.push_back(compressed(std::string_view(body_).substr(offset), codec_));
   body_.resize(room_);
   count_ = 0;
   bytes_ = 0;
@@ -771,7 +773,7 @@ std::string header_prefix(Write write) {
 partition_batch_builder::partition_batch_builder(std::uint32_t partition, std::size_t max_items,
                                                  std::size_t max_bytes)
     : items_(header_prefix([&](writer& w) { partition_header(w, partition, 0); }), max_items,
-             max_bytes) {}
+             max_bytes, wire_codec<partition_batch>) {}
 
 void partition_batch_builder::add_event(std::string_view customer, std::uint64_t key_hash,
                                         std::string_view key, std::int64_t event_ns,
@@ -789,7 +791,7 @@ void partition_batch_builder::add_marker(std::string_view customer, std::int64_t
 event_batch_builder::event_batch_builder(std::string_view customer, std::string_view source,
                                          std::size_t max_events, std::size_t max_bytes)
     : items_(header_prefix([&](writer& w) { event_batch_header(w, customer, source, 0); }),
-             max_events, max_bytes) {}
+             max_events, max_bytes, wire_codec<event_batch>) {}
 
 void event_batch_builder::add(std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
                               std::optional<std::string_view> raw, std::uint64_t rules,

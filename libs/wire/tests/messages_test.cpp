@@ -108,7 +108,7 @@ TEST(wire_messages, event_batch_round_trip) {
 TEST(wire_messages, event_batch_view_sees_what_the_copying_decoder_copies) {
   auto msg = sample_events();
   for (int big = 0; big < 2; ++big) {
-    if (big) // large enough to travel as a zstd frame: views into the decompression buffer
+    if (big) // large enough to travel as a frame: views into the decompression buffer
       for (int i = 0; i < 50; ++i)
         msg.events.push_back({i, i + 1, std::string(100, static_cast<char>('a' + i % 26)),
                               i % 2 ? std::optional<std::string>("raw") : std::nullopt});
@@ -145,7 +145,7 @@ TEST(wire_messages, event_batch_view_sees_what_the_copying_decoder_copies) {
 TEST(wire_messages, partition_batch_views_in_their_own_buffers_outlive_the_next_decode) {
   std::vector<partition_batch> msgs(2, sample_partition());
   for (int m = 0; m < 2; ++m)
-    for (std::uint32_t i = 0; i < 40; ++i) // large enough to travel as a zstd frame
+    for (std::uint32_t i = 0; i < 40; ++i) // large enough to travel as a frame
       msgs[m].items.emplace_back(
           partition_event{m ? "second" : "first",
                           i,
@@ -159,7 +159,7 @@ TEST(wire_messages, partition_batch_views_in_their_own_buffers_outlive_the_next_
   std::vector<partition_batch_view> views;
   for (int m = 0; m < 2; ++m) {
     wire_bytes.push_back(encode(msgs[m]));
-    ASSERT_TRUE(wire_bytes.back().size() < 4000) << "expected a zstd frame";
+    ASSERT_TRUE(wire_bytes.back().size() < 4000) << "expected a frame";
   }
   for (int m = 0; m < 2; ++m) {
     auto v = decode_partition_batch_view(wire_bytes[m], buffers[m]);
@@ -320,7 +320,7 @@ TEST(wire_messages, huge_declared_lengths_fail_without_allocating) {
   EXPECT_EQ(decode_late_event(late).error().code, errc::truncated);
 }
 
-TEST(wire_messages, big_messages_travel_as_zstd_frames_and_small_ones_plain) {
+TEST(wire_messages, big_messages_travel_as_frames_of_their_codec_and_small_ones_plain) {
   event_batch b{"acme", "zeek.http", {}};
   for (int i = 0; i < 300; ++i)
     b.events.push_back({1'700'000'000'000'000'000 + i, 1'700'000'000'000'000'000,
@@ -329,14 +329,14 @@ TEST(wire_messages, big_messages_travel_as_zstd_frames_and_small_ones_plain) {
                         std::nullopt});
   std::string plain_bytes;
   append(plain_bytes, b);
-  auto bytes = encode(b);
-  EXPECT_LT(bytes.size() * 4, plain_bytes.size()) << "repetitive events compress";
-  EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x28u) << "zstd magic";
-  auto back = decode_event_batch(bytes);
-  ASSERT_TRUE(back.has_value()) << to_string(back.error());
-  EXPECT_EQ(*back, b);
-  EXPECT_EQ(*peek_kind(bytes), kind::event_batch);
-  // Decoders still take the plain form (messages from an older producer, small messages).
+  // Event and partition batches (the hot hops) travel as LZ4, raw batches, matches and
+  // checkpoints as zstd.
+  EXPECT_EQ(encode(b)[0], 'c') << "LZ4 frame magic";
+  raw_batch raw{"acme", "zeek.http", 1, {}};
+  for (int i = 0; i < 300; ++i)
+    raw.records.push_back({"line " + std::to_string(i % 7), std::nullopt, std::nullopt});
+  EXPECT_EQ(static_cast<unsigned char>(encode(raw)[0]), 0x28u) << "zstd frame magic";
+  // Decoders take every form (messages from an older producer, small messages).
   ASSERT_TRUE(decode_event_batch(plain_bytes).has_value());
   auto small = sample_matches();
   std::string small_plain;
@@ -350,48 +350,61 @@ TEST(wire_messages, big_messages_travel_as_zstd_frames_and_small_ones_plain) {
   append(dead_plain, dead);
   EXPECT_EQ(encode(dead), dead_plain);
 
-  // Truncated, corrupt and doubled frames are errors, never crashes.
-  for (std::size_t n : {std::size_t{4}, std::size_t{12}, bytes.size() / 2, bytes.size() - 1}) {
-    auto r = decode_event_batch(std::string_view(bytes).substr(0, n));
-    ASSERT_FALSE(r.has_value()) << n;
-  }
-  auto doubled = bytes + bytes;
-  auto d = decode_event_batch(doubled);
-  ASSERT_FALSE(d.has_value());
-  EXPECT_EQ(d.error().code, errc::bad_compression);
-  std::mt19937 rng(7);
-  for (int i = 0; i < 2000; ++i) {
-    auto flipped = bytes;
-    flipped[4 + rng() % (flipped.size() - 4)] ^= static_cast<char>(1 + rng() % 255);
-    auto r = decode_event_batch(flipped);
-    if (r) { // a flip zstd cannot see, inside a string
-      EXPECT_EQ(r->events.size(), b.events.size());
+  for (codec c : {codec::zstd, codec::lz4}) {
+    SCOPED_TRACE(c == codec::zstd ? "zstd" : "lz4");
+    auto bytes = compressed(plain_bytes, c);
+    EXPECT_LT(bytes.size() * 4, plain_bytes.size()) << "repetitive events compress";
+    auto back = decode_event_batch(bytes);
+    ASSERT_TRUE(back.has_value()) << to_string(back.error());
+    EXPECT_EQ(*back, b);
+    EXPECT_EQ(*peek_kind(bytes), kind::event_batch);
+    // Truncated, corrupt and doubled frames are errors, never crashes.
+    for (std::size_t n : {std::size_t{4}, std::size_t{12}, bytes.size() / 2, bytes.size() - 1}) {
+      auto r = decode_event_batch(std::string_view(bytes).substr(0, n));
+      ASSERT_FALSE(r.has_value()) << n;
+    }
+    auto doubled = bytes + bytes;
+    auto d = decode_event_batch(doubled);
+    ASSERT_FALSE(d.has_value());
+    EXPECT_EQ(d.error().code, errc::bad_compression);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 2000; ++i) {
+      auto flipped = bytes;
+      flipped[4 + rng() % (flipped.size() - 4)] ^= static_cast<char>(1 + rng() % 255);
+      auto r = decode_event_batch(flipped);
+      if (r) { // a flip the codec cannot see (LZ4 has no checksum), inside a string
+        EXPECT_EQ(r->events.size(), b.events.size());
+      }
     }
   }
 }
 
 TEST(wire_messages, a_frame_declaring_more_than_the_limit_is_rejected_before_allocating) {
-  std::string zeros(max_message_bytes + 1, '\0');
-  compress(zeros);
-  ASSERT_LT(zeros.size(), std::size_t{1} << 20);
-  auto r = decode_partition_checkpoint(zeros);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, errc::too_large);
-  // Batches have a tighter bound: a small frame must not make a decoder build millions of
-  // records (checkpoints come from chainwatch's own KV bucket).
-  std::string batch_zeros(max_batch_bytes + 1, '\0');
-  compress(batch_zeros);
-  for (auto code :
-       {decode_raw_batch(batch_zeros).error().code, decode_event_batch(batch_zeros).error().code,
-        decode_partition_batch(batch_zeros).error().code,
-        decode_match_batch(batch_zeros).error().code, decode_dead_letter(batch_zeros).error().code,
-        decode_late_event(batch_zeros).error().code})
-    EXPECT_EQ(code, errc::too_large);
-  std::string checkpoint_sized(max_batch_bytes + 1, '\0');
-  compress(checkpoint_sized);
-  auto c = decode_partition_checkpoint(checkpoint_sized);
-  ASSERT_FALSE(c.has_value());
-  EXPECT_NE(c.error().code, errc::too_large) << "checkpoints may be bigger than batches";
+  for (codec codec : {codec::zstd, codec::lz4}) {
+    SCOPED_TRACE(codec == codec::zstd ? "zstd" : "lz4");
+    std::string zeros(max_message_bytes + 1, '\0');
+    compress(zeros, codec);
+    ASSERT_LT(zeros.size(), std::size_t{1} << 20);
+    auto r = decode_partition_checkpoint(zeros);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::too_large);
+    // Batches have a tighter bound: a small frame must not make a decoder build millions of
+    // records (checkpoints come from chainwatch's own KV bucket).
+    std::string batch_zeros(max_batch_bytes + 1, '\0');
+    compress(batch_zeros, codec);
+    for (auto code :
+         {decode_raw_batch(batch_zeros).error().code, decode_event_batch(batch_zeros).error().code,
+          decode_partition_batch(batch_zeros).error().code,
+          decode_match_batch(batch_zeros).error().code,
+          decode_dead_letter(batch_zeros).error().code,
+          decode_late_event(batch_zeros).error().code})
+      EXPECT_EQ(code, errc::too_large);
+    std::string checkpoint_sized(max_batch_bytes + 1, '\0');
+    compress(checkpoint_sized, codec);
+    auto c = decode_partition_checkpoint(checkpoint_sized);
+    ASSERT_FALSE(c.has_value());
+    EXPECT_NE(c.error().code, errc::too_large) << "checkpoints may be bigger than batches";
+  }
 }
 
 TEST(wire_messages, watermark_checkpoint_round_trip_and_truncation_fails) {
