@@ -70,12 +70,18 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
     tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
     auto wm = tracker_.watermark(customer);
     if (rec.event_ns < wm) {
+      // Operators' tools read cw.late: the event with its key names, not chainwatch's codes.
+      std::string named;
+      if (auto ev = event::from_msgpack(rec.event))
+        event::append_msgpack(named, *ev, event::msgpack_keys::names);
+      else
+        named = rec.event; // the matcher would dead-letter it; here it is only reported
       out.late.push_back(wire::late_event{.customer = customer,
                                           .key = {},
                                           .event_ns = rec.event_ns,
                                           .watermark_ns = wm,
                                           .ingest_ns = rec.ingest_ns,
-                                          .event = std::string(rec.event)});
+                                          .event = std::move(named)});
       continue;
     }
     auto emit = [&](std::string_view key, std::uint64_t hash,

@@ -78,6 +78,7 @@ void put_container(std::string& out, std::uint8_t fix, std::uint8_t tag16, std::
 
 namespace {
 
+template <msgpack_keys Keys>
 void put_node(std::string& out, const event& ev, std::uint32_t index) {
   const node* nodes = ev.nodes().data();
   const node& n = nodes[index];
@@ -100,13 +101,17 @@ void put_node(std::string& out, const event& ev, std::uint32_t index) {
   case kind::array:
     put_container(out, 0x90, 0xdc, n.size);
     for (std::uint32_t c = index + 1; c < n.end; c = nodes[c].end)
-      put_node(out, ev, c);
+      put_node<Keys>(out, ev, c);
     return;
   case kind::object:
     put_container(out, 0x80, 0xde, n.size);
     for (std::uint32_t c = index + 1; c < n.end; c = nodes[c].end) {
-      put_str(out, symbols::name(nodes[c].key));
-      put_node(out, ev, c);
+      const std::uint32_t code = Keys == msgpack_keys::coded ? symbols::code(nodes[c].key) : 0;
+      if (code != 0)
+        put_int(out, code - 1);
+      else
+        put_str(out, symbols::name(nodes[c].key));
+      put_node<Keys>(out, ev, c);
     }
     return;
   }
@@ -114,8 +119,15 @@ void put_node(std::string& out, const event& ev, std::uint32_t index) {
 
 } // namespace
 
-void append_msgpack(std::string& out, const event& ev) {
+void append_msgpack(std::string& out, const event& ev, msgpack_keys keys) {
   if (ev.is_encoded()) {
+    if (keys == msgpack_keys::names) {
+      // The bytes may hold coded keys: spell them out (a rare path: late events).
+      if (auto decoded = from_msgpack(ev.strings()); decoded && !decoded->is_encoded()) {
+        append_msgpack(out, *decoded, keys);
+        return;
+      }
+    }
     out += ev.strings();
     return;
   }
@@ -123,7 +135,10 @@ void append_msgpack(std::string& out, const event& ev) {
     put_u8(out, 0xc0);
     return;
   }
-  put_node(out, ev, 0);
+  if (keys == msgpack_keys::coded)
+    put_node<msgpack_keys::coded>(out, ev, 0);
+  else
+    put_node<msgpack_keys::names>(out, ev, 0);
 }
 
 namespace {
@@ -302,6 +317,9 @@ private:
     if (p_ == end_) return fail("truncated input");
     const std::uint8_t tag = *p_++;
     std::uint64_t n = 0;
+    if (tag <= 0x7f) return coded_key(tag, p_ - 1);
+    if (tag == 0xcc || tag == 0xcd)
+      return read_be(tag == 0xcc ? 1 : 2, n) && coded_key(n, p_ - 1 - (tag == 0xcc ? 1 : 2));
     if ((tag & 0xe0) == 0xa0) {
       n = tag & 0x1f;
     } else if (tag == 0xd9 || tag == 0xc4) {
@@ -312,11 +330,22 @@ private:
       if (!read_be(4, n)) return false;
     } else {
       --p_;
-      return fail("map key is not a string");
+      return fail("map key is neither a string nor a key code");
     }
     std::string_view s;
     if (!take_utf8(n, s)) return false;
     b_.key(symbols::intern(s));
+    return true;
+  }
+
+  // A key written as its code (symbols::code): a newer writer's code is an error, not a guess.
+  bool coded_key(std::uint64_t code, const std::uint8_t* at) {
+    const symbol s = symbols::of_code(code);
+    if (s == 0) {
+      p_ = at;
+      return fail("unknown key code " + std::to_string(code));
+    }
+    b_.key(s);
     return true;
   }
 

@@ -282,7 +282,8 @@ TEST(event_msgpack, truncated_and_hostile_input_is_an_error) {
            "\xdd\xff\xff\xff\xff"s,      // array32 claiming 4G elements
            "\xdf\xff\xff\xff\xff\xa1k"s, // map32 claiming 4G members
            "\xdb\xff\xff\xff\xff"s,      // str32 longer than the input
-           "\x81\x01\x02"s,              // integer map key
+           "\x81\xcd\xff\xff\x02"s,      // a key code no build knows
+           "\x81\xff\x02"s,              // negative integer map key
            "\xc1"s,                      // never-used tag
            "\xd4\x01\x02"s,              // fixext
            "\xa2\xc3\x28"s,              // invalid UTF-8
@@ -291,10 +292,47 @@ TEST(event_msgpack, truncated_and_hostile_input_is_an_error) {
     auto r = ev::from_msgpack(bad);
     EXPECT_FALSE(r.has_value());
   }
-  auto wrong = ev::from_msgpack("\x81\x01\x02"s);
+  auto wrong = ev::from_msgpack("\x81\xcd\x7f\xff\x02"s);
   ASSERT_FALSE(wrong.has_value());
   EXPECT_EQ(wrong.error().offset, 1u);
-  EXPECT_NE(wrong.error().reason.find("key"), std::string::npos);
+  EXPECT_EQ(wrong.error().reason, "unknown key code 32767");
+  auto not_key = ev::from_msgpack("\x81\xc3\x02"s);
+  ASSERT_FALSE(not_key.has_value());
+  EXPECT_EQ(not_key.error().offset, 1u);
+  EXPECT_NE(not_key.error().reason.find("key"), std::string::npos);
+}
+
+// Coded keys are part of the wire format and of stored checkpoints: codes never move.
+TEST(event_msgpack, common_keys_travel_as_fixed_codes_and_names_on_request) {
+  auto code = [](std::string_view name) { return ev::symbols::code(ev::symbols::intern(name)); };
+  EXPECT_EQ(code("@timestamp"), 0u + 1);
+  EXPECT_EQ(code("event"), 1u + 1);
+  EXPECT_EQ(code("category"), 2u + 1);
+  EXPECT_EQ(code("user"), 20u + 1);
+  EXPECT_EQ(code("name"), 21u + 1);
+  EXPECT_EQ(code("class"), 127u + 1);
+  EXPECT_EQ(code("response_code"), 128u + 1);
+  EXPECT_EQ(code("resp_p"), 233u + 1);
+  EXPECT_EQ(code("not.a.coded.key"), 0u);
+  EXPECT_EQ(ev::symbols::name(ev::symbols::of_code(233)), "resp_p");
+  EXPECT_EQ(ev::symbols::of_code(234), 0u);
+
+  using namespace std::string_literals;
+  auto e = parse(R"({"user":{"name":"x","zz":1},"response_code":2})");
+  std::string coded, named;
+  ev::append_msgpack(coded, e);
+  ev::append_msgpack(named, e, ev::msgpack_keys::names);
+  EXPECT_EQ(coded, "\x82\x14\x82\x15\xa1x\xa2zz\x01\xcc\x80\x02"s);
+  EXPECT_EQ(named, "\x82\xa4user\x82\xa4name\xa1x\xa2zz\x01\xadresponse_code\x02"s);
+  for (const auto& bytes : {coded, named}) {
+    auto back = ev::from_msgpack(bytes);
+    ASSERT_TRUE(back.has_value()) << back.error().reason;
+    EXPECT_EQ(*back, e);
+  }
+  // An event kept as its (coded) bytes is spelled out for msgpack_keys::names.
+  std::string again;
+  ev::append_msgpack(again, ev::event::encoded(coded), ev::msgpack_keys::names);
+  EXPECT_EQ(again, named);
 }
 
 TEST(event_msgpack, depth_and_size_limits) {
