@@ -44,7 +44,11 @@ done
 tail_pid=$!
 # Replay only once the tail's subscription is registered at the server.
 until_true 60 bash -c "curl -sf 'http://127.0.0.1:$mon/connz?subs=1' | grep -q 'cw.alerts.demo.'" \
-  || { echo "alerts tail did not subscribe"; exit 1; }
+  || {
+    echo "alerts tail did not subscribe (tail $(kill -0 "$tail_pid" 2>/dev/null && echo running || echo exited))"
+    for f in "$tmp/tail.err" "$tmp/nats.log"; do echo "== $f"; tail -n 20 "$f"; done
+    curl -s "http://127.0.0.1:$mon/connz?subs=1" | head -c 2000; exit 1
+  }
 "$CHAINWATCH" replay --nats "$url" --customer demo --source ecs --no-progress tests/data/demo.ndjson
 
 status=0
