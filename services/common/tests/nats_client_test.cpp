@@ -212,6 +212,44 @@ TEST_F(nats_client_test, async_publish_10k_then_pull_exactly_once_and_dedup) {
   EXPECT_TRUE(tail->empty());
 }
 
+// libnats 3.4.1 (Debian 12): a fetch that starts with messages left over from an earlier fetch
+// that timed out (they arrived after it gave up) asks the server for the rest with the batch
+// reduced by what it already holds, then keeps collecting past the end of its array, a heap
+// overflow that crashed the normalizer (5 ms fetches under load). pull_consumer::fetch must
+// never return more than `batch`, never lose or duplicate a message, never corrupt the heap
+// (the ASan preset sees the overflow as soon as a list holds more than its array).
+TEST_F(nats_client_test, fetch_after_a_timed_out_fetch_never_exceeds_its_batch) {
+  constexpr int n = 3000;
+  ASSERT_TRUE(
+      client_->ensure_stream("CW_LEFT", {"cw.left"}, storage_kind::file, 0, 120LL * 1'000'000'000));
+  const std::string payload(20'000, 'x'); // big: a 16-message reply takes longer than 1 ms
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(client_->js_publish_async("cw.left", payload, "left-" + std::to_string(i)));
+  ASSERT_TRUE(client_->js_publish_complete(30'000));
+  consumer_spec cs;
+  cs.stream = "CW_LEFT";
+  cs.durable = "left";
+  cs.ack_wait_ns = 60'000'000'000;
+  auto consumer = client_->pull(cs);
+  ASSERT_TRUE(consumer.has_value()) << to_string(consumer.error());
+  std::set<std::string> seen;
+  int deliveries = 0;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (int round = 0; seen.size() < static_cast<std::size_t>(n); ++round) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << seen.size() << " of " << n;
+    // Every other fetch gives up after 1 ms, which leaves the rest of its reply behind.
+    auto batch = (*consumer)->fetch(16, round % 2 ? 1 : 200);
+    ASSERT_TRUE(batch.has_value()) << to_string(batch.error());
+    ASSERT_LE(batch->size(), 16u) << "round " << round;
+    for (auto& msg : *batch) {
+      ++deliveries;
+      seen.emplace(*msg.header("Nats-Msg-Id"));
+      ASSERT_TRUE(msg.ack());
+    }
+  }
+  EXPECT_EQ(deliveries, n);
+}
+
 TEST_F(nats_client_test, durable_consumer_survives_server_restart) {
   ASSERT_TRUE(client_->ensure_stream("CW_DUR", {"cw.dur.>"}, storage_kind::file, 0, 0));
   for (int i = 0; i < 100; ++i)
