@@ -70,12 +70,11 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
     tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
     auto wm = tracker_.watermark(customer);
     if (rec.event_ns < wm) {
-      // Operators' tools read cw.late: the event with its key names, not chainwatch's codes.
+      // Operators' tools read cw.late: the event with its key names, not chainwatch's codes
+      // (bytes that do not decode go out as they came).
       std::string named;
-      if (auto ev = event::from_msgpack(rec.event))
-        event::append_msgpack(named, *ev, event::msgpack_keys::names);
-      else
-        named = rec.event; // the matcher would dead-letter it; here it is only reported
+      event::append_msgpack(named, event::event::encoded(std::string(rec.event)),
+                            event::msgpack_keys::names);
       out.late.push_back(wire::late_event{.customer = customer,
                                           .key = {},
                                           .event_ns = rec.event_ns,

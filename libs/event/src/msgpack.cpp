@@ -123,7 +123,7 @@ void append_msgpack(std::string& out, const event& ev, msgpack_keys keys) {
   if (ev.is_encoded()) {
     if (keys == msgpack_keys::names) {
       // The bytes may hold coded keys: spell them out (a rare path: late events).
-      if (auto decoded = from_msgpack(ev.strings()); decoded && !decoded->is_encoded()) {
+      if (auto decoded = from_msgpack(ev.strings())) {
         append_msgpack(out, *decoded, keys);
         return;
       }
