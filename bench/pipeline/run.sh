@@ -5,8 +5,9 @@
 # slow consumers and per-service CPU, then raw core NATS pub->sub for the same bytes on the same
 # server; prints a table and appends it to bench/pipeline/RESULTS.md.
 #
-#   bench/pipeline/run.sh [--events N] [--matchers M] [--lateness DURATION] [--rate EV_PER_S] [--bin DIR]
-#                         [--bench BIN] [--sources DIR] [--keep] [--no-results] [--runs K]
+#   bench/pipeline/run.sh [--events N] [--matchers M] [--partitions P] [--lateness DURATION]
+#                         [--rate EV_PER_S] [--bin DIR] [--bench BIN] [--sources DIR] [--keep]
+#                         [--no-results] [--runs K]
 # --runs K: K whole runs, each on a fresh mesh, then the median of their ratios to raw NATS and
 # of their rates (one run's ratio spans 0.10-0.18 on a shared 2-vCPU VM).
 # Env: CHAINWATCH_BIN (service binaries, default build/bin), BENCH (the tool).
@@ -14,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 events=300000
 matchers=1
+partitions=16
 lateness=20ms
 bin=${CHAINWATCH_BIN:-$root/build/bin}
 bench=${BENCH:-}
@@ -25,6 +27,7 @@ while (($#)); do
   case $1 in
     --events) events=$2; shift 2 ;;
     --matchers) matchers=$2; shift 2 ;;
+    --partitions) partitions=$2; shift 2 ;;
     --lateness) lateness=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --bin) bin=$(cd "$2" && pwd); shift 2 ;;
@@ -37,7 +40,7 @@ while (($#)); do
   esac
 done
 if ((${runs:-1} > 1)); then
-  one=(--events "$events" --matchers "$matchers" --lateness "$lateness" --rate "$rate" --bin "$bin")
+  one=(--events "$events" --matchers "$matchers" --partitions "$partitions" --lateness "$lateness" --rate "$rate" --bin "$bin")
   [[ -n $bench ]] && one+=(--bench "$bench")
   [[ -n $sources ]] && one+=(--sources "$sources")
   [[ -n $results ]] || one+=(--no-results)
@@ -102,7 +105,7 @@ echo "== mesh up (nats :$nats_port, monitor :$mon_port, metrics from :$metrics_b
 mkdir -p "$run"
 CHAINWATCH_WATERMARK_WATERMARK_LATENESS=$lateness CHAINWATCH_NORMALIZER_NORMALIZER_SOURCES_DIR=$sources \
   CHAINWATCH_BIN=$bin \
-  "$root/scripts/mesh" up --matchers "$matchers" --rules "$work/rules" --lists "$root/config/lists" \
+  "$root/scripts/mesh" up --matchers "$matchers" --partitions "$partitions" --rules "$work/rules" --lists "$root/config/lists" \
   --nats-port "$nats_port" --metrics-base "$metrics_base" --syslog-port "$syslog_port" \
   --monitor-port "$mon_port" --run-dir "$run" >&2
 # Services are up once each serves metrics.
@@ -116,7 +119,7 @@ done
 lateness_ms=$(python3 -c "
 import re,sys; m=re.fullmatch(r'(\d+(?:\.\d+)?)(ns|us|ms|s|m)','$lateness')
 print(int(float(m[1])*{'ns':1e-6,'us':1e-3,'ms':1,'s':1e3,'m':6e4}[m[2]]))")
-cmd="bench/pipeline/run.sh --events $events --matchers $matchers --lateness $lateness --rate $rate (bin $bin)"
+cmd="bench/pipeline/run.sh --events $events --matchers $matchers --partitions $partitions --lateness $lateness --rate $rate (bin $bin)"
 echo "== running" >&2
 status=0
 # PERF=<instance> (e.g. PERF=matcher-1): sample that service with perf during the run.

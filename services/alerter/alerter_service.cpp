@@ -46,7 +46,8 @@ alerter_probe::alerter_probe(service::metrics& m)
                             service::latency_buckets())),
       event_time_lag(m.histogram("event_time_lag",
                                  "watermark at detection minus last event time (event time)",
-                                 service::latency_buckets())) {}
+                                 service::latency_buckets())),
+      queue_wait(m) {}
 
 prometheus::Counter& alerter_probe::alert(const std::string& rule, const std::string& severity) {
   return metrics.counter("alerts", "alerts by rule and severity",
@@ -111,6 +112,7 @@ void alerter_service::loop() {
       settle(false);
       continue;
     }
+    probe_.queue_wait.observe(*batch);
     std::vector<alert> out;
     bool remembered = false; // the suppressor learned a new alert
     for (auto& msg : *batch) {

@@ -49,6 +49,7 @@ struct alerter_probe {
   prometheus::Histogram& processing;     ///< time to process one match_batch message
   prometheus::Histogram& detection;      ///< wall clock at alert - last event time
   prometheus::Histogram& event_time_lag; ///< watermark at detection - last event time
+  service::queue_wait_probe queue_wait;  ///< time a match_batch waited in CW_MATCH
   /// `chainwatch_alerter_alerts_total{rule, severity}`.
   prometheus::Counter& alert(const std::string& rule, const std::string& severity);
   /// `chainwatch_alerter_errors_total{reason}`.

@@ -409,6 +409,7 @@ void matcher_service::run_partition(partition_slot& slot) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200)); // back off, not a sync
       continue;
     }
+    probe_.queue_wait.observe(*batch);
     if (!batch->empty())
       if (auto meta = batch->back().meta())
         probe_.partition_lag(p).Set(static_cast<double>(meta->pending));

@@ -23,7 +23,8 @@ matcher_probe::matcher_probe(service::metrics& m)
           m.counter("piped_dropped", "matches of rules with pipes (not run in the mesh)")),
       publish_retries(m.counter("publish_retries", "output rounds republished after a failure")),
       processing(m.histogram("processing", "time to process one partition_batch message",
-                             service::latency_buckets())) {}
+                             service::latency_buckets())),
+      queue_wait(m) {}
 
 prometheus::Gauge& matcher_probe::partition_lag(std::uint32_t p) {
   return metrics.gauge("partition_lag", "CW_PART messages of the partition not yet fetched",

@@ -33,6 +33,7 @@ struct matcher_probe {
   prometheus::Counter& piped_dropped;        ///< matches of rules with pipes, dropped
   prometheus::Counter& publish_retries;      ///< output rounds republished after a failure
   prometheus::Histogram& processing;         ///< time to process one partition_batch message
+  service::queue_wait_probe queue_wait;      ///< time a partition_batch waited in CW_PART
 
   /// `chainwatch_matcher_partition_lag{partition}`: CW_PART messages not yet fetched (after a
   /// takeover: how far the replay from the checkpoint still has to go).

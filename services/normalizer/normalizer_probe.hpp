@@ -20,7 +20,8 @@ struct normalizer_probe {
         publish_retries(m.counter("publish_retries", "rounds republished after a failure")),
         naks(m.counter("naks", "input batches nak'ed after publish failures")),
         latency(m.histogram("processing", "time from fetch to ack of one round",
-                            service::latency_buckets())) {}
+                            service::latency_buckets())),
+        queue_wait(m) {}
 
   /// Errors by reason (chainwatch_normalizer_errors_total{reason}).
   prometheus::Counter& errors(const std::string& reason) {
@@ -45,6 +46,8 @@ struct normalizer_probe {
   prometheus::Counter& naks;
   /// Round latency.
   prometheus::Histogram& latency;
+  /// Time a raw batch waited in CW_INGEST.
+  service::queue_wait_probe queue_wait;
 };
 
 } // namespace chainwatch::normalizer

@@ -114,6 +114,7 @@ std::size_t normalizer_service::run_once() {
     settle();
     return 0;
   }
+  probe_.queue_wait.observe(*msgs);
   auto started = std::chrono::steady_clock::now();
   std::vector<output> outs;
   for (auto& msg : *msgs) {

@@ -26,7 +26,8 @@ struct watermark_probe {
         publish_retries(m.counter("publish_retries", "rounds republished after a failure")),
         latency(m.histogram("processing",
                             "time from fetch to ack of one fetched round of input batches",
-                            service::latency_buckets())) {}
+                            service::latency_buckets())),
+        queue_wait(m) {}
 
   /// Errors by reason.
   prometheus::Counter& errors(const std::string& reason) {
@@ -76,6 +77,8 @@ struct watermark_probe {
   prometheus::Counter& publish_retries;
   /// Per fetched round latency.
   prometheus::Histogram& latency;
+  /// Time an event batch waited in CW_EVENTS.
+  service::queue_wait_probe queue_wait;
 };
 
 } // namespace chainwatch::watermark

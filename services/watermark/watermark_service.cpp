@@ -415,6 +415,7 @@ std::size_t watermark_service::run_once() {
         msgs->push_back(std::move(m));
     }
   }
+  probe_.queue_wait.observe(*msgs);
   auto started = std::chrono::steady_clock::now();
   for (std::size_t begin = 0; begin < msgs->size();) {
     auto end = round_end(*msgs, begin);

@@ -2,13 +2,16 @@
 
 #include "chainwatch/service/nats_client.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <prometheus/exposer.h>
 
 namespace chainwatch::service {
 
 std::vector<double> latency_buckets() {
-  return {0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30};
+  return {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+          0.1,    0.2,    0.5,    1,     2,     5,     10,   20,   30};
 }
 
 metrics::metrics(std::string service)
@@ -83,6 +86,24 @@ void nats_probe::update(const nats_client& client) {
     last_[i] = now[i];
   }
   connected_.Set(client.connected() ? 1 : 0);
+}
+
+queue_wait_probe::queue_wait_probe(metrics& m)
+    : wait_(m.histogram("queue_wait",
+                        "time a fetched message waited in its stream (store to fetch, wall clock)",
+                        latency_buckets())) {}
+
+void queue_wait_probe::observe(const std::vector<message>& fetched) {
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  for (const auto& msg : fetched) {
+    auto meta = msg.meta();
+    if (!meta || meta->timestamp_ns <= 0) continue;
+    // Clocks of one host (or NTP-synced ones): a negative wait is skew, counted as none.
+    wait_.Observe(static_cast<double>(std::max<std::int64_t>(0, now_ns - meta->timestamp_ns)) /
+                  1e9);
+  }
 }
 
 } // namespace chainwatch::service

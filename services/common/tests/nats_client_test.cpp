@@ -1,3 +1,4 @@
+#include "chainwatch/service/metrics.hpp"
 #include "chainwatch/service/nats_client.hpp"
 #include "nats_server.hpp"
 
@@ -499,4 +500,39 @@ TEST_F(nats_client_test, stream_survives_server_crash) {
     return n == 10;
   })) << "messages after crash: "
       << n;
+}
+
+TEST_F(nats_client_test, queue_wait_is_the_time_a_message_sat_in_its_stream) {
+  ASSERT_TRUE(client_->ensure_stream("CW_WAIT", {"cw.wait"}, storage_kind::memory, 0, 0));
+  consumer_spec cs;
+  cs.stream = "CW_WAIT";
+  cs.durable = "waiter";
+  auto c = client_->pull(cs);
+  ASSERT_TRUE(c.has_value()) << to_string(c.error());
+  const auto published = std::chrono::steady_clock::now();
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(client_->js_publish("cw.wait", "x").has_value());
+  std::this_thread::sleep_for(150ms); // the wait being measured, not a synchronization
+  auto batch = (*c)->fetch(10, 2000);
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->size(), 2u);
+  metrics m("t");
+  queue_wait_probe probe(m);
+  probe.observe(*batch);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - published).count();
+  const prometheus::ClientMetric* hist = nullptr;
+  auto families = m.registry()->Collect();
+  for (const auto& f : families)
+    if (f.name == "chainwatch_t_queue_wait_seconds") hist = &f.metric.at(0);
+  ASSERT_NE(hist, nullptr);
+  EXPECT_EQ(hist->histogram.sample_count, 2u);
+  // Each waited at least the sleep and at most the whole time since its publish.
+  EXPECT_GE(hist->histogram.sample_sum, 2 * 0.15);
+  EXPECT_LE(hist->histogram.sample_sum, 2 * waited);
+  for (const auto& b : hist->histogram.bucket) {
+    if (b.upper_bound < 0.15) {
+      EXPECT_EQ(b.cumulative_count, 0u) << "le " << b.upper_bound;
+    }
+  }
 }
