@@ -414,7 +414,7 @@ struct sample {
 };
 
 struct alert_rec {
-  std::int64_t watermark_ns, detected_ns, last_ns, received_ns;
+  std::int64_t watermark_ns, watermark_wall_ns, detected_ns, last_ns, received_ns;
 };
 
 double pct(std::vector<double> v, double p) {
@@ -567,6 +567,7 @@ int cmd_run(int argc, char** argv) {
                                     : std::strtoll(d.c_str() + p + std::strlen(k) + 3, nullptr, 10);
     };
     a.watermark_ns = num("watermark_ns");
+    a.watermark_wall_ns = num("watermark_wall_ns");
     a.detected_ns = num("detected_ns");
     a.last_ns = num("last_ns");
     a.received_ns = wall_ns();
@@ -638,6 +639,7 @@ int cmd_run(int argc, char** argv) {
   std::uint64_t failed = 0;
   std::int64_t last_ts = 0;
   const auto tpub = steady::now();
+  const std::int64_t tpub_wall = wall_ns();
   auto last_flush = tpub;
   auto flush = [&] {
     if (batch.records.empty()) return;
@@ -761,8 +763,12 @@ int cmd_run(int argc, char** argv) {
   // detected - watermark value, and detected - (watermark value + lateness): event time is the
   // wall clock at publish, so the watermark W (max event time - lateness) cannot pass before wall
   // time W + lateness; the second is an upper bound of the latency after the watermark passed
-  // (it still includes the events' transit from publish to the watermark service).
-  std::vector<double> wm_lat_ms, after_wm_ms, e2e_lat_ms;
+  // (it still includes the events' transit from publish to the watermark service). The exact
+  // latency after the watermark: detected - the wall clock at which the watermark service emitted
+  // the marker that released the match (carried by the marker, the match and the alert).
+  std::vector<double> wm_lat_ms, after_wm_ms, e2e_lat_ms, exact_ms;
+  // Alerts released by one marker share its delays: the slowest markers say when stalls were.
+  std::map<std::int64_t, std::pair<double, int>> by_marker; // emitted -> (slowest ms, alerts)
   long eof_alerts = 0;
   std::int64_t last_recv = 0;
   for (auto& a : alerts) {
@@ -773,6 +779,12 @@ int cmd_run(int argc, char** argv) {
     }
     wm_lat_ms.push_back(double(a.detected_ns - a.watermark_ns) / 1e6);
     after_wm_ms.push_back(double(a.detected_ns - a.watermark_ns) / 1e6 - double(lateness_ms));
+    if (a.watermark_wall_ns > 0) {
+      exact_ms.push_back(double(a.detected_ns - a.watermark_wall_ns) / 1e6);
+      auto& [slowest, count] = by_marker[a.watermark_wall_ns];
+      slowest = std::max(slowest, exact_ms.back());
+      ++count;
+    }
     e2e_lat_ms.push_back(double(a.received_ns - a.last_ns) / 1e6);
   }
   // EOF in wall-clock ns: reconstruct from steady offsets.
@@ -881,10 +893,26 @@ int cmd_run(int argc, char** argv) {
       f("%.1f / %.1f / %.1f over %zu alerts (includes the watermark's lateness %ld ms)",
         pct(wm_lat_ms, 50), pct(wm_lat_ms, 99), pct(wm_lat_ms, 100), wm_lat_ms.size(),
         lateness_ms));
-  row("**watermark-to-alert** (ms, upper bound: detected - watermark - lateness) p50 / p99 / max",
-      f("%.1f / %.1f / %.1f (target p99 < 50 ms: %s)", pct(after_wm_ms, 50), pct(after_wm_ms, 99),
-        pct(after_wm_ms, 100),
-        !after_wm_ms.empty() && pct(after_wm_ms, 99) < 50 ? "MET" : "NOT MET"));
+  row("**watermark-to-alert** (ms: detected - when the watermark service emitted the marker "
+      "that released the match) p50 / p99 / max",
+      f("%.1f / %.1f / %.1f over %zu alerts (target p99 < 50 ms: %s)", pct(exact_ms, 50),
+        pct(exact_ms, 99), pct(exact_ms, 100), exact_ms.size(),
+        !exact_ms.empty() && pct(exact_ms, 99) < 50 ? "MET" : "NOT MET"));
+  {
+    std::vector<std::pair<double, std::int64_t>> slow;
+    for (const auto& [emitted, v] : by_marker)
+      slow.emplace_back(v.first, emitted);
+    std::sort(slow.rbegin(), slow.rend());
+    std::string s;
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, slow.size()); ++i)
+      s += f("%s+%.2f s: %.1f ms (%d alerts)", i ? "; " : "",
+             double(slow[i].second - tpub_wall) / 1e9, slow[i].first,
+             by_marker[slow[i].second].second);
+    row("slowest releasing markers (emitted, s after the first publish: slowest alert)", s);
+  }
+  row("publish-to-alert bound (ms: detected - watermark - lateness; adds the events' transit "
+      "through the normalizer and the watermark service) p50 / p99 / max",
+      f("%.1f / %.1f / %.1f", pct(after_wm_ms, 50), pct(after_wm_ms, 99), pct(after_wm_ms, 100)));
   row("alert received - last event published (ms) p50 / p99",
       f("%.1f / %.1f", pct(e2e_lat_ms, 50), pct(e2e_lat_ms, 99)));
   row("EOF (last publish acked) -> last alert received", f("%.0f ms", eof_to_last_alert_ms));

@@ -128,6 +128,7 @@ alert build_alert(std::string_view customer, const wire::match& m, const rules::
   out += ",\"first_ns\":" + std::to_string(m.first_ns) +
          ",\"last_ns\":" + std::to_string(m.last_ns) +
          ",\"watermark_ns\":" + std::to_string(m.watermark_ns) +
+         ",\"watermark_wall_ns\":" + std::to_string(m.watermark_wall_ns) +
          ",\"detected_ns\":" + std::to_string(detected_ns) + ",\"evidence\":[";
   for (std::size_t i = 0; i < m.events.size(); ++i) {
     if (i) out += ',';

@@ -47,6 +47,10 @@ alerter_probe::alerter_probe(service::metrics& m)
       event_time_lag(m.histogram("event_time_lag",
                                  "watermark at detection minus last event time (event time)",
                                  service::latency_buckets())),
+      watermark_latency(m.histogram("watermark_latency",
+                                    "wall clock at alert minus when the watermark service emitted "
+                                    "the marker that released the match (watermark to alert)",
+                                    service::latency_buckets())),
       queue_wait(m) {}
 
 prometheus::Counter& alerter_probe::alert(const std::string& rule, const std::string& severity) {
@@ -159,6 +163,9 @@ void alerter_service::loop() {
         probe_.detection.Observe(static_cast<double>(detected - m.last_ns) / 1e9);
         if (m.watermark_ns != engine::no_deadline && m.watermark_ns >= m.last_ns)
           probe_.event_time_lag.Observe(static_cast<double>(m.watermark_ns - m.last_ns) / 1e9);
+        if (m.watermark_wall_ns > 0) // clocks of one host or NTP-synced: skew reads as 0
+          probe_.watermark_latency.Observe(
+              static_cast<double>(std::max<std::int64_t>(0, detected - m.watermark_wall_ns)) / 1e9);
       }
       probe_.processing.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -39,17 +39,18 @@ struct alerter_probe {
   /// Registers the metrics in `m`.
   explicit alerter_probe(service::metrics& m);
   service::metrics& metrics;
-  prometheus::Counter& messages_in;      ///< match_batch messages processed
-  prometheus::Counter& matches_in;       ///< matches received
-  prometheus::Counter& alerts_out;       ///< alerts published (all rules)
-  prometheus::Counter& suppressed;       ///< matches suppressed within the window
-  prometheus::Counter& repeats;          ///< identical matches republished (deduplicated)
-  prometheus::Counter& publish_retries;  ///< output rounds republished after a failure
-  prometheus::Counter& checkpoints;      ///< suppression checkpoints written
-  prometheus::Histogram& processing;     ///< time to process one match_batch message
-  prometheus::Histogram& detection;      ///< wall clock at alert - last event time
-  prometheus::Histogram& event_time_lag; ///< watermark at detection - last event time
-  service::queue_wait_probe queue_wait;  ///< time a match_batch waited in CW_MATCH
+  prometheus::Counter& messages_in;         ///< match_batch messages processed
+  prometheus::Counter& matches_in;          ///< matches received
+  prometheus::Counter& alerts_out;          ///< alerts published (all rules)
+  prometheus::Counter& suppressed;          ///< matches suppressed within the window
+  prometheus::Counter& repeats;             ///< identical matches republished (deduplicated)
+  prometheus::Counter& publish_retries;     ///< output rounds republished after a failure
+  prometheus::Counter& checkpoints;         ///< suppression checkpoints written
+  prometheus::Histogram& processing;        ///< time to process one match_batch message
+  prometheus::Histogram& detection;         ///< wall clock at alert - last event time
+  prometheus::Histogram& event_time_lag;    ///< watermark at detection - last event time
+  prometheus::Histogram& watermark_latency; ///< wall clock at alert - when the watermark passed
+  service::queue_wait_probe queue_wait;     ///< time a match_batch waited in CW_MATCH
   /// `chainwatch_alerter_alerts_total{rule, severity}`.
   prometheus::Counter& alert(const std::string& rule, const std::string& severity);
   /// `chainwatch_alerter_errors_total{reason}`.

@@ -23,6 +23,7 @@ struct customer_engine {
   std::unique_ptr<engine::engine> eng;
   bool finished = false;           ///< the end-of-input marker (+inf) was applied
   std::uint64_t overflow_seen = 0; ///< engine overflow already reported
+  std::int64_t marker_wall_ns = 0; ///< emission wall clock of the marker being applied
 };
 
 /// Looks customers up by string_view (items are views).
@@ -73,7 +74,9 @@ struct partition_state {
     }
     w.first_ns = m.first_ns;
     w.last_ns = m.last_ns;
-    w.watermark_ns = customers.find(customer)->second.eng->watermark();
+    const auto& ce = customers.find(customer)->second;
+    w.watermark_ns = ce.eng->watermark();
+    w.watermark_wall_ns = ce.marker_wall_ns;
     matches[customer].push_back(std::move(w));
   }
 
@@ -116,6 +119,7 @@ struct partition_state {
     ++result.markers;
     auto& ce = customer(m.customer);
     if (m.watermark_ns <= ce.eng->watermark()) return;
+    ce.marker_wall_ns = m.wall_ns; // the matches this releases carry it
     ce.eng->advance(m.watermark_ns);
     ce.finished = m.watermark_ns == engine::no_deadline;
   }

@@ -56,10 +56,13 @@ router_stage::router_stage(std::shared_ptr<const engine::ruleset> rules, std::ui
     : router_(std::move(rules)), fingerprint_(router_.rules()->fingerprint()),
       partitions_(std::max<std::uint32_t>(1, partitions)), tracker_(std::move(tracker)) {}
 
-void router_stage::marker(const std::string& customer, std::int64_t wm, routed_output& out) {
+void router_stage::marker(const std::string& customer, std::int64_t wm, std::int64_t now_ns,
+                          routed_output& out) {
   // Every partition gets the marker, so partitions without this customer's events advance too.
+  // It carries the wall clock of this moment, when the watermark passed: the matchers hand it on
+  // with the matches it releases, and the alerter measures watermark-to-alert latency from it.
   for (std::uint32_t p = 0; p < partitions_; ++p)
-    out.part(p).add_marker(customer, wm);
+    out.part(p).add_marker(customer, wm, now_ns);
   out.markers += partitions_;
 }
 
@@ -131,18 +134,18 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
     // ... and, for event-query rules, one copy with an empty key spread by the event's bytes.
     if (event_rules) emit({}, wire::key_hash(customer, rec.event), {});
   }
-  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, out);
+  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, now_ns, out);
 }
 
 void router_stage::eof(const std::string& customer, const std::string& source, std::int64_t now_ns,
                        routed_output& out) {
   tracker_.eof(customer, source, now_ns);
-  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, out);
+  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, now_ns, out);
 }
 
 void router_stage::tick(std::int64_t now_ns, routed_output& out) {
   for (auto& [customer, wm] : tracker_.tick(now_ns))
-    marker(customer, wm, out);
+    marker(customer, wm, now_ns, out);
 }
 
 watermark_service::watermark_service(service::nats_client& client, service::metrics& m,

@@ -72,7 +72,8 @@ public:
   std::uint32_t partitions() const noexcept { return partitions_; }
 
 private:
-  void marker(const std::string& customer, std::int64_t wm, routed_output& out);
+  void marker(const std::string& customer, std::int64_t wm, std::int64_t now_ns,
+              routed_output& out);
 
   engine::router router_;
   std::uint64_t fingerprint_; // of the rules: sent with the hits

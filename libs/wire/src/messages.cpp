@@ -80,11 +80,13 @@ void put_partition_event(writer& w, std::string_view customer, std::uint64_t key
   }
 }
 
-void put_marker(writer& w, std::string_view customer, std::int64_t watermark_ns) {
-  w.array(3);
+void put_marker(writer& w, std::string_view customer, std::int64_t watermark_ns,
+                std::int64_t wall_ns) {
+  w.array(wall_ns != 0 ? 4 : 3);
   w.uint(1);
   w.str(customer);
   w.sint(watermark_ns);
+  if (wall_ns != 0) w.sint(wall_ns); // appended field: older readers skip it
 }
 
 // One event_record, as append(event_batch) and event_batch_builder write it. The routes are
@@ -132,7 +134,7 @@ std::size_t event_item_hint(std::string_view customer, std::string_view key, std
 }
 
 std::size_t marker_item_hint(std::string_view customer) noexcept {
-  return 4 * field_overhead + customer.size();
+  return 5 * field_overhead + customer.size();
 }
 
 // Opens a record array of at least `min` elements; returns how many extra trailing elements
@@ -254,7 +256,7 @@ void append(std::string& out, const partition_batch& msg) {
                           ev->event, ev->rules, ev->hits);
     } else {
       const auto& wm = std::get<watermark_marker>(item);
-      put_marker(w, wm.customer, wm.watermark_ns);
+      put_marker(w, wm.customer, wm.watermark_ns, wm.wall_ns);
     }
   }
 }
@@ -265,7 +267,7 @@ void append(std::string& out, const match_batch& msg) {
   w.str(msg.customer);
   w.array(static_cast<std::uint32_t>(msg.matches.size()));
   for (const auto& m : msg.matches) {
-    w.array(6);
+    w.array(m.watermark_wall_ns != 0 ? 7 : 6);
     w.str(m.rule_id);
     w.bin(m.key);
     w.array(static_cast<std::uint32_t>(m.events.size()));
@@ -274,6 +276,7 @@ void append(std::string& out, const match_batch& msg) {
     w.sint(m.first_ns);
     w.sint(m.last_ns);
     w.sint(m.watermark_ns);
+    if (m.watermark_wall_ns != 0) w.sint(m.watermark_wall_ns); // appended field
   }
 }
 
@@ -507,7 +510,13 @@ expected<partition_batch_view, error> decode_partition_batch_view(std::string_vi
       if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
       CW_WIRE_TRY(customer, r.str());
       CW_WIRE_TRY(wm, r.sint());
-      out.items.emplace_back(watermark_marker_view{customer, wm});
+      std::int64_t wall = 0;
+      if (fields >= 4) { // emission wall clock (appended field)
+        known = 4;
+        CW_WIRE_TRY(at, r.sint());
+        wall = at;
+      }
+      out.items.emplace_back(watermark_marker_view{customer, wm, wall});
     } else {
       return unexpected{error{errc::bad_value, tag_at}};
     }
@@ -537,7 +546,7 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
                                              {hits.begin(), hits.end()}});
     } else {
       const auto& m = std::get<watermark_marker_view>(item);
-      out.items.emplace_back(watermark_marker{std::string(m.customer), m.watermark_ns});
+      out.items.emplace_back(watermark_marker{std::string(m.customer), m.watermark_ns, m.wall_ns});
     }
   }
   return out;
@@ -571,6 +580,11 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
     m.first_ns = first;
     m.last_ns = last;
     m.watermark_ns = wm;
+    if (rec_extra > 0) { // the marker's emission wall clock (appended field)
+      CW_WIRE_TRY(wall, r.sint());
+      m.watermark_wall_ns = wall;
+      --rec_extra;
+    }
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
     (void)skipped;
   }
@@ -783,9 +797,10 @@ void partition_batch_builder::add_event(std::string_view customer, std::uint64_t
   put_partition_event(w, customer, key_hash, key, event_ns, ingest_ns, event, rules, hits);
 }
 
-void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns) {
+void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns,
+                                         std::int64_t wall_ns) {
   writer w(items_.next(marker_item_hint(customer)));
-  put_marker(w, customer, watermark_ns);
+  put_marker(w, customer, watermark_ns, wall_ns);
 }
 
 event_batch_builder::event_batch_builder(std::string_view customer, std::string_view source,

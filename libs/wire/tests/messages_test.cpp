@@ -56,7 +56,7 @@ partition_batch sample_partition() {
                                        blob(64, 5),
                                        0xfeedfacecafebeefULL,
                                        {7, 0, 4'000'000'000u}});
-  b.items.emplace_back(watermark_marker{"acme", 90});
+  b.items.emplace_back(watermark_marker{"acme", 90, 1'795'000'000'123'456'789}); // emitted then
   b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, "", 0, {}});
   b.items.emplace_back(partition_event{"beta", 2, "k", 0, 0, "e", 5, {}}); // a fingerprint alone
   b.items.emplace_back(watermark_marker{"beta", std::numeric_limits<std::int64_t>::min()});
@@ -65,8 +65,8 @@ partition_batch sample_partition() {
 
 match_batch sample_matches() {
   match_batch b{"acme", {}};
-  b.matches.push_back({"rule-1", "host-1", {blob(20, 1), blob(30, 2)}, 10, 20, 15});
-  b.matches.push_back({"rule-2", "", {}, 0, 0, 0});
+  b.matches.push_back({"rule-1", "host-1", {blob(20, 1), blob(30, 2)}, 10, 20, 15, 42});
+  b.matches.push_back({"rule-2", "", {}, 0, 0, 0, 0}); // the marker's wall clock unknown
   return b;
 }
 
@@ -203,6 +203,52 @@ TEST(wire_messages, match_batch_round_trip) {
   auto back = decode_match_batch(encode(msg));
   ASSERT_TRUE(back.has_value()) << to_string(back.error());
   EXPECT_EQ(*back, msg);
+}
+
+TEST(wire_messages, markers_and_matches_from_an_older_writer_decode_without_a_wall_clock) {
+  // Before markers carried their emission wall clock: a marker was [1, customer, watermark] and a
+  // match six fields. Such bytes decode with wall clock 0, and a wall clock of 0 is written so.
+  std::string part;
+  {
+    writer w(part);
+    w.array(4);
+    w.uint(static_cast<unsigned>(kind::partition_batch));
+    w.uint(schema_version);
+    w.uint(3);
+    w.array(1);
+    w.array(3);
+    w.uint(1);
+    w.str("acme");
+    w.sint(90);
+  }
+  auto p = decode_partition_batch(part);
+  ASSERT_TRUE(p.has_value()) << to_string(p.error());
+  ASSERT_EQ(p->items.size(), 1u);
+  EXPECT_EQ(std::get<watermark_marker>(p->items[0]), (watermark_marker{"acme", 90, 0}));
+  EXPECT_EQ(encode(*p), part);
+
+  std::string matches;
+  {
+    writer w(matches);
+    w.array(4);
+    w.uint(static_cast<unsigned>(kind::match_batch));
+    w.uint(schema_version);
+    w.str("acme");
+    w.array(1);
+    w.array(6);
+    w.str("rule-1");
+    w.bin("host-1");
+    w.array(0);
+    w.sint(10);
+    w.sint(20);
+    w.sint(15);
+  }
+  auto m = decode_match_batch(matches);
+  ASSERT_TRUE(m.has_value()) << to_string(m.error());
+  ASSERT_EQ(m->matches.size(), 1u);
+  EXPECT_EQ(m->matches[0].watermark_ns, 15);
+  EXPECT_EQ(m->matches[0].watermark_wall_ns, 0);
+  EXPECT_EQ(encode(*m), matches);
 }
 
 TEST(wire_messages, dead_letter_and_late_event_round_trip) {
@@ -533,7 +579,8 @@ TEST(wire_messages, partition_batch_builder_equals_encode_of_the_same_cut) {
   std::vector<partition_item> items;
   for (int i = 0; i < 300; ++i) {
     if (i % 37 == 0) {
-      items.push_back(watermark_marker{"acme", 1000 + i});
+      items.push_back(
+          watermark_marker{"acme", 1000 + i, i % 2 ? 0 : 1'795'000'000'000'000'000 + i});
       continue;
     }
     partition_event e{.customer = i % 2 ? "acme" : "beta",
@@ -570,7 +617,8 @@ TEST(wire_messages, partition_batch_builder_equals_encode_of_the_same_cut) {
                     e->hits);
       else
         b.add_marker(std::get<watermark_marker>(item).customer,
-                     std::get<watermark_marker>(item).watermark_ns);
+                     std::get<watermark_marker>(item).watermark_ns,
+                     std::get<watermark_marker>(item).wall_ns);
     }
     want.push_back(encode(cur));
     auto got = b.finish();

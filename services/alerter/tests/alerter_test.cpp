@@ -110,7 +110,13 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
   ASSERT_NO_FATAL_FAILURE(start(3600 * time::ns_per_s));
   auto in = client_->pull({.stream = "CW_ALERTS", .durable = "test", .filter_subject = ""});
   ASSERT_TRUE(in.has_value());
-  ASSERT_NO_FATAL_FAILURE(publish(make_match(1000, 1100), "m.0.1"));
+  // The watermark passed (its marker was emitted) a second before the match is published.
+  auto match = make_match(1000, 1100);
+  match.watermark_wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() -
+                            time::ns_per_s;
+  ASSERT_NO_FATAL_FAILURE(publish(match, "m.0.1"));
 
   std::vector<service::message> got;
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -143,6 +149,7 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
   EXPECT_FALSE(str("detection_time").empty());
   EXPECT_EQ(num("first_ns"), 1000 * time::ns_per_s);
   EXPECT_EQ(num("last_ns"), 1100 * time::ns_per_s);
+  EXPECT_EQ(num("watermark_wall_ns"), match.watermark_wall_ns);
   std::string json(got[0].data());
   EXPECT_NE(json.find(R"("key":["svc-backup"])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("tactic":{"id":"TA0006","name":"Credential Access")"), std::string::npos)
@@ -154,6 +161,11 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
       << json;
   EXPECT_EQ(svc_->probe().alert(brute_force, "high").Value(), 1);
   EXPECT_EQ(svc_->probe().detection.Collect().histogram.sample_count, 1u);
+  // Watermark to alert: at least the second between the marker and the publish, and bounded.
+  auto wm_latency = svc_->probe().watermark_latency.Collect().histogram;
+  EXPECT_EQ(wm_latency.sample_count, 1u);
+  EXPECT_GE(wm_latency.sample_sum, 1.0);
+  EXPECT_LT(wm_latency.sample_sum, 120.0);
 }
 
 TEST_F(alerter_test, repeat_is_suppressed_and_identical_match_is_deduplicated) {

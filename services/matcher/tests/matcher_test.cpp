@@ -148,9 +148,9 @@ protected:
   std::uint64_t keyed_items_ = 0;
 
   void add_marker(const std::string& customer, std::int64_t wm,
-                  std::vector<std::vector<wire::partition_item>>& out) {
+                  std::vector<std::vector<wire::partition_item>>& out, std::int64_t wall_ns = 0) {
     for (auto& items : out)
-      items.push_back(wire::watermark_marker{customer, wm});
+      items.push_back(wire::watermark_marker{customer, wm, wall_ns});
   }
 
   /// Pulls match batches of `customer` until `count` matches arrived (or a deadline).
@@ -303,9 +303,11 @@ TEST_F(matcher_test, markers_decide_keys_in_event_time) {
   ASSERT_TRUE(eventually([&] { return probe.messages_in.Value() == messages_; }));
   EXPECT_EQ(probe.matches_out.Value(), 0) << "alice waits for a process event";
 
-  add_marker("acme", 2600 * time::ns_per_s, out); // nobody is due
+  // Each marker carries when the watermark service emitted it; a match carries its releaser's.
+  const std::int64_t emitted_2600 = 1'795'000'000'000'002'600, emitted_3500 = emitted_2600 + 900;
+  add_marker("acme", 2600 * time::ns_per_s, out, emitted_2600); // nobody is due
   add_event(rt, ev("alice", "process", 3000), "acme", out);
-  add_marker("acme", 3500 * time::ns_per_s, out);
+  add_marker("acme", 3500 * time::ns_per_s, out, emitted_3500);
   ASSERT_NO_FATAL_FAILURE(publish(out));
   ASSERT_TRUE(eventually([&] { return probe.messages_in.Value() == messages_; }));
   auto got = receive("acme", 1);
@@ -314,6 +316,7 @@ TEST_F(matcher_test, markers_decide_keys_in_event_time) {
   EXPECT_EQ(got[0].first_ns, 1000 * time::ns_per_s);
   EXPECT_EQ(got[0].last_ns, 3000 * time::ns_per_s);
   EXPECT_EQ(got[0].watermark_ns, 3500 * time::ns_per_s);
+  EXPECT_EQ(got[0].watermark_wall_ns, emitted_3500);
   EXPECT_EQ(got[0].events.size(), 2u);
 
   // A late event (behind 3500 s) goes to cw.late, not to a key.

@@ -137,6 +137,9 @@ struct watermark_marker {
   std::string customer;
   /// The watermark, ns since the epoch.
   std::int64_t watermark_ns = 0;
+  /// Wall clock when the watermark service emitted it, ns since the epoch (0: unknown): the
+  /// moment the watermark passed, from which watermark-to-alert latency is measured.
+  std::int64_t wall_ns = 0;
 
   friend bool operator==(const watermark_marker&, const watermark_marker&) = default;
 };
@@ -168,6 +171,10 @@ struct match {
   std::int64_t last_ns = 0;
   /// The watermark when the match was detected, ns.
   std::int64_t watermark_ns = 0;
+  /// Wall clock when the watermark service emitted the marker that released the match, ns
+  /// (watermark_marker::wall_ns; 0: unknown, e.g. released by an end of input in `hunt`). Not
+  /// part of the match's identity (msg ids leave it out).
+  std::int64_t watermark_wall_ns = 0;
 
   friend bool operator==(const match&, const match&) = default;
 };
@@ -414,6 +421,7 @@ struct partition_event_view {
 struct watermark_marker_view {
   std::string_view customer;
   std::int64_t watermark_ns = 0;
+  std::int64_t wall_ns = 0;
 };
 using partition_item_view = std::variant<partition_event_view, watermark_marker_view>;
 /// A partition_batch whose items are views (the matcher's hot path: no allocation per item).
@@ -493,7 +501,7 @@ public:
                  std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
                  std::uint64_t rules, std::span<const std::uint32_t> hits);
   /// Appends a watermark_marker.
-  void add_marker(std::string_view customer, std::int64_t watermark_ns);
+  void add_marker(std::string_view customer, std::int64_t watermark_ns, std::int64_t wall_ns);
   /// The encoded messages (frames where encode() would compress), in order; resets.
   std::vector<std::string> finish() { return items_.finish(); }
 
