@@ -194,23 +194,49 @@ void alerter_service::loop() {
 }
 
 void alerter_service::settle(bool now) {
-  if (unacked_.empty()) return;
-  if (dirty_) {
-    // Before the ack: a crash after it must not forget what these alerts suppress.
-    auto t = std::chrono::steady_clock::now();
-    if (!now && t < checkpoint_due_) return;
-    checkpoint_due_ = t + std::chrono::nanoseconds(cfg_.checkpoint_interval_ns);
-    if (auto r = checkpoints_->save("alerter." + cfg_.durable, suppressor_.snapshot()); !r) {
-      probe_.error("checkpoint").Increment();
-      log_.warn("checkpoint", "suppression checkpoint failed: " + service::to_string(r.error()));
-      return; // not acked: tried again next interval, or redelivered (repeats, same msg ids)
+  if (unacked_.empty()) {
+    if (now) collect_checkpoint(true);
+    return;
+  }
+  if (!dirty_) { // changed nothing a checkpoint must keep
+    for (auto& msg : unacked_)
+      msg.ack();
+    unacked_.clear();
+    if (now) collect_checkpoint(true);
+    return;
+  }
+  // Before the ack: a crash after it must not forget what these alerts suppress.
+  auto t = std::chrono::steady_clock::now();
+  if (!now && t < checkpoint_due_) return;
+  if (!collect_checkpoint(now)) return; // one at a time: the next round takes these too
+  checkpoint_due_ = t + std::chrono::nanoseconds(cfg_.checkpoint_interval_ns);
+  dirty_ = false;
+  saving_ = std::async(std::launch::async, [this, state = suppressor_.snapshot(),
+                                            inputs = std::move(unacked_)]() mutable {
+    std::optional<std::string> failed;
+    if (auto r = checkpoints_->save("alerter." + cfg_.durable, state); !r) {
+      // Not acked: redelivered after ack_wait (repeats with the same msg ids).
+      failed = service::to_string(r.error());
+      return failed;
     }
     probe_.checkpoints.Increment();
-    dirty_ = false;
-  }
-  for (auto& msg : unacked_)
-    msg.ack();
+    for (auto& msg : inputs)
+      msg.ack();
+    return failed;
+  });
   unacked_.clear();
+  if (now) collect_checkpoint(true);
+}
+
+bool alerter_service::collect_checkpoint(bool wait) {
+  if (!saving_.valid()) return true;
+  if (!wait && saving_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+  if (auto failed = saving_.get()) {
+    probe_.error("checkpoint").Increment();
+    log_.warn("checkpoint", "suppression checkpoint failed: " + *failed);
+    dirty_ = true; // written again with the next round
+  }
+  return true;
 }
 
 int run(service::runtime& rt, const alerter_config& cfg) {
