@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 events=300000
 matchers=1
-partitions=16
+partitions=8
 lateness=20ms
 bin=${CHAINWATCH_BIN:-$root/build/bin}
 bench=${BENCH:-}

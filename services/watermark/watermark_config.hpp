@@ -16,7 +16,7 @@ struct watermark_config {
   /// Only consume this subject, e.g. "cw.events.acme.>" (shard by customer); empty = all.
   std::string filter_subject;
   /// Partitions P of the deployment (cw.part.0 .. P-1); must match the matchers.
-  std::int64_t partitions = 16;
+  std::int64_t partitions = 8;
   /// Rule TOML files or directories, comma-separated (same as the matcher's).
   std::string rules = "config/rules";
   /// Lookup list directories, comma-separated.
