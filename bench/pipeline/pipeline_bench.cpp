@@ -357,7 +357,8 @@ double metric(const std::string& text, const std::string& name) {
 }
 
 /// The q-quantile of a Prometheus histogram summed over its label sets, interpolated linearly
-/// within the bucket it falls in (as PromQL's histogram_quantile); -1 without samples.
+/// within the bucket it falls in (as PromQL's histogram_quantile); -1 without samples. q = 1:
+/// the upper bound of the highest bucket holding a sample (the maximum, rounded up).
 double histogram_quantile(const std::string& text, const std::string& name, double q) {
   std::map<double, double> cumulative; // le -> count, summed over label sets
   const std::string prefix = name + "_bucket{";
@@ -375,6 +376,10 @@ double histogram_quantile(const std::string& text, const std::string& name, doub
   if (cumulative.empty() || cumulative.rbegin()->second <= 0) return -1;
   const double rank = q * cumulative.rbegin()->second;
   double lower = 0, below = 0;
+  if (q >= 1) {
+    for (auto [bound, count] : cumulative)
+      if (count >= rank) return bound;
+  }
   for (auto [bound, count] : cumulative) {
     if (count >= rank) {
       if (std::isinf(bound)) return lower; // beyond the last finite bucket
@@ -950,10 +955,11 @@ int cmd_run(int argc, char** argv) {
       return 1e3 * histogram_quantile(text, "chainwatch_" + svcname + "_" + what + "_seconds", p);
     };
     if (q("queue_wait", 0.5) >= 0)
-      hops += f("%s wait %.1f / %.1f, processing %.1f / %.1f; ", inst.c_str(), q("queue_wait", 0.5),
-                q("queue_wait", 0.99), q("processing", 0.5), q("processing", 0.99));
+      hops += f("%s wait %.1f / %.1f / %.0f, processing %.1f / %.1f / %.0f; ", inst.c_str(),
+                q("queue_wait", 0.5), q("queue_wait", 0.99), q("queue_wait", 1),
+                q("processing", 0.5), q("processing", 0.99), q("processing", 1));
   }
-  row("per hop (ms) p50 / p99: queue wait (stored to fetched), processing", hops);
+  row("per hop (ms) p50 / p99 / max bucket: queue wait (stored to fetched), processing", hops);
   {
     auto& s = samples.back().v;
     row("counters",

@@ -15,8 +15,8 @@ namespace chainwatch::matcher {
 /// Settings of the pattern-matcher service.
 struct matcher_config {
   std::int64_t partitions = 8; ///< P, partitions of the deployment
-  std::string owned = "auto";   ///< partitions this instance consumes: auto (leased) or fixed
-  std::string node_id;          ///< this node's id for leases (default: host-pid)
+  std::string owned = "auto";  ///< partitions this instance consumes: auto (leased) or fixed
+  std::string node_id;         ///< this node's id for leases (default: host-pid)
   std::int64_t lease_ns = 6'000'000'000;               ///< lease TTL; a heartbeat every third of it
   std::int64_t checkpoint_interval_ns = 5'000'000'000; ///< partition checkpoints; 0 = none
   std::string rules = "config/rules";                  ///< rule files/directories, comma-separated
