@@ -76,11 +76,11 @@ service::nats_status alerter_service::start() {
   if (auto r = service::ensure_mesh_streams(nats_); !r) return r;
   if (cfg_.suppress_window_ns > 0) {
     auto kv = nats_.key_value("cw_checkpoints", 1);
-    if (!kv) return unexpected(kv.error());
+    if (!kv) return unexpected{kv.error()};
     checkpoints_kv_ = std::move(*kv);
     checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
     auto blob = checkpoints_->load("alerter." + cfg_.durable);
-    if (!blob) return unexpected(blob.error());
+    if (!blob) return unexpected{blob.error()};
     if (*blob && !suppressor_.restore(**blob)) {
       probe_.error("checkpoint_restore").Increment();
       log_.warn("checkpoint_restore", "suppression checkpoint unreadable; starting empty");
@@ -90,7 +90,7 @@ service::nats_status alerter_service::start() {
                         .durable = cfg_.durable,
                         .filter_subject = "",
                         .ack_wait_ns = cfg_.ack_wait_ns});
-  if (!in) return unexpected(in.error());
+  if (!in) return unexpected{in.error()};
   in_ = std::move(*in);
   thread_ = std::thread([this] { loop(); });
   return service::nats_ok();

@@ -29,7 +29,7 @@ void bind(service::config_binder& b, matcher_config& c) {
 expected<std::vector<std::uint32_t>, std::string> parse_partitions(const std::string& text,
                                                                    std::int64_t partitions) {
   if (partitions <= 0 || partitions > 65536)
-    return unexpected(std::string("matcher.partitions must be in 1..65536"));
+    return unexpected{std::string("matcher.partitions must be in 1..65536")};
   std::vector<std::uint32_t> out;
   if (text == "all" || text == "auto" || text.empty()) {
     for (std::int64_t p = 0; p < partitions; ++p)
@@ -47,7 +47,7 @@ expected<std::vector<std::uint32_t>, std::string> parse_partitions(const std::st
     auto lo = number(std::string_view(item).substr(0, dash));
     auto hi = dash == std::string::npos ? lo : number(std::string_view(item).substr(dash + 1));
     if (!lo || !hi || *lo > *hi || *lo < 0 || *hi >= partitions)
-      return unexpected("matcher.owned: bad partition range '" + item + "'");
+      return unexpected{"matcher.owned: bad partition range '" + item + "'"};
     for (auto p = *lo; p <= *hi; ++p)
       out.push_back(static_cast<std::uint32_t>(p));
   }

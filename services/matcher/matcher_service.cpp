@@ -73,7 +73,7 @@ matcher_service::~matcher_service() {
 
 service::nats_status matcher_service::start() {
   auto parts = parse_partitions(cfg_.owned, cfg_.partitions);
-  if (!parts) return unexpected(service::nats_error{0, 0, parts.error()});
+  if (!parts) return unexpected{service::nats_error{0, 0, parts.error()}};
   partitions_ = std::move(*parts);
   if (auto r = service::ensure_mesh_streams(nats_); !r) return r;
 
@@ -89,7 +89,7 @@ service::nats_status matcher_service::start() {
 
   if (cfg_.checkpoint_interval_ns > 0) {
     auto kv = nats_.key_value("cw_checkpoints", 1);
-    if (!kv) return unexpected(kv.error());
+    if (!kv) return unexpected{kv.error()};
     checkpoints_kv_ = std::move(*kv);
     checkpoints_ = std::make_unique<service::blob_store>(*checkpoints_kv_);
     ckpt_thread_ = std::thread([this] { write_checkpoints(); });
@@ -104,7 +104,7 @@ service::nats_status matcher_service::start() {
   // stall the heartbeat past the TTL (the workers would stop, see lease_valid()).
   auto kv = nats_.key_value("cw_matchers", 1, cfg_.lease_ns, true,
                             std::max<std::int64_t>(cfg_.lease_ns / 6'000'000, 100));
-  if (!kv) return unexpected(kv.error());
+  if (!kv) return unexpected{kv.error()};
   leases_kv_ = std::move(*kv);
   leases_ = std::make_unique<lease_table>(*leases_kv_, node_id_,
                                           static_cast<std::uint32_t>(cfg_.partitions));
@@ -129,7 +129,7 @@ service::nats_status matcher_service::start_worker(std::uint32_t p, std::int64_t
     auto bytes = checkpoints_->load(checkpoint_name(p));
     if (!bytes) {
       caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
-      return unexpected(bytes.error());
+      return unexpected{bytes.error()};
     }
     if (*bytes) {
       auto ck = wire::decode_partition_checkpoint(**bytes);
@@ -162,7 +162,7 @@ service::nats_status matcher_service::start_worker(std::uint32_t p, std::int64_t
   auto consumer = nats_.pull(spec);
   if (!consumer) {
     caf::anon_send_exit(slot->actor, caf::exit_reason::user_shutdown);
-    return unexpected(consumer.error());
+    return unexpected{consumer.error()};
   }
   slot->consumer = std::move(*consumer);
   auto* raw = slot.get();

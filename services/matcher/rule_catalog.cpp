@@ -46,7 +46,7 @@ expected<rule_catalog, std::string> load_catalog(const catalog_options& o) {
     std::string all;
     for (auto& e : errors)
       all += e + "\n";
-    return unexpected(std::move(all));
+    return unexpected{std::move(all)};
   }
   return c;
 }
