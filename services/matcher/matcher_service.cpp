@@ -7,6 +7,7 @@
 #include <chainwatch/wire/subjects.hpp>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -397,6 +398,18 @@ void matcher_service::run_partition(partition_slot& slot) {
   // Decompressed partition batches, one per message of a fetch (the actor reads views into
   // them), kept across fetches up to 4 MiB in all per partition; the rest is released.
   std::vector<std::string> buffers;
+  // Acks (AckAll) are not checkpoints: a new owner restarts from the checkpoint. One per fetch
+  // cost nats-server a message per partition message at moderate rates (a fetch is then one
+  // message), so the last processed message is acked at most every 50 ms, when the partition
+  // goes idle and when the worker stops, never after the lease was lost.
+  constexpr auto ack_every = std::chrono::milliseconds(50);
+  std::optional<service::message> unacked;
+  auto acked_at = std::chrono::steady_clock::now();
+  auto ack = [&] {
+    if (unacked && lease_valid(slot)) unacked->ack();
+    unacked.reset();
+    acked_at = std::chrono::steady_clock::now();
+  };
   while (!stop_ && !slot.stop && lease_valid(slot)) {
     std::size_t kept = 0;
     for (auto& b : buffers)
@@ -415,6 +428,7 @@ void matcher_service::run_partition(partition_slot& slot) {
         probe_.partition_lag(p).Set(static_cast<double>(meta->pending));
     if (!lease_valid(slot)) break; // fetched after the lease's end: not ours to apply
     if (batch->empty()) {
+      ack();
       if (std::chrono::steady_clock::now() >= ckpt_due) {
         checkpoint(slot, self);
         ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
@@ -502,13 +516,15 @@ void matcher_service::run_partition(partition_slot& slot) {
     if (!lease_valid(slot)) break;
     if (!publish_all(outputs, slot)) continue; // stopping: not acked, redelivered later
     if (!lease_valid(slot)) break;             // publishing outlived the lease: do not ack
-    batch->back().ack();                       // AckAll: the fetch's every message
+    unacked = std::move(batch->back());        // AckAll: the fetch's every message, and more
+    if (std::chrono::steady_clock::now() - acked_at >= ack_every) ack();
     slot.last_seq = std::max(slot.last_seq, applied);
     if (std::chrono::steady_clock::now() >= ckpt_due) {
       checkpoint(slot, self);
       ckpt_due = std::chrono::steady_clock::now() + ckpt_every;
     }
   }
+  ack();
   // Handing over or stopping: the next owner starts from here.
   if (!slot.fenced) checkpoint(slot, self);
 }
