@@ -194,37 +194,31 @@ void alerter_service::loop() {
 }
 
 void alerter_service::settle(bool now) {
-  if (unacked_.empty()) {
-    if (now) collect_checkpoint(true);
-    return;
-  }
   if (!dirty_) { // changed nothing a checkpoint must keep
     for (auto& msg : unacked_)
       msg.ack();
     unacked_.clear();
-    if (now) collect_checkpoint(true);
-    return;
-  }
-  // Before the ack: a crash after it must not forget what these alerts suppress.
-  auto t = std::chrono::steady_clock::now();
-  if (!now && t < checkpoint_due_) return;
-  if (!collect_checkpoint(now)) return; // one at a time: the next round takes these too
-  checkpoint_due_ = t + std::chrono::nanoseconds(cfg_.checkpoint_interval_ns);
-  dirty_ = false;
-  saving_ = std::async(std::launch::async, [this, state = suppressor_.snapshot(),
-                                            inputs = std::move(unacked_)]() mutable {
-    std::optional<std::string> failed;
-    if (auto r = checkpoints_->save("alerter." + cfg_.durable, state); !r) {
-      // Not acked: redelivered after ack_wait (repeats with the same msg ids).
-      failed = service::to_string(r.error());
+  } else if (!unacked_.empty() && (now || std::chrono::steady_clock::now() >= checkpoint_due_) &&
+             collect_checkpoint(now)) { // one at a time: else the next round takes these too
+    // Before the ack: a crash after it must not forget what these alerts suppress.
+    checkpoint_due_ =
+        std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg_.checkpoint_interval_ns);
+    dirty_ = false;
+    saving_ = std::async(std::launch::async, [this, state = suppressor_.snapshot(),
+                                              inputs = std::move(unacked_)]() mutable {
+      std::optional<std::string> failed;
+      if (auto r = checkpoints_->save("alerter." + cfg_.durable, state); !r) {
+        // Not acked: redelivered after ack_wait (repeats with the same msg ids).
+        failed = service::to_string(r.error());
+        return failed;
+      }
+      probe_.checkpoints.Increment();
+      for (auto& msg : inputs)
+        msg.ack();
       return failed;
-    }
-    probe_.checkpoints.Increment();
-    for (auto& msg : inputs)
-      msg.ack();
-    return failed;
-  });
-  unacked_.clear();
+    });
+    unacked_.clear();
+  }
   if (now) collect_checkpoint(true);
 }
 

@@ -227,11 +227,10 @@ TEST_F(nats_client_test, fetch_after_a_timed_out_fetch_never_exceeds_its_batch) 
   for (int i = 0; i < n; ++i)
     ASSERT_TRUE(client_->js_publish_async("cw.left", payload, "left-" + std::to_string(i)));
   ASSERT_TRUE(client_->js_publish_complete(30'000));
-  consumer_spec cs;
-  cs.stream = "CW_LEFT";
-  cs.durable = "left";
-  cs.ack_wait_ns = 60'000'000'000;
-  auto consumer = client_->pull(cs);
+  auto consumer = client_->pull({.stream = "CW_LEFT",
+                                 .durable = "left",
+                                 .filter_subject = "",
+                                 .ack_wait_ns = 60'000'000'000});
   ASSERT_TRUE(consumer.has_value()) << to_string(consumer.error());
   std::set<std::string> seen;
   int deliveries = 0;
@@ -504,10 +503,7 @@ TEST_F(nats_client_test, stream_survives_server_crash) {
 
 TEST_F(nats_client_test, queue_wait_is_the_time_a_message_sat_in_its_stream) {
   ASSERT_TRUE(client_->ensure_stream("CW_WAIT", {"cw.wait"}, storage_kind::memory, 0, 0));
-  consumer_spec cs;
-  cs.stream = "CW_WAIT";
-  cs.durable = "waiter";
-  auto c = client_->pull(cs);
+  auto c = client_->pull({.stream = "CW_WAIT", .durable = "waiter", .filter_subject = ""});
   ASSERT_TRUE(c.has_value()) << to_string(c.error());
   const auto published = std::chrono::steady_clock::now();
   for (int i = 0; i < 2; ++i)
