@@ -31,7 +31,7 @@ int run_lint(const lint_options& o) {
     if (!compiled) {
       ++failed;
       const auto& e = compiled.error().err;
-      std::cerr << render_rule_error(r, e.message, e.where.line, e.where.column) << "\n";
+      std::cerr << render_rule_error(r, e) << "\n";
       continue;
     }
     auto q = eql::parse(r.meta.query);

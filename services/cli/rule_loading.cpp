@@ -137,6 +137,12 @@ std::string render_rule_error(const loaded_rule& r, const std::string& message, 
   return out;
 }
 
+std::string render_rule_error(const loaded_rule& r, const eql::error& e) {
+  if (r.inline_query) return render_rule_error(r, e.message, e.where.line, e.where.column);
+  auto [line, column] = rules::query_to_file(r.meta, 1, 1);
+  return render_rule_error(r, e.message_at(line - 1, column - 1), e.where.line, e.where.column);
+}
+
 expected<std::shared_ptr<const engine::ruleset>, std::string>
 compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts) {
   std::vector<engine::rule_source> sources;
@@ -146,8 +152,7 @@ compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opt
   auto compiled = engine::ruleset::compile(std::move(sources), opts);
   if (!compiled) {
     const auto& e = compiled.error();
-    return unexpected{render_rule_error(rules[e.rule_index], e.err.message, e.err.where.line,
-                                        e.err.where.column)};
+    return unexpected{render_rule_error(rules[e.rule_index], e.err)};
   }
   return std::move(*compiled);
 }

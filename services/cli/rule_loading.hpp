@@ -38,6 +38,9 @@ std::vector<std::string> default_list_dirs();
 /// offending line and a caret under the column.
 std::string render_rule_error(const loaded_rule& r, const std::string& message, std::uint32_t line,
                               std::uint32_t column, const char* severity = "error");
+/// As above for a parse or compile error, whose second position ("opened at") is moved to the
+/// file as well.
+std::string render_rule_error(const loaded_rule& r, const eql::error& e);
 
 /// Compiles `rules` with `opts`; a compile error rendered at its place in the rule's file.
 expected<std::shared_ptr<const engine::ruleset>, std::string>

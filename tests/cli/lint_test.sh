@@ -23,6 +23,25 @@ cat "$tmp/err"
 grep -qE "bad.toml:6:[0-9]+: error: " "$tmp/err" || { echo "no file:line:col error"; exit 1; }
 grep -q '\^' "$tmp/err" || { echo "no caret"; exit 1; }
 
+# An unclosed step at the end of the query: both positions are the file's (the step opens on
+# file line 8, column 3; the query ends after "true" on that line), and the caret line shows it.
+cat >"$tmp/open.toml" <<'TOML'
+[rule]
+rule_id = "open-1"
+name = "Unclosed"
+language = "eql"
+query = '''
+sequence by host.id with maxspan=1m
+  [process where true]
+  [network where true
+'''
+TOML
+"$CHAINWATCH" lint "$tmp/open.toml" 2>"$tmp/err2" && { echo "lint accepted an unclosed step"; exit 1; }
+cat "$tmp/err2"
+grep -q "open.toml:8:22: error: expected ']' to close the step opened at 8:3, found end of query" "$tmp/err2" ||
+  { echo "positions are not the file's"; exit 1; }
+sed -n 2p "$tmp/err2" | grep -q '\[network where true' || { echo "the caret line does not show the query line"; exit 1; }
+
 "$CHAINWATCH" lint --query 'sequence [process where true] [file where true]' 2>"$tmp/warn"
 grep -q "warning: sequence without maxspan" "$tmp/warn" || { echo "no maxspan warning"; exit 1; }
 echo "lint: ok"

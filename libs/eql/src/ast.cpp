@@ -5,6 +5,20 @@
 
 namespace chainwatch::eql {
 
+std::string error::message_at(std::uint32_t line_offset, std::uint32_t column_offset) const {
+  if (related.line == 0 || (line_offset == 0 && column_offset == 0)) return message;
+  auto text = [](location l) { return std::to_string(l.line) + ":" + std::to_string(l.column); };
+  const std::string from = " at " + text(related);
+  auto pos = message.find(from);
+  if (pos == std::string::npos) return message;
+  location shifted = related;
+  shifted.line += line_offset;
+  if (related.line == 1) shifted.column += column_offset;
+  std::string out = message;
+  out.replace(pos, from.size(), " at " + text(shifted));
+  return out;
+}
+
 std::string error::render(std::string_view source, std::string_view file, std::uint32_t line_offset,
                           std::uint32_t column_offset) const {
   std::uint32_t column = where.column + (where.line == 1 ? column_offset : 0);
@@ -15,7 +29,7 @@ std::string error::render(std::string_view source, std::string_view file, std::u
   out += ':';
   out += std::to_string(column);
   out += ": ";
-  out += message;
+  out += message_at(line_offset, column_offset);
   out += '\n';
   std::size_t offset = std::min<std::size_t>(where.offset, source.size());
   std::size_t begin = 0;

@@ -55,6 +55,15 @@ public:
       token t;
       t.where = here();
       if (pos_ >= text_.size()) {
+        // "found end of query" points just past the last token, on a line that has text, not
+        // at the trailing newline or comment after it (an empty caret line says nothing).
+        if (!out.empty()) {
+          const token& last = out.back();
+          t.where = last.where;
+          t.where.offset += static_cast<std::uint32_t>(last.text.size());
+          t.where.column += static_cast<std::uint32_t>(last.text.size());
+          if (last.text.find('\n') != std::string_view::npos) t.where = here();
+        }
         t.kind = tok::end;
         out.push_back(std::move(t));
         return out;

@@ -113,9 +113,9 @@ private:
     return a.where.offset + a.text.size() == peek().where.offset;
   }
 
-  bool fail(location where, std::string message) {
+  bool fail(location where, std::string message, location related = {0, 0, 0}) {
     if (!failed_) {
-      error_ = error{std::move(message), where};
+      error_ = error{std::move(message), where, related};
       failed_ = true;
     }
     return false;
@@ -287,8 +287,10 @@ private:
     next(); // '['
     if (!parse_event_query(st.query, true)) return false;
     if (peek().kind != tok::rbracket)
-      return fail(peek().where, "expected ']' to close the step opened at " +
-                                    format_location(open) + ", found " + detail::describe(peek()));
+      return fail(peek().where,
+                  "expected ']' to close the step opened at " + format_location(open) + ", found " +
+                      detail::describe(peek()),
+                  open);
     next();
     // Step parameters may come in any order: `by ...`, `with runs=N`, `fork[=true]`.
     bool have_by = false;
@@ -600,8 +602,10 @@ private:
       out.e.children.push_back(std::move(item.e));
       if (accept(tok::comma)) continue;
       if (accept(tok::rparen)) return check_height(out);
-      return fail(peek().where, "expected ',' or ')' to close the list opened at " +
-                                    format_location(open) + ", found " + detail::describe(peek()));
+      return fail(peek().where,
+                  "expected ',' or ')' to close the list opened at " + format_location(open) +
+                      ", found " + detail::describe(peek()),
+                  open);
     }
   }
 
@@ -704,9 +708,10 @@ private:
       location open = next().where;
       if (!parse_or(out)) return false;
       if (peek().kind != tok::rparen)
-        return fail(peek().where, "expected ')' to close the '(' opened at " +
-                                      format_location(open) + ", found " +
-                                      detail::describe(peek()));
+        return fail(peek().where,
+                    "expected ')' to close the '(' opened at " + format_location(open) +
+                        ", found " + detail::describe(peek()),
+                    open);
       next();
       return true;
     }
@@ -766,8 +771,10 @@ private:
     std::uint32_t sub_height = 1;
     if (!parse_event_query(sub, true, &sub_height)) return false;
     if (peek().kind != tok::rbracket)
-      return fail(peek().where, "expected ']' to close the subquery opened at " +
-                                    format_location(open) + ", found " + detail::describe(peek()));
+      return fail(peek().where,
+                  "expected ']' to close the subquery opened at " + format_location(open) +
+                      ", found " + detail::describe(peek()),
+                  open);
     next();
     out = node{};
     out.e.kind = kind;
@@ -795,9 +802,10 @@ private:
       out.e.children.push_back(std::move(arg.e));
       if (accept(tok::comma)) continue;
       if (accept(tok::rparen)) return check_height(out);
-      return fail(peek().where, "expected ',' or ')' to close the call to '" + out.e.name +
-                                    "' opened at " + format_location(open) + ", found " +
-                                    detail::describe(peek()));
+      return fail(peek().where,
+                  "expected ',' or ')' to close the call to '" + out.e.name + "' opened at " +
+                      format_location(open) + ", found " + detail::describe(peek()),
+                  open);
     }
   }
 
@@ -829,9 +837,10 @@ private:
         out.e.path.push_back(std::move(s));
         next();
         if (peek().kind != tok::rbracket)
-          return fail(peek().where, "expected ']' to close the index opened at " +
-                                        format_location(open) + ", found " +
-                                        detail::describe(peek()));
+          return fail(peek().where,
+                      "expected ']' to close the index opened at " + format_location(open) +
+                          ", found " + detail::describe(peek()),
+                      open);
         next();
       } else {
         return true;

@@ -24,9 +24,14 @@ struct location {
 struct error {
   std::string message;
   location where;
+  /// A second place the message names ("opened at 2:3"); line 0 when there is none.
+  location related{0, 0, 0};
 
+  /// The message with `related` shifted as `render` shifts `where` (for a query in a file).
+  std::string message_at(std::uint32_t line_offset, std::uint32_t column_offset) const;
   /// Renders `file:line:col: message`, the offending line and a caret under the column.
-  /// `line_offset` shifts line numbers when the query is embedded in a file.
+  /// `line_offset` shifts line numbers when the query is embedded in a file; `column_offset`
+  /// shifts columns of the query's first line.
   std::string render(std::string_view source, std::string_view file = "<query>",
                      std::uint32_t line_offset = 0, std::uint32_t column_offset = 0) const;
 };
