@@ -62,7 +62,9 @@ int run_stages(const stages_options& o) {
   std::vector<std::string> raw_msgs;
   std::size_t events = 0;
   {
-    wire::raw_batch batch{o.customer, "ecs", 1, {}};
+    // Ingest time 0: unknown, so the skew guard has no reference (the generator's event times
+    // are not tied to this run's clock).
+    wire::raw_batch batch{o.customer, "ecs", 0, {}};
     std::size_t bytes = 0;
     auto flush = [&] {
       if (batch.records.empty()) return;
@@ -103,9 +105,10 @@ int run_stages(const stages_options& o) {
   std::vector<std::pair<std::uint32_t, std::string>> part_msgs;
   auto route = [&]() -> double {
     part_msgs.clear();
-    watermark::lateness_policy lateness{.default_ns = o.lateness_ns, .overrides = {}};
+    engine::source_durations lateness{.default_ns = o.lateness_ns, .overrides = {}};
     watermark::router_stage stage(rules->rules, o.partitions,
-                                  watermark::watermark_tracker(lateness, 60'000'000'000));
+                                  engine::watermark_tracker(lateness, 60'000'000'000),
+                                  {.default_ns = engine::default_max_future_ns, .overrides = {}});
     const double c0 = cpu_seconds();
     for (std::size_t i = 0; i < event_msgs.size(); i += o.round) {
       watermark::routed_output out;

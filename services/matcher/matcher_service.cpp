@@ -488,6 +488,7 @@ void matcher_service::run_partition(partition_slot& slot) {
       probe_.markers_in.Increment(static_cast<double>(res.markers));
       probe_.late_events.Increment(static_cast<double>(res.late.size()));
       probe_.piped_dropped.Increment(static_cast<double>(res.piped_dropped));
+      probe_.undecided.Increment(static_cast<double>(res.undecided));
       if (res.unrouted) probe_.error("unrouted").Increment(static_cast<double>(res.unrouted));
       if (res.bad_events) probe_.error("bad_event").Increment(static_cast<double>(res.bad_events));
       if (res.gauges) {

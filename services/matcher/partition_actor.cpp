@@ -24,6 +24,7 @@ struct customer_engine {
   bool finished = false;           ///< the end-of-input marker (+inf) was applied
   std::uint64_t overflow_seen = 0; ///< engine overflow already reported
   std::int64_t marker_wall_ns = 0; ///< emission wall clock of the marker being applied
+  bool marker_idle = false;        ///< the marker being applied was moved by the wall clock
 };
 
 /// Looks customers up by string_view (items are views).
@@ -60,6 +61,10 @@ struct partition_state {
   }
 
   void add_match(const std::string& customer, engine::match&& m) {
+    if (m.undecided) { // the window of its missing step was still open when input ended
+      ++result.undecided;
+      return;
+    }
     if (m.rule < opts.piped.size() && opts.piped[m.rule]) {
       ++result.piped_dropped;
       return;
@@ -77,6 +82,7 @@ struct partition_state {
     const auto& ce = customers.find(customer)->second;
     w.watermark_ns = ce.eng->watermark();
     w.watermark_wall_ns = ce.marker_wall_ns;
+    w.decided_by_idle = ce.marker_idle;
     matches[customer].push_back(std::move(w));
   }
 
@@ -119,8 +125,10 @@ struct partition_state {
     ++result.markers;
     auto& ce = customer(m.customer);
     if (m.watermark_ns <= ce.eng->watermark()) return;
-    ce.marker_wall_ns = m.wall_ns; // the matches this releases carry it
-    ce.eng->advance(m.watermark_ns);
+    ce.marker_wall_ns = m.wall_ns; // the matches this releases carry it, and what it rests on
+    ce.marker_idle = m.idle;
+    ce.eng->advance(m.watermark_ns, m.horizon_ns);
+    ce.marker_idle = false;
     ce.finished = m.watermark_ns == engine::no_deadline;
   }
 

@@ -38,6 +38,7 @@ struct partition_result {
   std::uint64_t unrouted = 0;             ///< events whose key no rule produced (dropped)
   std::uint64_t bad_events = 0;           ///< event blobs that did not decode (dropped)
   std::uint64_t piped_dropped = 0;        ///< matches of rules with pipes (not run in the mesh)
+  std::uint64_t undecided = 0;            ///< absences still open at the end of input (not matches)
   bool gauges = false;                    ///< the fields below are filled
   std::uint64_t overflow = 0;             ///< partials dropped at max_pending since last gauges
   std::int64_t live_keys = 0;             ///< (customer, key) states held

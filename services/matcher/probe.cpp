@@ -21,6 +21,8 @@ matcher_probe::matcher_probe(service::metrics& m)
                                   service::latency_buckets())),
       piped_dropped(
           m.counter("piped_dropped", "matches of rules with pipes (not run in the mesh)")),
+      undecided(m.counter("undecided", "missing steps whose window was still open in event time "
+                                       "when every source ended (not alerted)")),
       publish_retries(m.counter("publish_retries", "output rounds republished after a failure")),
       processing(m.histogram("processing", "time to process one partition_batch message",
                              service::latency_buckets())),

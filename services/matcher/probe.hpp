@@ -31,6 +31,7 @@ struct matcher_probe {
   prometheus::Counter& restores;             ///< partitions restored from a checkpoint
   prometheus::Histogram& restore_seconds;    ///< time to load and restore one
   prometheus::Counter& piped_dropped;        ///< matches of rules with pipes, dropped
+  prometheus::Counter& undecided;            ///< absences undecided at the end of input
   prometheus::Counter& publish_retries;      ///< output rounds republished after a failure
   prometheus::Histogram& processing;         ///< time to process one partition_batch message
   service::queue_wait_probe queue_wait;      ///< time a partition_batch waited in CW_PART

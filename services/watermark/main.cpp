@@ -23,10 +23,11 @@ int main(int argc, char** argv) {
   if (!started) return service::report(started.error());
   auto& rt = **started;
   std::string error;
-  auto overrides = watermark::parse_overrides(cfg.lateness_overrides, &error);
-  if (!overrides || cfg.partitions < 1 || cfg.partitions > 65536) {
+  auto overrides = engine::parse_overrides(cfg.lateness_overrides, &error);
+  auto future = overrides ? engine::parse_overrides(cfg.max_future_overrides, &error) : overrides;
+  if (!overrides || !future || cfg.partitions < 1 || cfg.partitions > 65536) {
     std::cerr << "watermark: config: "
-              << (overrides ? "watermark.partitions must be in [1, 65536]" : error) << "\n";
+              << (future ? "watermark.partitions must be in [1, 65536]" : error) << "\n";
     return 2;
   }
   auto rules = cli::compile_rules(cfg.rules, cfg.lists, cfg.event_type_field, cfg.case_sensitive);
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
   spdlog::info("watermark: {} rules (fingerprint {:016x}), {} partitions", rules->rules->size(),
                rules->rules->fingerprint(), cfg.partitions);
   watermark::watermark_service svc(rt.nats(), rt.metrics(), cfg, rules->rules,
-                                   {.default_ns = cfg.lateness_ns, .overrides = *overrides});
+                                   {.default_ns = cfg.lateness_ns, .overrides = *overrides},
+                                   {.default_ns = cfg.max_future_ns, .overrides = *future});
   if (auto r = svc.start(); !r) {
     spdlog::critical("watermark: start: {}", service::to_string(r.error()));
     return 1;

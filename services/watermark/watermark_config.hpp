@@ -29,6 +29,10 @@ struct watermark_config {
   std::int64_t lateness_ns = 5'000'000'000;
   /// Per-source lateness overrides: "source=10s,customer/source=250ms".
   std::string lateness_overrides;
+  /// The skew guard: an event more than this ahead of its ingest time is skewed, ns.
+  std::int64_t max_future_ns = 300'000'000'000;
+  /// Per-source max_future overrides, as lateness_overrides.
+  std::string max_future_overrides;
   /// A source without events for this long stops holding its customer's watermark back, ns.
   std::int64_t idle_timeout_ns = 30'000'000'000;
   /// Minimum interval between two idle-driven (wall-clock) marker rounds, ns.

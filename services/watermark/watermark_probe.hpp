@@ -38,6 +38,13 @@ struct watermark_probe {
     return metrics_.counter("late_events", "events behind the watermark, sent to cw.late",
                             {{"customer", customer}});
   }
+  /// Skewed events by customer.
+  prometheus::Counter& skewed(const std::string& customer) {
+    return metrics_.counter("skewed_events",
+                            "events more than max_future ahead of their ingest time, sent to "
+                            "cw.late with reason skew (they do not move the watermark)",
+                            {{"customer", customer}});
+  }
   /// Wall clock minus the customer watermark, seconds.
   prometheus::Gauge& customer_lag(const std::string& customer) {
     return metrics_.gauge("watermark_lag_seconds", "wall clock minus the customer watermark",

@@ -34,6 +34,10 @@ void bind(service::config_binder& b, watermark_config& c) {
   b.bind_duration("watermark.lateness", c.lateness_ns, "default allowed lateness per source");
   b.bind("watermark.lateness_overrides", c.lateness_overrides,
          "per-source lateness: source=10s,customer/source=250ms");
+  b.bind_duration("watermark.max_future", c.max_future_ns,
+                  "an event this far ahead of its ingest time is skewed (to cw.late, reason skew)");
+  b.bind("watermark.max_future_overrides", c.max_future_overrides,
+         "per-source max_future: source=1h,customer/source=10m");
   b.bind_duration("watermark.idle_timeout", c.idle_timeout_ns,
                   "a source silent this long stops holding its customer's watermark");
   b.bind_duration("watermark.marker_interval", c.marker_interval_ns,
@@ -52,38 +56,54 @@ void bind(service::config_binder& b, watermark_config& c) {
 }
 
 router_stage::router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
-                           watermark_tracker tracker)
+                           engine::watermark_tracker tracker, engine::source_durations max_future)
     : router_(std::move(rules)), fingerprint_(router_.rules()->fingerprint()),
-      partitions_(std::max<std::uint32_t>(1, partitions)), tracker_(std::move(tracker)) {}
+      partitions_(std::max<std::uint32_t>(1, partitions)), tracker_(std::move(tracker)),
+      max_future_(std::move(max_future)) {}
 
-void router_stage::marker(const std::string& customer, std::int64_t wm, std::int64_t now_ns,
-                          routed_output& out) {
+void router_stage::marker(const std::string& customer, const engine::watermark_update& u,
+                          std::int64_t now_ns, routed_output& out) {
   // Every partition gets the marker, so partitions without this customer's events advance too.
   // It carries the wall clock of this moment, when the watermark passed: the matchers hand it on
   // with the matches it releases, and the alerter measures watermark-to-alert latency from it.
+  // It also says what the advance rests on: idle sources (the wall clock), or the end of input
+  // with the latest event time seen (the horizon past which absences are undecided).
   for (std::uint32_t p = 0; p < partitions_; ++p)
-    out.part(p).add_marker(customer, wm, now_ns);
+    out.part(p).add_marker(customer, u.watermark_ns, now_ns, u.idle, u.horizon_ns);
   out.markers += partitions_;
 }
 
 void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
                        routed_output& out) {
   const auto& customer = batch.customer;
+  const std::string source(batch.source);
+  const std::int64_t max_future = max_future_.of(customer, source);
+  auto set_aside = [&](const wire::event_record_view& rec, std::int64_t wm, const char* reason) {
+    // Operators' tools read cw.late: the event with its key names, not chainwatch's codes
+    // (bytes that do not decode go out as they came).
+    std::string named;
+    event::append_msgpack(named, event::event::encoded(std::string(rec.event)),
+                          event::msgpack_keys::names);
+    out.late.push_back(wire::late_event{.customer = customer,
+                                        .key = {},
+                                        .event_ns = rec.event_ns,
+                                        .watermark_ns = wm,
+                                        .ingest_ns = rec.ingest_ns,
+                                        .event = std::move(named),
+                                        .reason = reason});
+  };
   for (const auto& rec : batch.events) {
-    tracker_.observe(customer, batch.source, rec.event_ns, now_ns);
+    // The skew guard: an event stamped ahead of the time it was received has a wrong clock; let
+    // it move the watermark and every other source's events would be late.
+    if (rec.ingest_ns > 0 && engine::skewed(rec.event_ns, rec.ingest_ns, max_future)) {
+      ++out.skewed;
+      set_aside(rec, tracker_.watermark(customer), "skew");
+      continue;
+    }
+    tracker_.observe(customer, source, rec.event_ns, now_ns);
     auto wm = tracker_.watermark(customer);
     if (rec.event_ns < wm) {
-      // Operators' tools read cw.late: the event with its key names, not chainwatch's codes
-      // (bytes that do not decode go out as they came).
-      std::string named;
-      event::append_msgpack(named, event::event::encoded(std::string(rec.event)),
-                            event::msgpack_keys::names);
-      out.late.push_back(wire::late_event{.customer = customer,
-                                          .key = {},
-                                          .event_ns = rec.event_ns,
-                                          .watermark_ns = wm,
-                                          .ingest_ns = rec.ingest_ns,
-                                          .event = std::move(named)});
+      set_aside(rec, wm, "late");
       continue;
     }
     auto emit = [&](std::string_view key, std::uint64_t hash,
@@ -134,27 +154,52 @@ void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
     // ... and, for event-query rules, one copy with an empty key spread by the event's bytes.
     if (event_rules) emit({}, wire::key_hash(customer, rec.event), {});
   }
-  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, now_ns, out);
+  if (auto u = tracker_.advance(customer, now_ns)) marker(customer, *u, now_ns, out);
 }
 
 void router_stage::eof(const std::string& customer, const std::string& source, std::int64_t now_ns,
                        routed_output& out) {
   tracker_.eof(customer, source, now_ns);
-  if (auto wm = tracker_.advance(customer, now_ns)) marker(customer, *wm, now_ns, out);
+  if (auto u = tracker_.advance(customer, now_ns)) marker(customer, *u, now_ns, out);
 }
 
 void router_stage::tick(std::int64_t now_ns, routed_output& out) {
-  for (auto& [customer, wm] : tracker_.tick(now_ns))
-    marker(customer, wm, now_ns, out);
+  for (auto& [customer, u] : tracker_.tick(now_ns))
+    marker(customer, u, now_ns, out);
+}
+
+std::string snapshot(const engine::watermark_tracker& t) {
+  wire::watermark_checkpoint c;
+  for (const auto& [customer, sources] : t.sources())
+    for (const auto& [source, s] : sources)
+      c.sources.push_back({customer, source, s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof});
+  for (const auto& [customer, wm] : t.watermarks())
+    c.watermarks.push_back({customer, wm});
+  return wire::encode(c);
+}
+
+bool restore(engine::watermark_tracker& t, std::string_view bytes) {
+  auto c = wire::decode_watermark_checkpoint(bytes);
+  if (!c) return false;
+  engine::watermark_tracker::source_map sources;
+  std::map<std::string, std::int64_t> watermarks;
+  for (const auto& s : c->sources)
+    sources[s.customer][s.source] = {s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof};
+  for (const auto& w : c->watermarks)
+    watermarks[w.customer] = w.watermark_ns;
+  t.assign(std::move(sources), std::move(watermarks));
+  return true;
 }
 
 watermark_service::watermark_service(service::nats_client& client, service::metrics& m,
                                      watermark_config cfg,
                                      std::shared_ptr<const engine::ruleset> rules,
-                                     lateness_policy lateness)
+                                     engine::source_durations lateness,
+                                     engine::source_durations max_future)
     : client_(client), cfg_(std::move(cfg)),
       stage_(std::move(rules), static_cast<std::uint32_t>(cfg_.partitions),
-             watermark_tracker(std::move(lateness), cfg_.idle_timeout_ns)),
+             engine::watermark_tracker(std::move(lateness), cfg_.idle_timeout_ns),
+             std::move(max_future)),
       probe_(m), dlq_(client, m, "watermark") {}
 
 service::nats_status watermark_service::start() {
@@ -167,7 +212,7 @@ service::nats_status watermark_service::start() {
     // The state of the inputs acked before a restart (those after it are redelivered).
     auto blob = checkpoints_->load("watermark." + cfg_.durable);
     if (!blob) return unexpected{blob.error()};
-    if (*blob && !stage_.tracker().restore(**blob)) {
+    if (*blob && !restore(stage_.tracker(), **blob)) {
       probe_.errors("checkpoint_restore").Increment();
       log_.warn("checkpoint_restore", "watermark checkpoint unreadable; starting empty");
     }
@@ -215,7 +260,10 @@ void watermark_service::encode(routed_output& r, const std::string& id_prefix,
     }
   }
   for (std::size_t i = 0; i < r.late.size(); ++i) {
-    probe_.late(r.late[i].customer).Increment();
+    if (r.late[i].reason == "skew")
+      probe_.skewed(r.late[i].customer).Increment();
+    else
+      probe_.late(r.late[i].customer).Increment();
     outs.push_back({wire::late_subject(r.late[i].customer), wire::encode(r.late[i]),
                     "lt" + id_prefix.substr(id_prefix.find('.')) + "." + std::to_string(i)});
   }
@@ -258,7 +306,7 @@ void watermark_service::checkpoint(bool now) {
   if (!checkpoints_ || !dirty_) return;
   auto t = now_ns();
   if (!now && t - last_checkpoint_ns_ < cfg_.checkpoint_interval_ns) return;
-  if (auto r = checkpoints_->save("watermark." + cfg_.durable, stage_.tracker().snapshot()); !r) {
+  if (auto r = checkpoints_->save("watermark." + cfg_.durable, snapshot(stage_.tracker())); !r) {
     probe_.errors("checkpoint").Increment();
     log_.warn("checkpoint", "watermark checkpoint failed: " + service::to_string(r.error()));
     return;
@@ -270,14 +318,14 @@ void watermark_service::checkpoint(bool now) {
 void watermark_service::update_gauges(std::int64_t now) {
   for (const auto& [customer, sources] : stage_.tracker().sources()) {
     auto wm = stage_.tracker().watermark(customer);
-    if (wm == end_of_time)
+    if (wm == engine::end_of_time)
       probe_.customer_lag(customer).Set(0); // every source at end of input: nothing waits
-    else if (wm != no_watermark)
+    else if (wm != engine::no_watermark)
       probe_.customer_lag(customer).Set(static_cast<double>(now - wm) / 1e9);
     int idle = 0;
     for (const auto& [source, s] : sources) {
       if (stage_.tracker().idle(s, now)) ++idle;
-      if (s.max_event_ns != no_watermark)
+      if (s.max_event_ns != engine::no_watermark)
         probe_.source_lag(customer, source).Set(static_cast<double>(now - s.max_event_ns) / 1e9);
     }
     probe_.idle_sources(customer).Set(idle);
@@ -335,7 +383,7 @@ bool watermark_service::run_round(std::span<service::message> msgs) {
   bool eof_seen = false;
   // A failed round is routed again from the same tracker state, so it comes out the same:
   // the state of each customer it touches, as it was before.
-  std::map<std::string, watermark_tracker::saved_customer> before;
+  std::map<std::string, engine::watermark_tracker::saved_customer> before;
   for (auto& msg : msgs) {
     probe_.batches_in.Increment();
     auto seq = stream_seq(msg);

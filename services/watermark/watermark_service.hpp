@@ -11,8 +11,8 @@
 #include "chainwatch/service/nats_client.hpp"
 #include "watermark_config.hpp"
 #include "watermark_probe.hpp"
-#include "watermark_tracker.hpp"
 
+#include <chainwatch/engine/watermarks.hpp>
 #include <map>
 #include <memory>
 #include <span>
@@ -30,8 +30,11 @@ struct routed_output {
   wire::partition_batch_builder& part(std::uint32_t p) {
     return parts.try_emplace(p, p, max_items, max_bytes).first->second;
   }
-  /// Events behind their customer's watermark.
+  /// Events behind their customer's watermark (reason "late") or too far ahead of their ingest
+  /// time (reason "skew").
   std::vector<wire::late_event> late;
+  /// Of `late`, the skewed ones.
+  std::size_t skewed = 0;
   /// Events that no rule step can use.
   std::size_t dropped = 0;
   /// Events routed to at least one partition.
@@ -51,9 +54,11 @@ struct routed_output {
 /// The pure part: routing, lateness and markers (no NATS).
 class router_stage {
 public:
-  /// Routes with `rules` to `partitions` partitions, watermarks from `tracker`.
+  /// Routes with `rules` to `partitions` partitions, watermarks from `tracker`; an event more
+  /// than `max_future` (per source) ahead of its ingest time is skewed: set aside as late with
+  /// reason "skew", without moving the watermark.
   router_stage(std::shared_ptr<const engine::ruleset> rules, std::uint32_t partitions,
-               watermark_tracker tracker);
+               engine::watermark_tracker tracker, engine::source_durations max_future);
   /// Routes every event of `batch` (seen at wall time `now_ns`) into `out`, then appends a
   /// marker to every partition if the customer's watermark advanced. An event the normalizer
   /// routed with the same rules (event_record::rules equal to their fingerprint) goes where its
@@ -65,28 +70,35 @@ public:
   /// Advances idle customers (wall clock); appends markers for each that advanced.
   void tick(std::int64_t now_ns, routed_output& out);
   /// The tracker (for metrics).
-  const watermark_tracker& tracker() const noexcept { return tracker_; }
+  const engine::watermark_tracker& tracker() const noexcept { return tracker_; }
   /// The tracker (checkpoint restore).
-  watermark_tracker& tracker() noexcept { return tracker_; }
+  engine::watermark_tracker& tracker() noexcept { return tracker_; }
   /// Number of partitions.
   std::uint32_t partitions() const noexcept { return partitions_; }
 
 private:
-  void marker(const std::string& customer, std::int64_t wm, std::int64_t now_ns,
+  void marker(const std::string& customer, const engine::watermark_update& u, std::int64_t now_ns,
               routed_output& out);
 
   engine::router router_;
   std::uint64_t fingerprint_; // of the rules: sent with the hits
   std::uint32_t partitions_;
-  watermark_tracker tracker_;
+  engine::watermark_tracker tracker_;
+  engine::source_durations max_future_;
 };
+
+/// The tracker's state as a wire::watermark_checkpoint (msgpack).
+std::string snapshot(const engine::watermark_tracker& t);
+/// Replaces the tracker's state with a snapshot's; false (state unchanged) on malformed input.
+bool restore(engine::watermark_tracker& t, std::string_view bytes);
 
 /// The service loop over NATS.
 class watermark_service {
 public:
   /// Uses `client` and registers metrics in `m`; both must outlive the service.
   watermark_service(service::nats_client& client, service::metrics& m, watermark_config cfg,
-                    std::shared_ptr<const engine::ruleset> rules, lateness_policy lateness);
+                    std::shared_ptr<const engine::ruleset> rules, engine::source_durations lateness,
+                    engine::source_durations max_future);
   /// Ensures the mesh streams and binds the durable consumer.
   service::nats_status start();
   /// One fetch/route/publish/ack round (plus an idle tick); returns input messages handled.

@@ -367,6 +367,11 @@ struct engine::impl : key_sink {
   }
 
   void on_match(match&& m) override {
+    if (m.undecided) { // a report, not a match: no pipe, not counted as one
+      ++undecided;
+      sink(std::move(m));
+      return;
+    }
     if (auto& p = pipes[m.rule])
       p->push(std::move(m));
     else
@@ -542,7 +547,7 @@ struct engine::impl : key_sink {
   std::vector<heap_entry> heap;
   detail::event_store store{7}; // chunks of 128 events (4 KiB)
   std::uint64_t seq = 0;
-  std::uint64_t events = 0, late = 0, overflow = 0, matches = 0;
+  std::uint64_t events = 0, late = 0, overflow = 0, matches = 0, undecided = 0;
 };
 
 engine::engine(std::shared_ptr<const ruleset> rules, std::function<void(match&&)> sink)
@@ -654,16 +659,20 @@ void engine::enqueue(const event::event_ptr& ev, std::int64_t timestamp_ns, std:
                                    absl::InlinedVector<step_id, 6>(hits.begin(), hits.end())});
 }
 
-void engine::advance(std::int64_t watermark_ns) {
+void engine::advance(std::int64_t watermark_ns, std::int64_t horizon_ns) {
   if (watermark_ns > watermark_) watermark_ = watermark_ns;
+  impl_->horizon = horizon_ns;
   impl_->drain(watermark_);
   impl_->run_until(watermark_);
+  impl_->horizon = no_deadline;
 }
 
-void engine::finish() {
+void engine::finish(std::int64_t horizon_ns) {
   watermark_ = no_deadline;
+  impl_->horizon = horizon_ns;
   impl_->drain(no_deadline);
   impl_->run_until(no_deadline);
+  impl_->horizon = no_deadline;
   for (auto& p : impl_->pipes)
     if (p) p->finish();
 }
@@ -674,6 +683,7 @@ engine_stats engine::stats() const {
   s.late = impl_->late;
   s.overflow = impl_->overflow;
   s.matches = impl_->matches;
+  s.undecided = impl_->undecided;
   s.evaluations = impl_->rt.evaluations();
   s.live_keys = impl_->keys.size();
   // Every heap byte the key states hold, counted as glibc hands it out (chunk header and

@@ -81,12 +81,17 @@ void put_partition_event(writer& w, std::string_view customer, std::uint64_t key
 }
 
 void put_marker(writer& w, std::string_view customer, std::int64_t watermark_ns,
-                std::int64_t wall_ns) {
-  w.array(wall_ns != 0 ? 4 : 3);
+                std::int64_t wall_ns, bool idle, std::int64_t horizon_ns) {
+  const bool decision = idle || horizon_ns != std::numeric_limits<std::int64_t>::max();
+  w.array(decision ? 6 : wall_ns != 0 ? 4 : 3);
   w.uint(1);
   w.str(customer);
   w.sint(watermark_ns);
-  if (wall_ns != 0) w.sint(wall_ns); // appended field: older readers skip it
+  if (wall_ns != 0 || decision) w.sint(wall_ns); // appended fields: older readers skip them
+  if (decision) {
+    w.boolean(idle);
+    w.sint(horizon_ns);
+  }
 }
 
 // One event_record, as append(event_batch) and event_batch_builder write it. The routes are
@@ -134,7 +139,7 @@ std::size_t event_item_hint(std::string_view customer, std::string_view key, std
 }
 
 std::size_t marker_item_hint(std::string_view customer) noexcept {
-  return 5 * field_overhead + customer.size();
+  return 7 * field_overhead + customer.size();
 }
 
 // Opens a record array of at least `min` elements; returns how many extra trailing elements
@@ -225,7 +230,8 @@ const char* to_string(kind k) noexcept {
 
 void append(std::string& out, const raw_batch& msg) {
   writer w(out);
-  envelope(w, kind::raw_batch, 4);
+  const bool origin = !msg.origin.empty() || !msg.header.empty();
+  envelope(w, kind::raw_batch, origin ? 6 : 4);
   w.str(msg.customer);
   w.str(msg.source_type);
   w.sint(msg.ingest_ns);
@@ -235,6 +241,12 @@ void append(std::string& out, const raw_batch& msg) {
     w.bin(rec.bytes);
     w.opt_str(rec.event_id);
     w.opt_uint(rec.sequence);
+  }
+  if (origin) { // appended fields
+    w.str(msg.origin);
+    w.array(static_cast<std::uint32_t>(msg.header.size()));
+    for (const auto& line : msg.header)
+      w.bin(line);
   }
 }
 
@@ -256,7 +268,7 @@ void append(std::string& out, const partition_batch& msg) {
                           ev->event, ev->rules, ev->hits);
     } else {
       const auto& wm = std::get<watermark_marker>(item);
-      put_marker(w, wm.customer, wm.watermark_ns, wm.wall_ns);
+      put_marker(w, wm.customer, wm.watermark_ns, wm.wall_ns, wm.idle, wm.horizon_ns);
     }
   }
 }
@@ -267,7 +279,7 @@ void append(std::string& out, const match_batch& msg) {
   w.str(msg.customer);
   w.array(static_cast<std::uint32_t>(msg.matches.size()));
   for (const auto& m : msg.matches) {
-    w.array(m.watermark_wall_ns != 0 ? 7 : 6);
+    w.array(m.decided_by_idle ? 8 : m.watermark_wall_ns != 0 ? 7 : 6);
     w.str(m.rule_id);
     w.bin(m.key);
     w.array(static_cast<std::uint32_t>(m.events.size()));
@@ -276,7 +288,8 @@ void append(std::string& out, const match_batch& msg) {
     w.sint(m.first_ns);
     w.sint(m.last_ns);
     w.sint(m.watermark_ns);
-    if (m.watermark_wall_ns != 0) w.sint(m.watermark_wall_ns); // appended field
+    if (m.watermark_wall_ns != 0 || m.decided_by_idle) w.sint(m.watermark_wall_ns); // appended
+    if (m.decided_by_idle) w.boolean(true);                                         // appended
   }
 }
 
@@ -295,13 +308,14 @@ void append(std::string& out, const dead_letter& msg) {
 
 void append(std::string& out, const late_event& msg) {
   writer w(out);
-  envelope(w, kind::late_event, 6);
+  envelope(w, kind::late_event, msg.reason.empty() ? 6 : 7);
   w.str(msg.customer);
   w.bin(msg.key);
   w.sint(msg.event_ns);
   w.sint(msg.watermark_ns);
   w.sint(msg.ingest_ns);
   w.bin(msg.event);
+  if (!msg.reason.empty()) w.str(msg.reason); // appended field
 }
 
 void append(std::string& out, const partition_checkpoint& msg) {
@@ -380,6 +394,17 @@ expected<raw_batch, error> decode_raw_batch(std::string_view in) {
     rec.sequence = seq;
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
     (void)skipped;
+  }
+  if (extra >= 2) { // origin and header (appended fields)
+    extra -= 2;
+    CW_WIRE_TRY(origin, r.str());
+    out.origin = origin;
+    CW_WIRE_TRY(lines, r.array());
+    out.header.reserve(reserve_hint(lines));
+    for (std::uint32_t i = 0; i < lines; ++i) {
+      CW_WIRE_TRY(line, r.bin());
+      out.header.emplace_back(line);
+    }
   }
   CW_WIRE_TRY(closed, close_envelope(r, extra));
   (void)closed;
@@ -510,13 +535,20 @@ expected<partition_batch_view, error> decode_partition_batch_view(std::string_vi
       if (fields < known) return unexpected{error{errc::bad_arity, item_at}};
       CW_WIRE_TRY(customer, r.str());
       CW_WIRE_TRY(wm, r.sint());
-      std::int64_t wall = 0;
+      watermark_marker_view m{customer, wm};
       if (fields >= 4) { // emission wall clock (appended field)
         known = 4;
         CW_WIRE_TRY(at, r.sint());
-        wall = at;
+        m.wall_ns = at;
       }
-      out.items.emplace_back(watermark_marker_view{customer, wm, wall});
+      if (fields >= 6) { // idle, horizon (appended fields)
+        known = 6;
+        CW_WIRE_TRY(idle, r.boolean());
+        CW_WIRE_TRY(horizon, r.sint());
+        m.idle = idle;
+        m.horizon_ns = horizon;
+      }
+      out.items.emplace_back(m);
     } else {
       return unexpected{error{errc::bad_value, tag_at}};
     }
@@ -546,7 +578,8 @@ expected<partition_batch, error> decode_partition_batch(std::string_view in) {
                                              {hits.begin(), hits.end()}});
     } else {
       const auto& m = std::get<watermark_marker_view>(item);
-      out.items.emplace_back(watermark_marker{std::string(m.customer), m.watermark_ns, m.wall_ns});
+      out.items.emplace_back(watermark_marker{std::string(m.customer), m.watermark_ns, m.wall_ns,
+                                              m.idle, m.horizon_ns});
     }
   }
   return out;
@@ -583,6 +616,11 @@ expected<match_batch, error> decode_match_batch(std::string_view in) {
     if (rec_extra > 0) { // the marker's emission wall clock (appended field)
       CW_WIRE_TRY(wall, r.sint());
       m.watermark_wall_ns = wall;
+      --rec_extra;
+    }
+    if (rec_extra > 0) { // decided by an idle advance (appended field)
+      CW_WIRE_TRY(idle, r.boolean());
+      m.decided_by_idle = idle;
       --rec_extra;
     }
     CW_WIRE_TRY(skipped, skip_extra(r, rec_extra));
@@ -636,6 +674,11 @@ expected<late_event, error> decode_late_event(std::string_view in) {
   out.watermark_ns = wm;
   out.ingest_ns = ingest_ns;
   out.event = blob;
+  if (extra > 0) { // reason (appended field)
+    --extra;
+    CW_WIRE_TRY(reason, r.str());
+    out.reason = reason;
+  }
   CW_WIRE_TRY(closed, close_envelope(r, extra));
   (void)closed;
   return out;
@@ -798,9 +841,9 @@ void partition_batch_builder::add_event(std::string_view customer, std::uint64_t
 }
 
 void partition_batch_builder::add_marker(std::string_view customer, std::int64_t watermark_ns,
-                                         std::int64_t wall_ns) {
+                                         std::int64_t wall_ns, bool idle, std::int64_t horizon_ns) {
   writer w(items_.next(marker_item_hint(customer)));
-  put_marker(w, customer, watermark_ns, wall_ns);
+  put_marker(w, customer, watermark_ns, wall_ns, idle, horizon_ns);
 }
 
 event_batch_builder::event_batch_builder(std::string_view customer, std::string_view source,

@@ -60,6 +60,10 @@ partition_batch sample_partition() {
   b.items.emplace_back(partition_event{"beta", 1, std::string("\0\xff", 2), -1, 0, "", 0, {}});
   b.items.emplace_back(partition_event{"beta", 2, "k", 0, 0, "e", 5, {}}); // a fingerprint alone
   b.items.emplace_back(watermark_marker{"beta", std::numeric_limits<std::int64_t>::min()});
+  // Moved by the wall clock; the end of input with the latest event time; both appended fields.
+  b.items.emplace_back(watermark_marker{"acme", 95, 0, true});
+  b.items.emplace_back(
+      watermark_marker{"acme", std::numeric_limits<std::int64_t>::max(), 7, false, 94});
   return b;
 }
 
@@ -67,6 +71,7 @@ match_batch sample_matches() {
   match_batch b{"acme", {}};
   b.matches.push_back({"rule-1", "host-1", {blob(20, 1), blob(30, 2)}, 10, 20, 15, 42});
   b.matches.push_back({"rule-2", "", {}, 0, 0, 0, 0}); // the marker's wall clock unknown
+  b.matches.push_back({"rule-3", "k", {}, 1, 2, 3, 0, true}); // decided by idle sources
   return b;
 }
 
@@ -96,6 +101,17 @@ TEST(wire_messages, raw_batch_round_trip) {
   ASSERT_TRUE(back.has_value()) << to_string(back.error());
   EXPECT_EQ(*back, msg);
   EXPECT_EQ(*peek_kind(bytes), kind::raw_batch);
+  // With where the records come from and the stream header before them (appended fields).
+  msg.origin = "ssh.log";
+  msg.header = {"#separator \\x09", "#fields\tts\tuid", "#types\ttime\tstring"};
+  auto with = decode_raw_batch(encode(msg));
+  ASSERT_TRUE(with.has_value()) << to_string(with.error());
+  EXPECT_EQ(*with, msg);
+  msg.origin.clear(); // a header alone is written too
+  auto header_only = decode_raw_batch(encode(msg));
+  ASSERT_TRUE(header_only.has_value());
+  EXPECT_EQ(*header_only, msg);
+  expect_prefixes_fail(encode(msg), decode_raw_batch);
 }
 
 TEST(wire_messages, event_batch_round_trip) {
@@ -260,6 +276,10 @@ TEST(wire_messages, dead_letter_and_late_event_round_trip) {
   auto l = decode_late_event(encode(late));
   ASSERT_TRUE(l.has_value()) << to_string(l.error());
   EXPECT_EQ(*l, late);
+  late.reason = "skew";
+  auto skew = decode_late_event(encode(late));
+  ASSERT_TRUE(skew.has_value()) << to_string(skew.error());
+  EXPECT_EQ(skew->reason, "skew");
 }
 
 TEST(wire_messages, partition_checkpoint_round_trip_and_truncation_fails) {
@@ -314,7 +334,7 @@ TEST(wire_messages, newer_writer_extra_fields_are_skipped) {
   late_event ev = sample_late();
   std::string bytes;
   writer w(bytes);
-  w.array(9);
+  w.array(10);
   w.uint(static_cast<unsigned>(kind::late_event));
   w.uint(schema_version);
   w.str(ev.customer);
@@ -323,6 +343,7 @@ TEST(wire_messages, newer_writer_extra_fields_are_skipped) {
   w.sint(ev.watermark_ns);
   w.sint(ev.ingest_ns);
   w.bin(ev.event);
+  w.str(ev.reason);
   bytes.push_back(static_cast<char>(0x81)); // {"x": [1, nil]}
   w.str("x");
   w.array(2);

@@ -150,6 +150,7 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
   EXPECT_EQ(num("first_ns"), 1000 * time::ns_per_s);
   EXPECT_EQ(num("last_ns"), 1100 * time::ns_per_s);
   EXPECT_EQ(num("watermark_wall_ns"), match.watermark_wall_ns);
+  EXPECT_EQ(str("decided_by"), "events");
   std::string json(got[0].data());
   EXPECT_NE(json.find(R"("key":["svc-backup"])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("tactic":{"id":"TA0006","name":"Credential Access")"), std::string::npos)
@@ -166,6 +167,24 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
   EXPECT_EQ(wm_latency.sample_count, 1u);
   EXPECT_GE(wm_latency.sample_sum, 1.0);
   EXPECT_LT(wm_latency.sample_sum, 120.0);
+}
+
+// A match released by a watermark the wall clock moved (every source idle) says so, so an
+// analyst can tell a gap in the data from evidence; its identity is the same match's.
+TEST(alert, decided_by_idle_sources_is_in_the_json) {
+  wire::match m;
+  m.rule_id = "r";
+  m.first_ns = m.last_ns = m.watermark_ns = 5;
+  m.decided_by_idle = true;
+  std::size_t bad = 0;
+  auto a = alerter::build_alert("acme", m, nullptr, 9, bad);
+  EXPECT_NE(a.json.find(R"("decided_by":"idle")"), std::string::npos) << a.json;
+  auto by_events = m;
+  by_events.decided_by_idle = false;
+  EXPECT_EQ(alerter::alert_id("acme", m), alerter::alert_id("acme", by_events));
+  auto back = wire::decode_match_batch(wire::encode(wire::match_batch{"acme", {m}}));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->matches[0].decided_by_idle) << "the flag travels from matcher to alerter";
 }
 
 TEST_F(alerter_test, repeat_is_suppressed_and_identical_match_is_deduplicated) {

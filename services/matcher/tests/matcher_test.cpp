@@ -330,6 +330,56 @@ TEST_F(matcher_test, markers_decide_keys_in_event_time) {
   fs::remove_all(dir);
 }
 
+// A trailing missing step is decided by what the marker rests on: a window closed by a watermark
+// the wall clock moved (idle sources) gives a match that says so; at the end of input, a window
+// still open past the latest event time (the marker's horizon) is undecided, not a match.
+TEST_F(matcher_test, idle_markers_mark_their_matches_and_the_end_of_input_leaves_open_windows) {
+  auto dir = fs::temp_directory_path() / ("cw-matcher-absence-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "rules");
+  fs::create_directories(dir / "lists");
+  std::ofstream(dir / "rules" / "absence.toml") << R"([rule]
+rule_id = "absence-1"
+name = "authentication without a process within 5 minutes"
+severity = "low"
+risk_score = 21
+language = "eql"
+type = "eql"
+query = '''
+sequence by user.name with maxspan=5m [authentication where true] ![process where true]
+'''
+)";
+  ASSERT_NO_FATAL_FAILURE(start((dir / "rules").string(), (dir / "lists").string(), 1));
+  engine::router rt(catalog_->compiled);
+  std::vector<std::vector<wire::partition_item>> out(1);
+  auto auth = [](const char* user, int s) {
+    return timed_event{s * time::ns_per_s,
+                       parse(std::string(R"({"event":{"category":["authentication"]},)") +
+                             R"("user":{"name":")" + user + R"("}})")};
+  };
+  add_event(rt, auth("alice", 1000), "acme", out);
+  add_event(rt, auth("bob", 2000), "acme", out);
+  // The sources went quiet: the wall clock moves the watermark past alice's window (1300 s).
+  for (auto& items : out)
+    items.push_back(wire::watermark_marker{
+        .customer = "acme", .watermark_ns = 1400 * time::ns_per_s, .wall_ns = 1, .idle = true});
+  // Every source ended at 2000 s: bob's window (to 2300 s) never closed in event time.
+  for (auto& items : out)
+    items.push_back(wire::watermark_marker{.customer = "acme",
+                                           .watermark_ns = engine::no_deadline,
+                                           .wall_ns = 2,
+                                           .idle = false,
+                                           .horizon_ns = 2000 * time::ns_per_s});
+  ASSERT_NO_FATAL_FAILURE(publish(out));
+  auto got = receive("acme", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].key, R"(["alice"])");
+  EXPECT_TRUE(got[0].decided_by_idle);
+  auto& probe = svc_->probe();
+  ASSERT_TRUE(eventually([&] { return probe.undecided.Value() == 1; }));
+  ASSERT_NO_FATAL_FAILURE(expect_no_more());
+  fs::remove_all(dir);
+}
+
 // A server that stops answering (SIGSTOP) stalls the heartbeat: the workers stop using their
 // leases before these can expire (fenced), and once the server answers again the node takes the
 // leases back and resumes each partition from its checkpoint, state intact.

@@ -47,7 +47,7 @@ struct fixture {
   service::metrics metrics{"watermark"};
   std::unique_ptr<watermark::watermark_service> svc;
 
-  bool start(watermark::watermark_config cfg, watermark::lateness_policy lateness) {
+  bool start(watermark::watermark_config cfg, engine::source_durations lateness) {
     auto srv = test_support::nats_server::start();
     if (!srv) return false;
     server = std::move(*srv);
@@ -56,8 +56,9 @@ struct fixture {
     auto c = service::nats_client::connect(opts);
     if (!c) return false;
     client = std::move(*c);
-    svc = std::make_unique<watermark::watermark_service>(*client, metrics, cfg, test_rules(),
-                                                         lateness);
+    svc = std::make_unique<watermark::watermark_service>(
+        *client, metrics, cfg, test_rules(), lateness,
+        engine::source_durations{engine::default_max_future_ns, {}});
     return svc->start().has_value();
   }
 
@@ -136,8 +137,8 @@ void preroute(wire::event_batch& b, const std::shared_ptr<const engine::ruleset>
 std::map<std::uint32_t, std::vector<std::string>> route_batch(const wire::event_batch& b,
                                                               watermark::routed_output& out) {
   watermark::router_stage stage(
-      test_rules(), 4,
-      watermark::watermark_tracker({.default_ns = 1 * s, .overrides = {}}, 3600 * s));
+      test_rules(), 4, engine::watermark_tracker({.default_ns = 1 * s, .overrides = {}}, 3600 * s),
+      {.default_ns = engine::default_max_future_ns, .overrides = {}});
   auto bytes = wire::encode(b);
   auto view = wire::decode_event_batch_view(bytes);
   EXPECT_TRUE(view);
@@ -196,6 +197,72 @@ TEST(watermark_service, routes_found_by_the_normalizer_give_the_same_partition_b
   EXPECT_EQ(route_batch(other, foreign), expected);
   EXPECT_EQ(foreign.prerouted, 0u);
   EXPECT_EQ(foreign.rerouted, 4u);
+}
+
+TEST(watermark_checkpoint, snapshot_restores_sources_and_watermarks) {
+  engine::watermark_tracker t({.default_ns = 5 * s, .overrides = {}}, 60 * s);
+  t.observe("acme", "a", 100 * s, 7);
+  t.observe("acme", "b", 50 * s, 8);
+  t.eof("acme", "b", 9);
+  ASSERT_EQ(t.advance("acme", 10)->watermark_ns, 95 * s);
+  auto snap = watermark::snapshot(t);
+  engine::watermark_tracker u({.default_ns = 5 * s, .overrides = {}}, 60 * s);
+  ASSERT_TRUE(watermark::restore(u, snap));
+  EXPECT_EQ(watermark::snapshot(u), snap);
+  EXPECT_EQ(u.watermark("acme"), 95 * s);
+  EXPECT_FALSE(u.advance("acme", 10).has_value()) << "nothing new";
+  u.eof("acme", "a", 11);
+  auto end = u.advance("acme", 11);
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->watermark_ns, engine::end_of_time) << "b's end of input survived the restore";
+  EXPECT_EQ(end->horizon_ns, 100 * s);
+  EXPECT_FALSE(watermark::restore(u, snap.substr(0, snap.size() - 1))) << "truncated";
+  EXPECT_FALSE(watermark::restore(u, "v1\ns acme a 1 1 2 0\n")) << "the old text format";
+  EXPECT_FALSE(watermark::restore(u, "garbage"));
+  EXPECT_EQ(u.watermark("acme"), engine::end_of_time) << "a failed restore changes nothing";
+}
+
+// The skew guard: one event stamped 2099 in a stream received today goes to the late output
+// with reason "skew" and leaves the watermark alone, so the events after it are not late.
+TEST(watermark_service, an_event_far_ahead_of_its_ingest_time_is_skewed_not_the_watermark) {
+  const std::int64_t now = 1'765'000'000 * s; // Dec 2025
+  auto at = [&](std::int64_t t) {
+    auto r = record(R"({"event":{"category":"file"},"file":{"name":"x"}})", t);
+    r.ingest_ns = now;
+    return r;
+  };
+  wire::event_batch b{.customer = "acme", .source = "syslog", .events = {}};
+  b.events.push_back(at(now - 40 * s));
+  b.events.push_back(at(4'070'908'800 * s)); // 2099-01-01
+  b.events.push_back(at(now - 30 * s));
+  b.events.push_back(at(now + 299 * s)); // a clock a little fast: within max_future
+  b.events.push_back(at(now - 20 * s));
+  watermark::router_stage stage(
+      test_rules(), 2, engine::watermark_tracker({.default_ns = 60 * s, .overrides = {}}, 3600 * s),
+      {.default_ns = engine::default_max_future_ns, .overrides = {{"acme/fast", 1 * s}}});
+  auto bytes = wire::encode(b);
+  auto view = wire::decode_event_batch_view(bytes);
+  ASSERT_TRUE(view);
+  watermark::routed_output out;
+  stage.add(*view, now, out);
+  ASSERT_EQ(out.late.size(), 1u);
+  EXPECT_EQ(out.late[0].reason, "skew");
+  EXPECT_EQ(out.late[0].event_ns, 4'070'908'800 * s);
+  EXPECT_EQ(out.skewed, 1u);
+  EXPECT_EQ(out.items, 4u) << "the four others were routed, none late";
+  EXPECT_EQ(stage.tracker().watermark("acme"), now + 299 * s - 60 * s);
+  // A per-source max_future: "acme/fast" allows 1 s.
+  wire::event_batch fast{.customer = "acme", .source = "fast", .events = {at(now + 2 * s)}};
+  auto fast_bytes = wire::encode(fast);
+  auto fast_view = wire::decode_event_batch_view(fast_bytes);
+  ASSERT_TRUE(fast_view);
+  watermark::routed_output out2;
+  stage.add(*fast_view, now, out2);
+  EXPECT_EQ(out2.skewed, 1u);
+  // The late output round-trips with its reason; an older writer's (no reason) decodes as "".
+  auto le = wire::decode_late_event(wire::encode(out.late[0]));
+  ASSERT_TRUE(le);
+  EXPECT_EQ(le->reason, "skew");
 }
 
 TEST(watermark_service, routes_by_join_key_with_markers_and_sends_late_events) {
@@ -288,14 +355,19 @@ TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
   f.publish(wire::events_subject("acme", "a"),
             {.customer = "acme", .source = "a", .events = {file_event(200 * s)}}, "ev.2");
 
-  auto markers_in = [](const std::vector<service::message>& got) {
+  std::vector<wire::watermark_marker> last_markers;
+  auto markers_in = [&](const std::vector<service::message>& got) {
     std::vector<std::int64_t> out;
+    last_markers.clear();
     for (auto& m : got) {
       auto pb = wire::decode_partition_batch(m.data());
       EXPECT_TRUE(pb);
       if (!pb) continue;
       for (auto& item : pb->items)
-        if (auto* mk = std::get_if<wire::watermark_marker>(&item)) out.push_back(mk->watermark_ns);
+        if (auto* mk = std::get_if<wire::watermark_marker>(&item)) {
+          out.push_back(mk->watermark_ns);
+          last_markers.push_back(*mk);
+        }
     }
     return out;
   };
@@ -309,6 +381,8 @@ TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
   EXPECT_GT(m.back(), 200 * s);
   EXPECT_LT(m.back(), 200 * s + 3600 * s);
   EXPECT_TRUE(std::is_sorted(m.begin(), m.end()));
+  EXPECT_TRUE(last_markers.back().idle) << "the wall clock moved it: the marker says so";
+  EXPECT_FALSE(last_markers.front().idle) << "the first marker came from the events";
 
   // EOF of both sources: +inf closes every window.
   f.publish(wire::events_subject("acme", "a") + ".eof",
@@ -317,11 +391,14 @@ TEST(watermark_service, advances_on_idle_sources_and_to_infinity_at_eof) {
             {.customer = "acme", .source = "b", .events = {}}, "ev.4");
   auto eof = f.collect("CW_PART", "cw.part.1", [&](const auto& got) {
     auto mk = markers_in(got);
-    return !mk.empty() && mk.back() == watermark::end_of_time;
+    return !mk.empty() && mk.back() == engine::end_of_time;
   });
   auto mk = markers_in(eof);
   ASSERT_FALSE(mk.empty());
-  EXPECT_EQ(mk.back(), watermark::end_of_time);
+  EXPECT_EQ(mk.back(), engine::end_of_time);
+  EXPECT_EQ(last_markers.back().horizon_ns, 200 * s)
+      << "input is complete up to the latest event: absences past it are undecided";
+  EXPECT_FALSE(last_markers.back().idle);
 }
 
 // A round is every input of a fetch, one partition_batch per partition; a restarted service cuts
@@ -340,8 +417,9 @@ TEST(watermark_service, a_fetch_is_one_round_and_a_begun_round_is_cut_again_afte
     service::blob_store store(**kv);
     ASSERT_TRUE(store.save("watermark.watermark.round", "1 2"));
   }
-  f.svc = std::make_unique<watermark::watermark_service>(*f.client, f.metrics, cfg, test_rules(),
-                                                         watermark::lateness_policy{1 * s, {}});
+  f.svc = std::make_unique<watermark::watermark_service>(
+      *f.client, f.metrics, cfg, test_rules(), engine::source_durations{1 * s, {}},
+      engine::source_durations{engine::default_max_future_ns, {}});
   ASSERT_TRUE(f.svc->start().has_value());
   // Two rounds, each a batch for both partitions (the marker goes to every partition).
   auto parts = f.collect("CW_PART", "", [](const auto& got) { return got.size() >= 4; });

@@ -63,6 +63,9 @@ struct match {
   std::vector<event::event_ptr> events; ///< one per step (runs expanded)
   std::int64_t first_ns = 0;            ///< earliest event time
   std::int64_t last_ns = 0;             ///< latest event time
+  /// A trailing missing step whose window had not closed in event time when input ended (its
+  /// end is past the horizon given to engine::finish / advance): not a match, only a report.
+  bool undecided = false;
 };
 
 namespace detail {
@@ -157,6 +160,10 @@ public:
   virtual void on_match(match&& m) = 0;
   /// A pending partial was dropped because of max_pending_per_key.
   virtual void on_overflow() {}
+
+  /// Event time up to which input is known to be complete. A trailing missing step whose
+  /// window ends after it is reported with match::undecided instead of matching.
+  std::int64_t horizon = no_deadline;
 };
 
 /// All pending state of one join key, for every rule, with its own event store and time-order
@@ -209,6 +216,7 @@ struct engine_stats {
   std::uint64_t late = 0;            ///< behind the watermark on push, not processed
   std::uint64_t overflow = 0;        ///< partials dropped by max_pending_per_key
   std::uint64_t matches = 0;         ///< matches handed to the sink (after pipes)
+  std::uint64_t undecided = 0;       ///< absences whose window was still open at the horizon
   std::uint64_t evaluations = 0;     ///< step conditions evaluated
   std::size_t live_keys = 0;         ///< key states held
   std::size_t pending_sequences = 0; ///< pending partials over all keys
@@ -248,9 +256,14 @@ public:
   bool reads_events_of(std::span<const step_id> hits) const noexcept;
   /// Raises the watermark: buffered events at or before it are processed, deadlines
   /// at or before it decided (maxspan expiry, trailing missing steps), drained keys dropped.
-  void advance(std::int64_t watermark_ns);
-  /// End of input: processes everything, decides all pending steps, closes pipes.
-  void finish();
+  /// `horizon_ns` is the event time up to which input is complete (below the watermark only at
+  /// the end of input, when the watermark is +inf): a trailing missing step whose window ends
+  /// after it is undecided, handed to the sink with match::undecided set (not a match, not
+  /// piped, counted in engine_stats::undecided).
+  void advance(std::int64_t watermark_ns, std::int64_t horizon_ns = no_deadline);
+  /// End of input: processes everything, decides all pending steps (those past `horizon_ns`,
+  /// the latest event time seen, as undecided: see advance), closes pipes.
+  void finish(std::int64_t horizon_ns = no_deadline);
   /// The current watermark.
   std::int64_t watermark() const noexcept { return watermark_; }
   /// Counters; O(live keys) because gauges are summed on demand.

@@ -9,6 +9,7 @@
 #include "chainwatch/wire/error.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,10 +55,18 @@ struct raw_batch {
   std::string customer;
   /// Source type name (a normalizer mapping name, e.g. "zeek.conn").
   std::string source_type;
-  /// Time the ingestor received the batch, ns since the epoch.
+  /// Time the ingestor received the batch, ns since the epoch (0: unknown; the watermark
+  /// service's skew guard then has no reference for its events).
   std::int64_t ingest_ns = 0;
   /// The records.
   std::vector<raw_record> records;
+  /// Where the records come from, when it says what they are: a file name (`ssh.log`, which
+  /// names a Zeek log's type). Empty: unknown (appended field).
+  std::string origin;
+  /// The stream's header lines in force before the first record (a Zeek TSV `#fields` block
+  /// read earlier in the file): a batch normalizes on its own, on any normalizer replica
+  /// (appended field, written with `origin`).
+  std::vector<std::string> header;
 
   friend bool operator==(const raw_batch&, const raw_batch&) = default;
 };
@@ -140,6 +149,13 @@ struct watermark_marker {
   /// Wall clock when the watermark service emitted it, ns since the epoch (0: unknown): the
   /// moment the watermark passed, from which watermark-to-alert latency is measured.
   std::int64_t wall_ns = 0;
+  /// The wall clock moved the watermark (every source of the customer still sending was idle):
+  /// what it decides rests on no event (appended field).
+  bool idle = false;
+  /// Event time up to which the customer's input is complete: its latest event time when
+  /// every source reached end of input (watermark +inf); INT64_MAX otherwise. A missing step
+  /// whose window ends after it is undecided (appended field, written with `idle`).
+  std::int64_t horizon_ns = std::numeric_limits<std::int64_t>::max();
 
   friend bool operator==(const watermark_marker&, const watermark_marker&) = default;
 };
@@ -175,6 +191,9 @@ struct match {
   /// (watermark_marker::wall_ns; 0: unknown, e.g. released by an end of input in `hunt`). Not
   /// part of the match's identity (msg ids leave it out).
   std::int64_t watermark_wall_ns = 0;
+  /// The marker that released the match was moved by the wall clock, its sources idle
+  /// (watermark_marker::idle): the match rests on missing data, not on events (appended field).
+  bool decided_by_idle = false;
 
   friend bool operator==(const match&, const match&) = default;
 };
@@ -225,6 +244,9 @@ struct late_event {
   std::int64_t ingest_ns = 0;
   /// The ECS event as msgpack.
   std::string event;
+  /// Why it was set aside: "late" (behind the watermark) or "skew" (more than max_future ahead
+  /// of its ingest time); empty from an older writer, which means "late" (appended field).
+  std::string reason;
 
   friend bool operator==(const late_event&, const late_event&) = default;
 };
@@ -422,6 +444,8 @@ struct watermark_marker_view {
   std::string_view customer;
   std::int64_t watermark_ns = 0;
   std::int64_t wall_ns = 0;
+  bool idle = false;
+  std::int64_t horizon_ns = std::numeric_limits<std::int64_t>::max();
 };
 using partition_item_view = std::variant<partition_event_view, watermark_marker_view>;
 /// A partition_batch whose items are views (the matcher's hot path: no allocation per item).
@@ -501,7 +525,9 @@ public:
                  std::int64_t event_ns, std::int64_t ingest_ns, std::string_view event,
                  std::uint64_t rules, std::span<const std::uint32_t> hits);
   /// Appends a watermark_marker.
-  void add_marker(std::string_view customer, std::int64_t watermark_ns, std::int64_t wall_ns);
+  void add_marker(std::string_view customer, std::int64_t watermark_ns, std::int64_t wall_ns,
+                  bool idle = false,
+                  std::int64_t horizon_ns = std::numeric_limits<std::int64_t>::max());
   /// The encoded messages (frames where encode() would compress), in order; resets.
   std::vector<std::string> finish() { return items_.finish(); }
 

@@ -1,9 +1,8 @@
-#include "watermark_tracker.hpp"
-
 #include <algorithm>
-#include <chainwatch/wire/messages.hpp>
+#include <chainwatch/base/time.hpp>
+#include <chainwatch/engine/watermarks.hpp>
 
-namespace chainwatch::watermark {
+namespace chainwatch::engine {
 
 namespace {
 
@@ -27,41 +26,16 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-} // namespace
-
-std::optional<std::int64_t> parse_duration(std::string_view text) {
-  text = trim(text);
-  std::size_t i = 0;
-  double value = 0;
-  bool digits = false;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    value = value * 10 + (text[i++] - '0');
-    digits = true;
-  }
-  if (i < text.size() && text[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10)
-      value += (text[i] - '0') * scale;
-  }
-  if (!digits) return std::nullopt;
-  auto unit = text.substr(i);
-  double mul = 1e9;
-  if (unit == "ns")
-    mul = 1;
-  else if (unit == "us")
-    mul = 1e3;
-  else if (unit == "ms")
-    mul = 1e6;
-  else if (unit == "s" || unit.empty())
-    mul = 1e9;
-  else if (unit == "m")
-    mul = 60e9;
-  else if (unit == "h")
-    mul = 3600e9;
-  else
-    return std::nullopt;
-  return static_cast<std::int64_t>(value * mul);
+// The median of a few times (the lower middle one of an even count).
+std::int64_t median(std::span<const std::int64_t> times) {
+  std::int64_t buf[64];
+  const std::size_t n = std::min<std::size_t>(times.size(), 64);
+  std::copy_n(times.begin(), n, buf);
+  std::nth_element(buf, buf + (n - 1) / 2, buf + n);
+  return buf[(n - 1) / 2];
 }
+
+} // namespace
 
 std::optional<std::map<std::string, std::int64_t, std::less<>>>
 parse_overrides(std::string_view text, std::string* error) {
@@ -73,9 +47,9 @@ parse_overrides(std::string_view text, std::string* error) {
     if (item.empty()) continue;
     auto eq = item.find('=');
     std::optional<std::int64_t> d;
-    if (eq != std::string_view::npos) d = parse_duration(item.substr(eq + 1));
+    if (eq != std::string_view::npos) d = time::parse_duration(trim(item.substr(eq + 1)));
     if (!d || trim(item.substr(0, eq)).empty()) {
-      if (error) *error = "bad lateness override '" + std::string(item) + "' (want source=5s)";
+      if (error) *error = "bad override '" + std::string(item) + "' (want source=5s)";
       return std::nullopt;
     }
     out[std::string(trim(item.substr(0, eq)))] = *d;
@@ -83,10 +57,18 @@ parse_overrides(std::string_view text, std::string* error) {
   return out;
 }
 
-std::int64_t lateness_policy::of(const std::string& customer, const std::string& source) const {
+std::int64_t source_durations::of(const std::string& customer, const std::string& source) const {
+  if (overrides.empty()) return default_ns;
   if (auto it = overrides.find(customer + "/" + source); it != overrides.end()) return it->second;
   if (auto it = overrides.find(source); it != overrides.end()) return it->second;
   return default_ns;
+}
+
+bool skewed_among(std::span<const std::int64_t> before, std::int64_t event_ns,
+                  std::span<const std::int64_t> after, std::int64_t max_future_ns) {
+  if (after.empty()) return false;
+  if (!skewed(event_ns, median(after), max_future_ns)) return false;
+  return before.empty() || skewed(event_ns, median(before), max_future_ns);
 }
 
 void watermark_tracker::observe(const std::string& customer, const std::string& source,
@@ -120,8 +102,8 @@ bool watermark_tracker::idle(const source_state& s, std::int64_t now_ns) const n
   return !s.eof && now_ns - s.last_seen_ns >= idle_timeout_ns_;
 }
 
-std::optional<std::int64_t> watermark_tracker::advance(const std::string& customer,
-                                                       std::int64_t now_ns) {
+std::optional<watermark_update> watermark_tracker::advance(const std::string& customer,
+                                                           std::int64_t now_ns) {
   auto it = sources_.find(customer);
   if (it == sources_.end() || it->second.empty()) return std::nullopt;
   std::int64_t active_min = end_of_time;
@@ -129,7 +111,9 @@ std::optional<std::int64_t> watermark_tracker::advance(const std::string& custom
   bool all_eof = true;
   std::int64_t idle_max = no_watermark;
   std::int64_t last_seen = 0;
+  std::int64_t max_event = no_watermark;
   for (const auto& [name, s] : it->second) {
+    max_event = std::max(max_event, s.max_event_ns);
     if (s.eof) continue;
     all_eof = false;
     auto wm = sat_sub(s.max_event_ns, s.lateness_ns);
@@ -141,39 +125,32 @@ std::optional<std::int64_t> watermark_tracker::advance(const std::string& custom
       last_seen = std::max(last_seen, s.last_seen_ns);
     }
   }
-  std::int64_t candidate;
-  if (all_eof)
-    candidate = end_of_time;
-  else if (any_active)
-    candidate = active_min;
-  else
-    candidate = sat_add(idle_max, now_ns - last_seen);
+  watermark_update u;
+  if (all_eof) {
+    u.watermark_ns = end_of_time;
+    u.horizon_ns = max_event;
+  } else if (any_active) {
+    u.watermark_ns = active_min;
+  } else {
+    u.watermark_ns = sat_add(idle_max, now_ns - last_seen);
+    u.idle = true;
+  }
   auto& wm = watermarks_.try_emplace(customer, no_watermark).first->second;
-  if (candidate <= wm) return std::nullopt;
-  wm = candidate;
-  return wm;
+  if (u.watermark_ns <= wm) return std::nullopt;
+  wm = u.watermark_ns;
+  return u;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> watermark_tracker::tick(std::int64_t now_ns) {
-  std::vector<std::pair<std::string, std::int64_t>> out;
+std::vector<std::pair<std::string, watermark_update>> watermark_tracker::tick(std::int64_t now_ns) {
+  std::vector<std::pair<std::string, watermark_update>> out;
   for (const auto& [customer, srcs] : sources_)
-    if (auto wm = advance(customer, now_ns)) out.emplace_back(customer, *wm);
+    if (auto u = advance(customer, now_ns)) out.emplace_back(customer, *u);
   return out;
 }
 
 std::int64_t watermark_tracker::watermark(const std::string& customer) const {
   auto it = watermarks_.find(customer);
   return it == watermarks_.end() ? no_watermark : it->second;
-}
-
-std::string watermark_tracker::snapshot() const {
-  wire::watermark_checkpoint c;
-  for (const auto& [customer, sources] : sources_)
-    for (const auto& [source, s] : sources)
-      c.sources.push_back({customer, source, s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof});
-  for (const auto& [customer, wm] : watermarks_)
-    c.watermarks.push_back({customer, wm});
-  return wire::encode(c);
 }
 
 watermark_tracker::saved_customer watermark_tracker::save(const std::string& customer) const {
@@ -194,18 +171,9 @@ void watermark_tracker::put_back(const std::string& customer, saved_customer sav
     watermarks_.erase(customer);
 }
 
-bool watermark_tracker::restore(std::string_view bytes) {
-  auto c = wire::decode_watermark_checkpoint(bytes);
-  if (!c) return false;
-  std::map<std::string, std::map<std::string, source_state>> sources;
-  std::map<std::string, std::int64_t> watermarks;
-  for (const auto& s : c->sources)
-    sources[s.customer][s.source] = {s.max_event_ns, s.last_seen_ns, s.lateness_ns, s.eof};
-  for (const auto& w : c->watermarks)
-    watermarks[w.customer] = w.watermark_ns;
+void watermark_tracker::assign(source_map sources, std::map<std::string, std::int64_t> watermarks) {
   sources_ = std::move(sources);
   watermarks_ = std::move(watermarks);
-  return true;
 }
 
-} // namespace chainwatch::watermark
+} // namespace chainwatch::engine
