@@ -25,6 +25,11 @@ struct hunt_options {
   std::vector<std::string> source_dirs; ///< mapping tables (empty: default_source_dirs())
   bool progress = true;
   std::size_t max_pending = 1000;
+  std::string max_future =
+      "5m";                   ///< the skew guard: how far ahead of its neighbours an event may be
+  std::string late_file;      ///< late and skewed events to this NDJSON file (empty: none)
+  bool undecided = false;     ///< print undecided absences as lines marked "undecided"
+  std::string reference_time; ///< year-less dates read against this (empty: file mtime)
 };
 
 /// Runs rules over event files and prints one NDJSON line per match.
@@ -46,6 +51,7 @@ struct normalize_options {
   std::string source;
   std::vector<std::string> source_dirs;
   std::vector<std::string> files;
+  std::string reference_time; ///< year-less dates read against this (empty: file mtime)
 };
 
 /// Normalizes raw logs to ECS, one NDJSON line per input event (or error).

@@ -1,6 +1,7 @@
 #include "event_time.hpp"
 
 #include <charconv>
+#include <cmath>
 
 namespace chainwatch::cli {
 
@@ -16,6 +17,9 @@ std::optional<time_format> parse_time_format(std::string_view w) {
 namespace {
 
 std::optional<std::int64_t> from_number(double n, bool is_int, std::int64_t i, time_format f) {
+  // Security events are not from before 1970, and nothing past 2262 fits in int64 ns: such a
+  // number is a wrong field or a broken clock, not a time (1e300 once read as 1677).
+  if (!std::isfinite(n) || n < 0 || n > 9.2e18) return std::nullopt;
   switch (f) {
   case time_format::epoch_s:
     return time::from_epoch_s(n);
@@ -54,6 +58,7 @@ std::optional<std::int64_t> event_time(event::value_ref v, time_format f) {
     double d = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
     if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    if (!std::isfinite(d) || d < 0 || d > 9.2e18) return std::nullopt;
     std::int64_t i = static_cast<std::int64_t>(d);
     return from_number(d, static_cast<double>(i) == d, i, f);
   }

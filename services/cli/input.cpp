@@ -1,145 +1,113 @@
 #include "input.hpp"
 
 #include <cerrno>
-#include <cstdio>
+#include <chrono>
 #include <cstring>
-#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace chainwatch::cli {
 
-namespace {
-
 // gzopen reads plain files transparently, so one code path serves both.
-struct gz_closer {
-  void operator()(gzFile f) const { gzclose(f); }
+struct line_reader::file {
+  gzFile gz = nullptr;
+  ~file() {
+    if (gz) gzclose(gz);
+  }
 };
-using gz_ptr = std::unique_ptr<gzFile_s, gz_closer>;
 
-gz_ptr open(const std::string& path, std::string& err) {
-  gzFile f = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
-  if (!f)
-    err = path + ": " + std::strerror(errno);
-  else
-    gzbuffer(f, 1 << 17);
-  return gz_ptr{f};
+line_reader::line_reader(line_reader&&) noexcept = default;
+line_reader& line_reader::operator=(line_reader&&) noexcept = default;
+line_reader::~line_reader() = default;
+
+expected<line_reader, std::string> line_reader::open(const std::string& path) {
+  line_reader r;
+  r.path_ = path;
+  r.f_ = std::make_unique<file>();
+  const bool stdin_ = path == "-";
+  r.f_->gz = stdin_ ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
+  if (!r.f_->gz) return unexpected{path + ": " + std::strerror(errno)};
+  gzbuffer(r.f_->gz, 1 << 17);
+  struct stat st {};
+  if (!stdin_ && ::stat(path.c_str(), &st) == 0) {
+    r.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  } else {
+    r.mtime_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  }
+  return r;
 }
 
-} // namespace
+std::optional<std::string_view> line_reader::next() {
+  for (;;) {
+    if (auto nl = buf_.find('\n', start_); nl != std::string::npos) {
+      std::string_view line{buf_.data() + start_, nl - start_};
+      start_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      ++line_no_;
+      return line;
+    }
+    if (eof_) {
+      if (start_ >= buf_.size()) return std::nullopt;
+      std::string_view line{buf_.data() + start_, buf_.size() - start_};
+      start_ = buf_.size();
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      ++line_no_;
+      return line;
+    }
+    buf_.erase(0, start_); // keep the partial line, drop what was returned
+    start_ = 0;
+    char chunk[1 << 16];
+    int n = gzread(f_->gz, chunk, sizeof chunk);
+    if (n < 0) {
+      int code = 0;
+      error_ = path_ + ": " + gzerror(f_->gz, &code);
+      eof_ = true;
+      buf_.clear();
+      return std::nullopt;
+    }
+    if (n == 0)
+      eof_ = true;
+    else
+      buf_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+bool line_reader::read_rest(std::string& out) {
+  out.append(buf_, start_, std::string::npos);
+  buf_.clear();
+  start_ = 0;
+  char chunk[1 << 16];
+  while (!eof_) {
+    int n = gzread(f_->gz, chunk, sizeof chunk);
+    if (n < 0) {
+      int code = 0;
+      error_ = path_ + ": " + gzerror(f_->gz, &code);
+      eof_ = true;
+      return false;
+    }
+    if (n == 0) eof_ = true;
+    out.append(chunk, static_cast<std::size_t>(n));
+  }
+  return true;
+}
 
 std::string for_each_line(const std::string& path,
                           const std::function<void(std::string_view, std::uint64_t)>& on_line) {
-  std::string err;
-  auto f = open(path, err);
-  if (!f) return err;
-  std::string buf;
-  std::size_t start = 0;
-  std::uint64_t line_no = 0;
-  char chunk[1 << 16];
-  for (;;) {
-    int n = gzread(f.get(), chunk, sizeof chunk);
-    if (n < 0) {
-      int code = 0;
-      return path + ": " + gzerror(f.get(), &code);
-    }
-    if (n == 0) break;
-    buf.append(chunk, static_cast<std::size_t>(n));
-    std::size_t nl;
-    while ((nl = buf.find('\n', start)) != std::string::npos) {
-      std::string_view line{buf.data() + start, nl - start};
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      on_line(line, ++line_no);
-      start = nl + 1;
-    }
-    buf.erase(0, start);
-    start = 0;
-  }
-  if (!buf.empty()) on_line(buf, ++line_no);
-  return {};
+  auto r = line_reader::open(path);
+  if (!r) return r.error();
+  while (auto line = r->next())
+    on_line(*line, r->line_number());
+  return r->error();
 }
 
 std::string read_file(const std::string& path, std::string& out) {
-  std::string err;
-  auto f = open(path, err);
-  if (!f) return err;
-  char chunk[1 << 16];
-  for (;;) {
-    int n = gzread(f.get(), chunk, sizeof chunk);
-    if (n < 0) {
-      int code = 0;
-      return path + ": " + gzerror(f.get(), &code);
-    }
-    if (n == 0) break;
-    out.append(chunk, static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-namespace {
-
-// Emits every element of a JSON array document as one record.
-void emit_array(const std::string& path, std::string_view text, event::json_decoder& decoder,
-                const std::function<void(record&&)>& on_record) {
-  event::decode_limits limits;
-  limits.max_bytes = text.size() + 1;
-  limits.max_depth += 1; // the enclosing array
-  auto doc = decoder.decode(text, limits);
-  if (!doc) {
-    on_record(
-        {&path, 1, nullptr, doc.error().reason + " at byte " + std::to_string(doc.error().offset)});
-    return;
-  }
-  std::uint64_t index = 0;
-  event::builder b;
-  for (auto c = doc->root().first_child(); c.exists(); c = c.next_sibling()) {
-    ++index;
-    if (c.type() != event::kind::object) {
-      on_record({&path, index, nullptr, "array element is not a JSON object"});
-      continue;
-    }
-    b.reset();
-    b.copy(c);
-    on_record({&path, index, std::make_shared<const event::event>(b.finish()), {}});
-  }
-}
-
-} // namespace
-
-std::string read_events(const std::string& path, event::json_decoder& decoder,
-                        const std::function<void(record&&)>& on_record) {
-  // The first non-blank line tells a JSON array (collected whole, then split)
-  // from NDJSON (streamed line by line). This works for stdin too.
-  enum class mode { unknown, ndjson, array } m = mode::unknown;
-  std::string array_text;
-  auto err = for_each_line(path, [&](std::string_view line, std::uint64_t no) {
-    if (m == mode::array) {
-      array_text.append(line).push_back('\n');
-      return;
-    }
-    auto first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return;
-    if (m == mode::unknown) {
-      m = line[first] == '[' ? mode::array : mode::ndjson;
-      if (m == mode::array) {
-        array_text.append(line).push_back('\n');
-        return;
-      }
-    }
-    auto ev = decoder.decode(line);
-    if (!ev) {
-      on_record({&path, no, nullptr,
-                 ev.error().reason + " at byte " + std::to_string(ev.error().offset)});
-      return;
-    }
-    if (ev->root().type() != event::kind::object) {
-      on_record({&path, no, nullptr, "line is not a JSON object"});
-      return;
-    }
-    on_record({&path, no, std::make_shared<const event::event>(std::move(*ev)), {}});
-  });
-  if (!err.empty()) return err;
-  if (m == mode::array) emit_array(path, array_text, decoder, on_record);
-  return {};
+  auto r = line_reader::open(path);
+  if (!r) return r.error();
+  r->read_rest(out);
+  return r->error();
 }
 
 } // namespace chainwatch::cli

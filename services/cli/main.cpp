@@ -11,11 +11,13 @@ int main(int argc, char** argv) {
   hunt_options h;
   auto* hunt = app.add_subcommand(
       "hunt", "Run EQL rules over event files (NDJSON or JSON array, .gz, - for stdin)");
-  hunt->add_option("--query,-q", h.queries, "An EQL query (repeatable)");
+  hunt->add_option("--query,-q", h.queries, "An EQL query (repeatable)")->allow_extra_args(false);
   hunt->add_option("--rules,-r", h.rule_paths,
-                   "A detection-rules TOML file or directory (repeatable)");
+                   "A detection-rules TOML file or directory (repeatable)")
+      ->allow_extra_args(false);
   hunt->add_option("--lists", h.list_dirs,
-                   "Directory of lookup lists (default: $CHAINWATCH_LISTS or ./config/lists)");
+                   "Directory of lookup lists (default: $CHAINWATCH_LISTS or ./config/lists)")
+      ->allow_extra_args(false);
   hunt->add_option("--timestamp-field", h.timestamp_field, "Field holding the event time")
       ->capture_default_str();
   hunt->add_option("--timestamp-format", h.timestamp_format,
@@ -38,15 +40,27 @@ int main(int argc, char** argv) {
   hunt->add_option("--source", h.source,
                    "Normalize raw logs of this source type first (see `chainwatch sources`)");
   hunt->add_option(
-      "--sources-dir", h.source_dirs,
-      "Directory of source mapping tables (default: $CHAINWATCH_SOURCES or ./config/sources)");
+          "--sources-dir", h.source_dirs,
+          "Directory of source mapping tables (default: $CHAINWATCH_SOURCES or ./config/sources)")
+      ->allow_extra_args(false);
+  hunt->add_option("--max-future", h.max_future,
+                   "Skew guard: an event this far ahead of its neighbours in its file is set aside")
+      ->capture_default_str();
+  hunt->add_option("--late", h.late_file,
+                   "Write late and skewed events to this file (NDJSON: reason, file, line, event)");
+  hunt->add_flag("--undecided", h.undecided,
+                 "Also print absences whose window was still open at the end of input, marked "
+                 "\"undecided\": true (they are never matches)");
+  hunt->add_option("--reference-time", h.reference_time,
+                   "Year-less (RFC 3164) dates are read against this ISO 8601 time (default: each "
+                   "file's modification time; stdin: now)");
   hunt->add_flag("!--no-progress", h.progress, "Never show the progress line");
   hunt->add_option("files", h.files, "Event files")->required();
 
   lint_options l;
   auto* lint = app.add_subcommand("lint", "Compile rules and report errors as file:line:col");
-  lint->add_option("--query,-q", l.queries, "An EQL query (repeatable)");
-  lint->add_option("--lists", l.list_dirs, "Directory of lookup lists");
+  lint->add_option("--query,-q", l.queries, "An EQL query (repeatable)")->allow_extra_args(false);
+  lint->add_option("--lists", l.list_dirs, "Directory of lookup lists")->allow_extra_args(false);
   lint->add_option("--event-type-field", l.event_type_field, "Field holding the event category")
       ->capture_default_str();
   lint->add_option("paths", l.paths, "Rule files or directories");
@@ -55,7 +69,11 @@ int main(int argc, char** argv) {
   auto* norm = app.add_subcommand(
       "normalize", "Normalize raw logs to ECS (NDJSON out; errors as {\"error\": ...})");
   norm->add_option("--source,-s", n.source, "Source type (see `chainwatch sources`)")->required();
-  norm->add_option("--sources-dir", n.source_dirs, "Directory of source mapping tables");
+  norm->add_option("--sources-dir", n.source_dirs, "Directory of source mapping tables")
+      ->allow_extra_args(false);
+  norm->add_option("--reference-time", n.reference_time,
+                   "Year-less (RFC 3164) dates are read against this ISO 8601 time (default: each "
+                   "file's modification time; stdin: now)");
   norm->add_option("files", n.files, "Raw log files (default: stdin)");
 
   auto* srcs = app.add_subcommand("sources", "List the source types normalize understands");

@@ -1,7 +1,9 @@
 #include "commands.hpp"
 #include "input.hpp"
 #include "normalize_input.hpp"
+#include "records.hpp"
 
+#include <chainwatch/base/time.hpp>
 #include <chainwatch/normalize/normalizer.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -43,63 +45,6 @@ expected<normalize::normalizer, std::string> load_normalizer(const std::vector<s
   return std::move(*n);
 }
 
-std::string read_normalized(const std::string& path, normalize::normalizer& n,
-                            normalize::source_type source,
-                            const std::function<void(record&&)>& on_record) {
-  normalize::context ctx{fs::path(path).filename().string()};
-  normalize::stream_reader reader{n, source, ctx};
-  auto emit = [&](std::string_view raw, std::uint64_t no) {
-    auto r = reader.next(raw);
-    if (!r) {
-      const auto& e = r.error();
-      on_record({&path, no, nullptr,
-                 std::string(normalize::to_string(e.code)) + ": " + e.reason + " at byte " +
-                     std::to_string(e.offset)});
-    } else if (*r) {
-      on_record({&path, no, std::make_shared<const event::event>(std::move(**r)), {}});
-    }
-  };
-  // A JSON array file (a common export format) feeds its elements one by one.
-  std::string head;
-  if (path != "-") {
-    std::string err;
-    bool is_array = false;
-    (void)for_each_line(path, [&](std::string_view line, std::uint64_t) {
-      if (!is_array && head.empty()) {
-        auto p = line.find_first_not_of(" \t");
-        if (p != std::string_view::npos) {
-          head = std::string(1, line[p]);
-          is_array = line[p] == '[';
-        }
-      }
-    });
-    if (is_array) {
-      std::string text;
-      if (auto e = read_file(path, text); !e.empty()) return e;
-      event::json_decoder decoder;
-      event::decode_limits limits;
-      limits.max_bytes = text.size() + 1;
-      auto doc = decoder.decode(text, limits);
-      if (!doc) {
-        on_record({&path, 1, nullptr, doc.error().reason});
-        return {};
-      }
-      std::uint64_t index = 0;
-      std::string element;
-      for (auto c = doc->root().first_child(); c.exists(); c = c.next_sibling()) {
-        element.clear();
-        event::append_json(element, c);
-        emit(element, ++index);
-      }
-      return {};
-    }
-  }
-  return for_each_line(path, [&](std::string_view line, std::uint64_t no) {
-    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
-    emit(line, no);
-  });
-}
-
 int run_sources() {
   for (const auto& s : normalize::sources())
     std::printf("%-18s %s%s\n", std::string(s.name).c_str(), std::string(s.description).c_str(),
@@ -119,31 +64,47 @@ int run_normalize(const normalize_options& o) {
     std::cerr << "chainwatch normalize: " << n.error() << "\n";
     return 2;
   }
-  std::vector<std::string> files = o.files.empty() ? std::vector<std::string>{"-"} : o.files;
+  std::int64_t reference_ns = 0;
+  if (!o.reference_time.empty()) {
+    auto t = time::parse_iso8601(o.reference_time);
+    if (!t) {
+      std::cerr << "chainwatch normalize: --reference-time wants an ISO 8601 time, not '"
+                << o.reference_time << "'\n";
+      return 2;
+    }
+    reference_ns = *t;
+  }
+  const std::vector<std::string> files = o.files.empty() ? std::vector<std::string>{"-"} : o.files;
   std::string out;
   std::uint64_t ok = 0, failed = 0;
   int status = 0;
   for (const auto& f : files) {
-    auto err = read_normalized(f, *n, *source, [&](record&& r) {
+    auto reader = record_reader::open(f, *n, *source, reference_ns);
+    if (!reader) {
+      std::cerr << "chainwatch normalize: " << reader.error() << "\n";
+      status = 1;
+      continue;
+    }
+    while (auto r = reader->next()) {
       out.clear();
-      if (r.ev) {
+      if (r->ev) {
         ++ok;
-        event::append_json(out, r.ev->root());
+        event::append_json(out, r->ev->root());
       } else {
         ++failed;
         out += "{\"error\":{\"source\":";
         event::append_json_string(out, o.source);
         out += ",\"file\":";
         event::append_json_string(out, f);
-        out += ",\"line\":" + std::to_string(r.line) + ",\"reason\":";
-        event::append_json_string(out, r.error);
+        out += ",\"line\":" + std::to_string(r->line) + ",\"reason\":";
+        event::append_json_string(out, r->error);
         out += "}}";
       }
       out += '\n';
       std::fwrite(out.data(), 1, out.size(), stdout);
-    });
-    if (!err.empty()) {
-      std::cerr << "chainwatch normalize: " << err << "\n";
+    }
+    if (!reader->error().empty()) {
+      std::cerr << "chainwatch normalize: " << reader->error() << "\n";
       status = 1;
     }
   }
