@@ -125,8 +125,8 @@ alert build_alert(std::string_view customer, const wire::match& m, const rules::
   field(out, "last_event_time", time::format_iso8601(m.last_ns));
   out += ',';
   field(out, "detection_time", time::format_iso8601(detected_ns));
-  // "idle": the watermark that released it was moved by the wall clock because every source of
-  // the customer had gone quiet; an absence decided so may be a gap in the data, not evidence.
+  // "idle": an absence decided by a watermark the wall clock moved because every source of the
+  // customer had gone quiet: it may be a gap in the data, not evidence.
   out += ',';
   field(out, "decided_by", m.decided_by_idle ? "idle" : "events");
   out += ",\"first_ns\":" + std::to_string(m.first_ns) +

@@ -14,6 +14,7 @@
 #include <chainwatch/wire/subjects.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -115,7 +116,7 @@ int run_replay(const replay_options& o) {
   };
   auto flush = [&] {
     if (batch.records.empty()) return;
-    batch.ingest_ns = wall_ns();
+    batch.ingest_ns = wall_ns(); // when the lines were read: the year of year-less syslog dates
     auto id = id_prefix + std::to_string(batch.records.front().sequence.value_or(0));
     send(subject, wire::encode(batch), id);
     ++batches;
@@ -155,8 +156,20 @@ int run_replay(const replay_options& o) {
     }
   };
 
+  // A Zeek TSV file's `#` header block (separator, #fields, #types, ...) goes with every batch of
+  // the lines it describes, not as records: each batch is normalized on its own, by any replica.
+  const bool zeek = o.source == "zeek" || o.source.starts_with("zeek.");
+  bool data_since_header = true;
   auto on_line = [&](std::string_view line, std::uint64_t) {
     if (line.empty()) return;
+    if (zeek && line.front() == '#') {
+      flush(); // the records so far belong to the header before this one
+      if (data_since_header) batch.header.clear();
+      data_since_header = false;
+      batch.header.emplace_back(line);
+      return;
+    }
+    data_since_header = true;
     pace(line);
     if (batch.records.size() >= 1000 || batch_bytes + line.size() > 512 * 1024) flush();
     batch.records.push_back({std::string(line), std::nullopt, lines});
@@ -178,6 +191,11 @@ int run_replay(const replay_options& o) {
 
   int status = 0;
   for (const auto& f : o.files) {
+    // The file's name says what its lines are when the source type does not (`ssh.log`).
+    flush();
+    batch.origin = f == "-" ? std::string() : std::filesystem::path(f).filename().string();
+    batch.header.clear();
+    data_since_header = true;
     if (auto e = for_each_line(f, on_line); !e.empty()) {
       std::cerr << "\nchainwatch replay: " << e << "\n";
       status = 1;

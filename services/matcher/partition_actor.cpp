@@ -82,7 +82,9 @@ struct partition_state {
     const auto& ce = customers.find(customer)->second;
     w.watermark_ns = ce.eng->watermark();
     w.watermark_wall_ns = ce.marker_wall_ns;
-    w.decided_by_idle = ce.marker_idle;
+    // An absence decided by a watermark the wall clock moved rests on no event: it may be a gap
+    // in the data. A chain of events is evidence whatever released it.
+    w.decided_by_idle = ce.marker_idle && m.absence;
     matches[customer].push_back(std::move(w));
   }
 

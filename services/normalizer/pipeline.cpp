@@ -90,6 +90,8 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
     return out;
   }
 
+  // A producer that did not stamp the batch: it was received now (0 stays 0: unknown).
+  const std::int64_t ingest_ns = in.ingest_ns != 0 ? in.ingest_ns : now_ns;
   const event::field_path ts_path(opts_.timestamp_field);
   wire::event_batch_builder batches(in.customer, in.source_type,
                                     std::max<std::size_t>(1, opts_.max_events), opts_.max_bytes);
@@ -113,7 +115,7 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
         routes_.push_back({e.key, e.hits});
       event_rules = !router_->event_rules().empty();
     }
-    batches.add(*ts, in.ingest_ns, event_bytes_, raw, rules, routes_, event_rules);
+    batches.add(*ts, ingest_ns, event_bytes_, raw, rules, routes_, event_rules);
     ++out.events;
   };
 
@@ -128,8 +130,13 @@ pipeline_output pipeline::process(const wire::raw_batch& in, std::int64_t now_ns
       emit(*ev, r);
     }
   } else {
-    // One stream reader per batch: a Zeek TSV header applies to the lines after it.
-    normalize::stream_reader reader(*normalizer_, *type);
+    // One stream reader per batch: a Zeek TSV header applies to the lines after it, and the
+    // header of the batch's file (read earlier by its producer) comes with the batch, so any
+    // replica normalizes any batch. The origin (a file name) may name a Zeek log's type; the
+    // ingest time is when year-less syslog dates were received (their year's reference).
+    normalize::stream_reader reader(*normalizer_, *type, normalize::context{in.origin, ingest_ns});
+    for (const auto& line : in.header)
+      (void)reader.next(line); // directives only: they yield no event
     for (const auto& r : in.records) {
       std::string_view line = r.bytes;
       while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))

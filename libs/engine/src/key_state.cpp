@@ -240,9 +240,10 @@ struct ops {
   }
 
   void emit(std::string_view key, std::uint32_t rule, std::span<const std::uint32_t> slots,
-            key_sink& out, bool undecided = false) {
+            key_sink& out, bool absence = false, bool undecided = false) {
     match m;
     m.rule = rule;
+    m.absence = absence;
     m.undecided = undecided;
     m.key.assign(key);
     m.events.reserve(slots.size());
@@ -293,7 +294,7 @@ struct ops {
         take_slots(gr, p, rec_count(h));
         erase_record(gr, p);
         // The window of the missing step closes at d: only input up to d proves the absence.
-        emit(key, rule_id, tmp_slots, out, d > out.horizon);
+        emit(key, rule_id, tmp_slots, out, true, d > out.horizon);
         release_tmp();
       } else {
         erase_record(gr, p);

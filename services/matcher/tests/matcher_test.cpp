@@ -348,6 +348,17 @@ query = '''
 sequence by user.name with maxspan=5m [authentication where true] ![process where true]
 '''
 )";
+  std::ofstream(dir / "rules" / "chain.toml") << R"([rule]
+rule_id = "chain-1"
+name = "a file then a network event"
+severity = "low"
+risk_score = 21
+language = "eql"
+type = "eql"
+query = '''
+sequence by user.name with maxspan=5m [file where true] [network where true]
+'''
+)";
   ASSERT_NO_FATAL_FAILURE(start((dir / "rules").string(), (dir / "lists").string(), 1));
   engine::router rt(catalog_->compiled);
   std::vector<std::vector<wire::partition_item>> out(1);
@@ -358,6 +369,14 @@ sequence by user.name with maxspan=5m [authentication where true] ![process wher
   };
   add_event(rt, auth("alice", 1000), "acme", out);
   add_event(rt, auth("bob", 2000), "acme", out);
+  add_event(
+      rt,
+      {1000 * time::ns_per_s, parse(R"({"event":{"category":["file"]},"user":{"name":"dave"}})")},
+      "acme", out);
+  add_event(rt,
+            {1001 * time::ns_per_s,
+             parse(R"({"event":{"category":["network"]},"user":{"name":"dave"}})")},
+            "acme", out);
   // The sources went quiet: the wall clock moves the watermark past alice's window (1300 s).
   for (auto& items : out)
     items.push_back(wire::watermark_marker{
@@ -370,10 +389,14 @@ sequence by user.name with maxspan=5m [authentication where true] ![process wher
                                            .idle = false,
                                            .horizon_ns = 2000 * time::ns_per_s});
   ASSERT_NO_FATAL_FAILURE(publish(out));
-  auto got = receive("acme", 1);
-  ASSERT_EQ(got.size(), 1u);
+  auto got = receive("acme", 2);
+  ASSERT_EQ(got.size(), 2u);
+  std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.rule_id < b.rule_id; });
+  EXPECT_EQ(got[0].rule_id, "absence-1");
   EXPECT_EQ(got[0].key, R"(["alice"])");
-  EXPECT_TRUE(got[0].decided_by_idle);
+  EXPECT_TRUE(got[0].decided_by_idle) << "an absence the wall clock decided";
+  EXPECT_EQ(got[1].rule_id, "chain-1");
+  EXPECT_FALSE(got[1].decided_by_idle) << "a chain of events is evidence, whatever released it";
   auto& probe = svc_->probe();
   ASSERT_TRUE(eventually([&] { return probe.undecided.Value() == 1; }));
   ASSERT_NO_FATAL_FAILURE(expect_no_more());

@@ -63,8 +63,11 @@ struct match {
   std::vector<event::event_ptr> events; ///< one per step (runs expanded)
   std::int64_t first_ns = 0;            ///< earliest event time
   std::int64_t last_ns = 0;             ///< latest event time
-  /// A trailing missing step whose window had not closed in event time when input ended (its
-  /// end is past the horizon given to engine::finish / advance): not a match, only a report.
+  /// The rule ends with a missing step: the match was decided by event time passing the end of
+  /// its window (the watermark), not by an event.
+  bool absence = false;
+  /// An absence whose window had not closed in event time when input ended (its end is past
+  /// the horizon given to engine::finish / advance): not a match, only a report.
   bool undecided = false;
 };
 

@@ -191,8 +191,9 @@ struct match {
   /// (watermark_marker::wall_ns; 0: unknown, e.g. released by an end of input in `hunt`). Not
   /// part of the match's identity (msg ids leave it out).
   std::int64_t watermark_wall_ns = 0;
-  /// The marker that released the match was moved by the wall clock, its sources idle
-  /// (watermark_marker::idle): the match rests on missing data, not on events (appended field).
+  /// An absence (the rule ends with a missing step) decided by a marker the wall clock moved,
+  /// its sources idle (watermark_marker::idle): it rests on no event, and may be a gap in the
+  /// data (appended field).
   bool decided_by_idle = false;
 
   friend bool operator==(const match&, const match&) = default;
