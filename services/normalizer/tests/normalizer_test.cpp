@@ -313,3 +313,43 @@ TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
   EXPECT_EQ(tsv_batches[0].events[0].event_ns, 1547188416'500'000'000);
   EXPECT_EQ(tsv_out.source_token, "zeek_dns");
 }
+
+// A batch carries the header of its file (a TSV file longer than one batch keeps its #fields on
+// every replica) and its origin (the file name, a Zeek log's type); year-less syslog dates take
+// the batch's ingest time as their year's reference.
+TEST(normalizer_pipeline, a_batch_brings_its_file_header_origin_and_ingest_year) {
+  auto p = make_pipeline();
+  wire::raw_batch tsv{.customer = "acme", .source_type = "zeek", .ingest_ns = 1, .records = {}};
+  tsv.origin = "ssh.log";
+  tsv.header = {"#separator \\x09", "#fields\tts\tuid\tid.orig_h\tid.orig_p\tauth_success",
+                "#types\ttime\tstring\taddr\tport\tbool"};
+  tsv.records.push_back({"1521911958.864751\tC3\t10.128.0.233\t36040\tF", std::nullopt, 7});
+  auto out = p.process(tsv, 0);
+  ASSERT_TRUE(out.dead_letters.empty()) << out.dead_letters[0].detail;
+  auto batches = decoded(out);
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_EQ(batches[0].events.size(), 1u);
+  auto ev = event::from_msgpack(batches[0].events[0].event);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->get(event::field_path{"event.outcome"}).as_string(), "failure")
+      << "the ssh mapping ran: the type came with the batch";
+  // Without the header, the same line is a dead letter (no #fields), as before.
+  tsv.header.clear();
+  EXPECT_EQ(p.process(tsv, 0).dead_letters.size(), 1u);
+
+  // RFC 3164 without a year, received on 2027-01-01: a Dec 31 line is of 2026.
+  wire::raw_batch sys{.customer = "acme",
+                      .source_type = "syslog",
+                      .ingest_ns = 1'798'761'600'000'000'000, // 2027-01-01T00:00:00Z
+                      .records = {}};
+  sys.records.push_back(
+      {"<34>Dec 31 23:59:58 host sshd[1]: Failed password for root from 10.0.0.5 port 22 ssh2",
+       std::nullopt, std::nullopt});
+  auto sys_out = p.process(sys, 0);
+  ASSERT_TRUE(sys_out.dead_letters.empty()) << sys_out.dead_letters[0].detail;
+  auto sys_batches = decoded(sys_out);
+  ASSERT_EQ(sys_batches.size(), 1u);
+  ASSERT_EQ(sys_batches[0].events.size(), 1u);
+  EXPECT_EQ(sys_batches[0].events[0].event_ns, 1'798'761'598'000'000'000) << "2026-12-31T23:59:58Z";
+  EXPECT_EQ(sys_batches[0].events[0].ingest_ns, sys.ingest_ns);
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Third-party data through every intake path gives the alerts `chainwatch hunt` gives:
+# - Zeek ssh.log (wrccdc, TSV in gzip, 22 rows with a failed then a successful login from one
+#   address) as TSV and as Zeek JSON without `_path` under a name that is not a Zeek log's (the
+#   type comes from the records), Zeek http.log (Kovter, TSV of 1,464 rows: more than one batch,
+#   every batch must bring the #fields header) and the Windows AD playbook (NXLog JSON, 25,993
+#   events with a password spray);
+# - through `chainwatch replay` and through the ingestor's syslog TCP listener in RFC 5424 and
+#   RFC 3164 (BSD: no year) framing, and RFC 6587 octet counting;
+# - with 1 matcher, then 3 (the Zeek JSON replayed again).
+# Alert set = (rule id, key, first event time, last event time), per customer.
+# Env: SOURCE_DIR, CHAINWATCH, SHARED_DATA.
+source "$(dirname "$0")/lib.sh"
+shared=${SHARED_DATA:-$SOURCE_DIR/../shared/data}
+wrccdc=$shared/zeek/wrccdc/ssh.log.gz
+kovter=$shared/zeek/kovter/http.log.labeled
+win=$shared/windows/purplesharp_ad_playbook_I.json
+for f in "$wrccdc" "$kovter" "$win"; do [[ -r $f ]] || skip "$f absent (third-party data in ../shared/data)"; done
+
+rules=$tmp/rules; mkdir -p "$rules"
+cp config/rules/*.toml tests/mesh/rules/*.toml "$rules/"
+python3 tests/mesh/zeek_tsv2json.py "$wrccdc" >"$tmp/wrccdc-sensor.json"
+alertset=tests/mesh/alertset.py
+want() { # NAME SOURCE FILE: hunt's alert set
+  "$CHAINWATCH" hunt --no-progress --source "$2" --rules "$rules" "$3" >"$tmp/hunt_$1.ndjson" 2>"$tmp/hunt_$1.err"
+  python3 $alertset hunt "$tmp/hunt_$1.ndjson" >"$tmp/want_$1"
+}
+want ssh_json zeek "$tmp/wrccdc-sensor.json"
+want ssh_tsv zeek "$wrccdc"
+want http zeek "$kovter"
+want win windows "$win"
+diff "$tmp/want_ssh_json" "$tmp/want_ssh_tsv" || { echo "hunt: Zeek JSON and TSV differ"; exit 1; }
+[[ $(wc -l <"$tmp/want_ssh_json") -eq 1 ]] || { echo "hunt: want 1 SSH alert"; cat "$tmp/hunt_ssh_json.err"; exit 1; }
+n_http=$(wc -l <"$tmp/want_http"); n_win=$(wc -l <"$tmp/want_win")
+((n_http > 100 && n_win >= 4)) || { echo "hunt found too little: $n_http http, $n_win windows"; exit 1; }
+
+# Syslog sources have no end of input: they go idle, and the watermark follows the wall clock.
+export CHAINWATCH_WATERMARK_WATERMARK_LATENESS=5m
+export CHAINWATCH_WATERMARK_WATERMARK_IDLE_TIMEOUT=2s
+export CHAINWATCH_ALERTER_ALERTER_SUPPRESS_WINDOW=0
+p1=$(free_port); p2=$(free_port); p3=$(free_port); p4=$(free_port)
+MESH_SOURCES="zeek windows syslog" mesh_start --matchers 1 --rules "$rules" --listeners \
+  "tcp:127.0.0.1:$p1:zj5424:zeek,tcp:127.0.0.1:$p2:zj3164:zeek,tcp:127.0.0.1:$p3:win3164:windows,tcp:127.0.0.1:$p4:win5424:windows"
+mesh_alive || exit 1
+
+# customer -> expected set
+declare -A expect=([zj]=ssh_json [zt]=ssh_tsv [kov]=http [zj5424]=ssh_json [zj3164]=ssh_json
+                   [win3164]=win [win5424]=win)
+total=0; for c in "${!expect[@]}"; do total=$((total + $(wc -l <"$tmp/want_${expect[$c]}"))); done
+"$CHAINWATCH" alerts tail --nats "$NATS_URL" --count "$total" --timeout 120s --json \
+  >"$tmp/alerts.ndjson" 2>"$tmp/tail.err" &
+tail_pid=$!; extra_pids+=("$tail_pid")
+until_true 30 subscribed '"cw.alerts.' || { echo "alerts tail did not subscribe"; exit 1; }
+"$CHAINWATCH" replay --nats "$NATS_URL" --customer zj --source zeek --no-progress "$tmp/wrccdc-sensor.json"
+"$CHAINWATCH" replay --nats "$NATS_URL" --customer zt --source zeek --no-progress "$wrccdc"
+"$CHAINWATCH" replay --nats "$NATS_URL" --customer kov --source zeek --no-progress "$kovter"
+python3 tests/mesh/syslog_send.py 127.0.0.1 "$p1" 5424 zeek "$tmp/wrccdc-sensor.json"
+python3 tests/mesh/syslog_send.py 127.0.0.1 "$p2" 3164 zeek "$tmp/wrccdc-sensor.json"
+python3 tests/mesh/syslog_send.py 127.0.0.1 "$p3" 3164 nxlog "$win"
+python3 tests/mesh/syslog_send.py 127.0.0.1 "$p4" 5424-octet nxlog "$win"
+status=0; wait_client "$tail_pid" 180 || status=$?
+((status == 0)) || { echo "alerts tail exited $status after $(wc -l <"$tmp/alerts.ndjson") of $total alerts"; cat "$tmp/tail.err"; }
+fail=$((status != 0))
+compare() { # CUSTOMER EXPECTED
+  python3 $alertset mesh "$1" "$tmp/alerts.ndjson" >"$tmp/got_$1"
+  diff "$tmp/want_$2" "$tmp/got_$1" >"$tmp/diff_$1" || { echo "customer $1: mesh != hunt (< hunt, > mesh)"; head -20 "$tmp/diff_$1"; fail=1; }
+}
+for c in "${!expect[@]}"; do compare "$c" "${expect[$c]}"; done
+dlq=$(stream_msgs CW_DLQ)
+((dlq == 0)) || { echo "$dlq dead letters"; fail=1; }
+((fail == 0)) || exit 1
+
+# Three matchers: the partitions move; the same file gives the same alerts.
+CHAINWATCH_BIN=$BIN scripts/mesh scale --matchers 3 --run-dir "$tmp/run" >/dev/null
+"$CHAINWATCH" alerts tail --nats "$NATS_URL" --customer zj3 --count 1 --timeout 60s --json \
+  >"$tmp/alerts3.ndjson" 2>"$tmp/tail3.err" &
+tail_pid=$!; extra_pids+=("$tail_pid")
+until_true 30 subscribed '"cw.alerts.zj3.' || { echo "alerts tail did not subscribe"; exit 1; }
+"$CHAINWATCH" replay --nats "$NATS_URL" --customer zj3 --source zeek --no-progress "$tmp/wrccdc-sensor.json"
+wait_client "$tail_pid" 90 || { echo "3 matchers: no alert"; cat "$tmp/tail3.err"; exit 1; }
+python3 $alertset mesh zj3 "$tmp/alerts3.ndjson" | diff "$tmp/want_ssh_json" - || { echo "3 matchers: mesh != hunt"; exit 1; }
+owners=$("$CHAINWATCH" status --nats "$NATS_URL" | grep -c 'matcher-' || true)
+((owners >= 3)) || { echo "3 matchers do not share the partitions"; "$CHAINWATCH" status --nats "$NATS_URL"; exit 1; }
+echo "real_data: ok (SSH 1, HTTP $n_http, Windows $n_win alerts; replay, syslog 5424/3164/octet, 1 and 3 matchers)"
