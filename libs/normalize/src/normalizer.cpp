@@ -203,15 +203,42 @@ bool looks_like_ip(std::string_view s) noexcept {
   if (s.empty() || s.size() > 64) {
     return false;
   }
-  bool sep = false;
-  for (char c : s) {
-    if (c == '.' || c == ':') {
-      sep = true;
-    } else if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '%') {
+  if (s.find(':') == std::string_view::npos) {
+    // IPv4: four dotted decimal octets (a name such as `cafe.be` is not an address).
+    int octets = 0;
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t digits = 0;
+      unsigned v = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+        v = v * 10 + static_cast<unsigned>(s[i] - '0');
+        ++i;
+        ++digits;
+      }
+      if (digits == 0 || digits > 3 || v > 255) {
+        return false;
+      }
+      ++octets;
+      if (i == s.size()) {
+        break;
+      }
+      if (s[i] != '.') {
+        return false;
+      }
+      ++i;
+      if (i == s.size()) {
+        return false;
+      }
+    }
+    return octets == 4;
+  }
+  // IPv6, with an optional zone after `%` (`fe80::1%eth0`).
+  for (char c : s.substr(0, s.find('%'))) {
+    if (c != '.' && c != ':' && !std::isxdigit(static_cast<unsigned char>(c))) {
       return false;
     }
   }
-  return sep;
+  return true;
 }
 
 } // namespace
