@@ -1,4 +1,5 @@
 #include "internal.hpp"
+#include "syslog.hpp"
 #include "xml.hpp"
 
 #include <algorithm>
@@ -1228,107 +1229,54 @@ struct normalizer::impl {
     }
   }
 
-  // Syslog envelope (RFC 3164 with or without year, RFC 5424): fills syslog.* inputs.
+  // Syslog envelope (syslog.hpp): fills the syslog.* inputs (absent fields, the RFC 5424
+  // NILVALUE included, add nothing) and one `log.syslog.structured_data.<SD-ID>.<PARAM>` input
+  // per RFC 5424 SD-PARAM. Returns npos, or 0 when the PRI or the SD is malformed.
   std::size_t parse_syslog(const source_table& t, std::string_view line) {
     const variant& var = t.variants[0];
-    std::size_t i = 0;
-    if (!line.empty() && line[0] == '<') {
-      const auto close = line.find('>');
-      if (close == std::string_view::npos || close > 4) {
-        return 0;
-      }
-      add(t, var, "syslog.priority", value::str(line.substr(1, close - 1)));
-      i = close + 1;
+    const syslog_header h = parse_syslog_header(line);
+    if (!h.ok) {
+      return 0;
     }
-    auto token = [&]() {
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
+    auto put = [&](std::string_view key, std::string_view v) {
+      if (!v.empty()) {
+        add(t, var, key, value::str(v));
       }
-      const std::size_t start = i;
-      while (i < line.size() && line[i] != ' ') {
-        ++i;
-      }
-      return line.substr(start, i - start);
     };
-    const std::size_t ts_start = i;
-    std::string_view first = token();
-    if (first == "1" && i < line.size()) {
-      // RFC 5424: VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG
-      add(t, var, "syslog.timestamp", value::str(token()));
-      add(t, var, "syslog.hostname", value::str(token()));
-      add(t, var, "syslog.program", value::str(token()));
-      add(t, var, "syslog.pid", value::str(token()));
-      add(t, var, "syslog.msgid", value::str(token()));
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
-      }
-      if (i < line.size() && line[i] == '[') {
-        const auto sd_end = line.find("] ", i);
-        i = sd_end == std::string_view::npos ? line.size() : sd_end + 2;
-      } else if (line.substr(i).starts_with("- ")) {
-        i += 2;
-      }
-      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
-      return std::string_view::npos;
-    }
-    std::string_view stamp;
-    if (first.size() == 3 && std::isalpha(static_cast<unsigned char>(first[0]))) {
-      // `Mmm dd [yyyy] hh:mm:ss`
-      token();
-      std::string_view third = token();
-      if (third.size() == 4) {
-        token();
-      }
-      stamp = line.substr(ts_start, i - ts_start);
-    } else {
-      stamp = first;
-    }
-    while (!stamp.empty() && stamp.front() == ' ') {
-      stamp.remove_prefix(1);
-    }
-    // `Mmm dd hh:mm:ss: message` has no host.
-    const bool no_host = stamp.ends_with(':');
-    if (no_host) {
-      stamp.remove_suffix(1);
-    }
-    add(t, var, "syslog.timestamp", value::str(stamp));
-    if (no_host) {
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
-      }
-      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
-      return std::string_view::npos;
-    }
-    while (i < line.size() && line[i] == ' ') {
-      ++i;
-    }
-    // HOST then optional TAG[PID]: ; a host directly followed by ':' has no tag.
-    const std::size_t before_host = i;
-    std::string_view host = token();
-    if (host.starts_with('%')) {
-      i = before_host; // no host: the message starts right away
-    } else if (host.ends_with(':')) {
-      host.remove_suffix(1);
-      add(t, var, "syslog.hostname", value::str(host));
-    } else {
-      add(t, var, "syslog.hostname", value::str(host));
-      const std::size_t save = i;
-      std::string_view tag = token();
-      if (tag.ends_with(':')) {
-        tag.remove_suffix(1);
-        if (const auto br = tag.find('['); br != std::string_view::npos && tag.ends_with(']')) {
-          add(t, var, "syslog.pid", value::str(tag.substr(br + 1, tag.size() - br - 2)));
-          tag = tag.substr(0, br);
+    put("syslog.priority", h.priority);
+    put("syslog.version", h.version);
+    put("syslog.timestamp", h.timestamp);
+    put("syslog.hostname", h.hostname);
+    put("syslog.program", h.program);
+    put("syslog.pid", h.pid);
+    put("syslog.msgid", h.msgid);
+    put("syslog.message", h.message);
+    constexpr std::string_view sd_prefix = "log.syslog.structured_data.";
+    std::size_t pos = 0;
+    std::string_view id;
+    syslog_sd_param p;
+    while (next_sd_param(h.structured_data, pos, id, p) && record.size() < lim.max_fields) {
+      const std::size_t n = sd_prefix.size() + p.id.size() + 1 + p.name.size();
+      char* k = scratch.alloc(n);
+      std::memcpy(k, sd_prefix.data(), sd_prefix.size());
+      std::memcpy(k + sd_prefix.size(), p.id.data(), p.id.size());
+      k[sd_prefix.size() + p.id.size()] = '.';
+      std::memcpy(k + sd_prefix.size() + p.id.size() + 1, p.name.data(), p.name.size());
+      std::string_view v = p.value;
+      if (p.escaped) {
+        char* u = scratch.alloc(v.size());
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (v[i] == '\\' && i + 1 < v.size() &&
+              (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']')) {
+            ++i;
+          }
+          u[m++] = v[i];
         }
-        add(t, var, "syslog.program", value::str(tag));
-      } else {
-        i = save;
+        v = {u, m};
       }
+      add(t, var, {k, n}, value::str(v));
     }
-    while (i < line.size() && line[i] == ' ') {
-      ++i;
-    }
-    add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
     return std::string_view::npos;
   }
 
@@ -2058,7 +2006,8 @@ struct normalizer::impl {
                              t->format == "cef"    ? "malformed CEF"
                              : t->format == "csv"  ? "malformed CSV line or unknown log type"
                              : t->format == "leef" ? "malformed LEEF"
-                                                   : "malformed key=value line",
+                             : t->format == "kv"   ? "malformed key=value line"
+                                                   : "malformed syslog PRI or structured data",
                              has_envelope ? 0 : bad, raw)};
     }
     for (const auto& d : t->header_dissects) {
