@@ -267,7 +267,12 @@ struct normalizer::impl {
   std::uint32_t gen = 0;
   event::builder b;
   char numbuf[64];
-  std::int64_t now_ns = 0; // from the current call's context
+  std::int64_t now_ns = 0;                 // from the current call's context
+  std::optional<std::int32_t> tz_override; // from the current call's context
+
+  std::int32_t tz_of(const source_table& t) const noexcept {
+    return tz_override.value_or(t.tz_offset_s);
+  }
 
   void bind(const source_table* t) {
     for (const auto& s : registry) {
@@ -632,7 +637,7 @@ struct normalizer::impl {
     case conv::timestamp: {
       std::optional<std::int64_t> ns;
       // Shortest round-trip text of a double keeps epoch fractions exact.
-      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, t.tz_offset_s, now_ns);
+      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, tz_of(t), now_ns);
       if (!ns && in.type == value::tag::real && format.starts_with("epoch")) {
         const double scale = format == "epoch" ? 1e9 : 1e6;
         if (std::fabs(in.d) < 9e18 / scale) {
@@ -1862,15 +1867,15 @@ struct normalizer::impl {
       if (!dev_time_format.empty()) {
         std::string pattern;
         if (java_date_pattern(dev_time_format, pattern)) {
-          ns = parse_timestamp(dev_time, pattern, t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, pattern, tz_of(t), now_ns);
         }
       } else {
-        ns = parse_timestamp(dev_time, "epoch_auto", t.tz_offset_s, now_ns);
+        ns = parse_timestamp(dev_time, "epoch_auto", tz_of(t), now_ns);
         if (!ns) {
-          ns = parse_timestamp(dev_time, "iso8601", t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, "iso8601", tz_of(t), now_ns);
         }
         if (!ns) {
-          ns = parse_timestamp(dev_time, "%b %d %Y %H:%M:%S", t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, "%b %d %Y %H:%M:%S", tz_of(t), now_ns);
         }
       }
       if (ns) {
@@ -2132,6 +2137,7 @@ expected<event::event, normalize_error>
 normalizer::normalize(source_type source, std::string_view raw, const context& ctx) {
   auto& im = *impl_;
   im.now_ns = ctx.now_ns;
+  im.tz_override = ctx.tz_offset_s;
   if (raw.size() > im.lim.max_bytes) {
     return unexpected{im.fail(source, errc::too_large,
                               "input of " + std::to_string(raw.size()) + " bytes exceeds the limit",
@@ -2229,6 +2235,7 @@ std::vector<std::string> split_all(std::string_view s, std::string_view sep) {
 expected<std::optional<event::event>, normalize_error> stream_reader::next(std::string_view line) {
   auto& im = *n_->impl_;
   im.now_ns = state_->ctx.now_ns;
+  im.tz_override = state_->ctx.tz_offset_s;
   if (!line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   }
