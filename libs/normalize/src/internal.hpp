@@ -126,7 +126,10 @@ enum class conv : std::uint8_t {
   email,
   ip_version,
   syslog_facility,
-  syslog_severity
+  syslog_severity,
+  contains,
+  trim,
+  domain
 };
 
 /// A value map: input text -> constant (string, number, array...).
@@ -162,16 +165,23 @@ struct derive {
   std::string format;
 };
 
-/// A dissect pattern: literal delimiters between `%{name}` captures.
+/// Dissect patterns: literal delimiters between `%{name}` captures.
 struct dissect {
   std::uint32_t from = 0; ///< Input key id of the text to split.
+  /// What a capture must hold for its pattern to match (`%{name:host}`).
+  enum class shape : std::uint8_t { any, word, digits, host };
   struct part {
     std::string literal;              ///< Text that precedes the capture.
     std::uint32_t input = UINT32_MAX; ///< Capture's input key id; UINT32_MAX skips it.
     std::string key;                  ///< Capture's key name.
+    shape kind = shape::any;
   };
-  std::vector<part> parts;
-  std::string tail; ///< Literal after the last capture.
+  struct pattern {
+    std::vector<part> parts;
+    std::string tail; ///< Literal after the last capture.
+  };
+  std::vector<pattern> patterns; ///< Alternatives: the first that matches adds its captures.
+  bool consume = false;          ///< A match removes the `from` input for later rules.
 };
 
 /// One `[[mapping]]` block.

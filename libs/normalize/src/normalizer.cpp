@@ -737,6 +737,29 @@ struct normalizer::impl {
       }
       return value::integer(c == conv::syslog_facility ? pri.i / 8 : pri.i % 8);
     }
+    case conv::contains:
+      return value::boolean(text_of(in, numbuf, sizeof numbuf).find(format) !=
+                            std::string_view::npos);
+    case conv::trim: {
+      if (in.type != value::tag::string) {
+        return in;
+      }
+      std::string_view v = in.s;
+      const auto first = v.find_first_not_of(format);
+      if (first == std::string_view::npos) {
+        return {};
+      }
+      v = v.substr(first, v.find_last_not_of(format) - first + 1);
+      return value::str(v);
+    }
+    case conv::domain: {
+      // The other half of `ip`: a host name, kept only when the text is not an address.
+      if (in.type != value::tag::string || in.s.empty() ||
+          convert(t, in, conv::ip, format).present()) {
+        return {};
+      }
+      return in;
+    }
     case conv::email:
       if (in.type == value::tag::string && in.s.find('@') != std::string_view::npos &&
           in.s.find('\\') == std::string_view::npos) {
@@ -1193,45 +1216,85 @@ struct normalizer::impl {
     return true;
   }
 
-  // Splits an input text on the pattern's literals; captures become input fields.
-  // A text that does not match leaves the record unchanged.
+  // Splits an input text on the literals of the first pattern that matches; its captures become
+  // input fields. A text that matches no pattern leaves the record unchanged.
   void run_dissect(const source_table& t, const dissect& d) {
-    const field* f = input(d.from);
+    field* f = input(d.from);
     if (f == nullptr || f->v.type != value::tag::string) {
       return;
     }
     const std::string_view text = f->v.s;
     std::string_view captures[32];
-    const std::size_t n = std::min<std::size_t>(d.parts.size(), 32);
+    for (const auto& p : d.patterns) {
+      if (!match_pattern(p, text, captures)) {
+        continue;
+      }
+      const variant& var = t.variants[0];
+      for (std::size_t i = 0; i < p.parts.size(); ++i) {
+        if (p.parts[i].input != UINT32_MAX && record.size() < lim.max_fields) {
+          add(t, var, p.parts[i].key, value::str(captures[i]));
+        }
+      }
+      if (d.consume) {
+        // `f` may have moved when the captures were added.
+        if (field* src = input(d.from)) {
+          src->consumed = true;
+        }
+        present_gen[d.from] = 0;
+      }
+      return;
+    }
+  }
+
+  static bool match_pattern(const dissect::pattern& p, std::string_view text,
+                            std::string_view* captures) noexcept {
+    const std::size_t n = p.parts.size(); // at most 32: checked when the table is compiled
     std::size_t pos = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const auto& lit = d.parts[i].literal;
+      const auto& lit = p.parts[i].literal;
       if (text.compare(pos, lit.size(), lit) != 0) {
-        return;
+        return false;
       }
       pos += lit.size();
-      const std::string& next = i + 1 < n ? d.parts[i + 1].literal : d.tail;
+      const std::string& next = i + 1 < n ? p.parts[i + 1].literal : p.tail;
       std::size_t end = text.size();
       if (!next.empty()) {
         end = text.find(next, pos);
         if (end == std::string_view::npos) {
-          return;
+          return false;
         }
       } else if (i + 1 < n) {
-        return;
+        return false;
       }
       captures[i] = text.substr(pos, end - pos);
+      if (!fits(p.parts[i].kind, captures[i])) {
+        return false;
+      }
       pos = end;
     }
-    if (text.compare(pos, d.tail.size(), d.tail) != 0) {
-      return;
+    return text.compare(pos, p.tail.size(), p.tail) == 0;
+  }
+
+  static bool fits(dissect::shape kind, std::string_view s) noexcept {
+    auto all = [&](auto pred) {
+      return !s.empty() && std::all_of(s.begin(), s.end(),
+                                       [&](char c) { return pred(static_cast<unsigned char>(c)); });
+    };
+    switch (kind) {
+    case dissect::shape::any:
+      return true;
+    case dissect::shape::word:
+      return all([](unsigned char c) { return !std::isspace(c); });
+    case dissect::shape::digits:
+      return all([](unsigned char c) { return std::isdigit(c) != 0; });
+    case dissect::shape::host:
+      // A name or an address: letters, digits and `.-_:%`, plus `[]` around IPv6.
+      return all([](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '%' ||
+               c == '[' || c == ']';
+      });
     }
-    const variant& var = t.variants[0];
-    for (std::size_t i = 0; i < n; ++i) {
-      if (d.parts[i].input != UINT32_MAX && record.size() < lim.max_fields) {
-        add(t, var, d.parts[i].key, value::str(captures[i]));
-      }
-    }
+    return true;
   }
 
   // Syslog envelope (syslog.hpp): fills the syslog.* inputs (absent fields, the RFC 5424
@@ -1413,11 +1476,29 @@ struct normalizer::impl {
 
   const variant& pick_variant(const source_table& t, simdjson::dom::object obj) const {
     for (std::size_t i = 1; i < t.variants.size(); ++i) {
-      if (!t.variants[i].xml && obj.at_key(t.variants[i].detect).error() == simdjson::SUCCESS) {
+      if (!t.variants[i].xml && has_member(obj, t.variants[i].detect)) {
         return t.variants[i];
       }
     }
     return t.variants[0];
+  }
+
+  // True when the object has the member at `path` (`log.syslog`: `log` holding `syslog`).
+  static bool has_member(simdjson::dom::object obj, std::string_view path) noexcept {
+    while (true) {
+      const auto dot = path.find('.');
+      simdjson::dom::element el;
+      if (obj.at_key(path.substr(0, dot)).get(el) != simdjson::SUCCESS) {
+        return false;
+      }
+      if (dot == std::string_view::npos) {
+        return true;
+      }
+      if (el.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+      }
+      path.remove_prefix(dot + 1);
+    }
   }
 
   // Flattens the JSON text held by top-level field `key` (e.g. a Splunk `result._raw`) into the
@@ -1974,7 +2055,8 @@ struct normalizer::impl {
     while (lead < raw.size() && (raw[lead] == ' ' || raw[lead] == '\t')) {
       ++lead;
     }
-    // A shipper's JSON envelope carries the raw line in one of its fields.
+    // A shipper's JSON envelope carries the raw line in one of its fields, or (a variant
+    // detects it) the fields it already decoded from the line.
     simdjson::dom::object envelope;
     bool has_envelope = false;
     if (lead < raw.size() && raw[lead] == '{') {
@@ -1984,6 +2066,9 @@ struct normalizer::impl {
       }
       if (doc->get_object().get(envelope) != simdjson::SUCCESS) {
         return unexpected{fail(src, errc::bad_json, "expected a JSON object", 0, raw)};
+      }
+      if (const variant& var = pick_variant(*t, envelope); &var != &t->variants[0]) {
+        return normalize_decoded(src, *t, var, envelope, raw);
       }
       has_envelope = true;
       line = {};
@@ -2020,6 +2105,26 @@ struct normalizer::impl {
     }
     std::string_view kind = kind_text(*t);
     auto ev = run(*t, t->variants[0], kind);
+    if (!ev) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return std::move(*ev);
+  }
+
+  // A JSON envelope whose shipper already decoded the wire format (a text-format table's variant
+  // detected it): its fields are the inputs, through the variant's aliases.
+  expected<event::event, normalize_error> normalize_decoded(source_type src, const source_table& t,
+                                                            const variant& var,
+                                                            simdjson::dom::object envelope,
+                                                            std::string_view raw) {
+    begin(t);
+    if (!flatten(t, var, envelope, {}, 0)) {
+      return unexpected{fail(src, errc::too_large, "too many fields", 0, raw)};
+    }
+    for (const auto& d : t.header_dissects) {
+      run_dissect(t, d);
+    }
+    auto ev = run(t, var, kind_text(t));
     if (!ev) {
       return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
     }
