@@ -216,6 +216,12 @@ struct key_entry {
       0; ///< The key itself, interned at load so passthrough skips interning.
 };
 
+/// Field signature of a kind: the kind of a record holding all these inputs.
+struct kind_signature {
+  std::string kind;
+  std::vector<std::uint32_t> inputs; ///< Input key ids, all present for a match.
+};
+
 /// A compiled source table.
 struct source_table {
   std::string name;
@@ -223,7 +229,9 @@ struct source_table {
   std::int32_t tz_offset_s = 0;
   std::string kind_field;
   std::uint32_t kind_input = UINT32_MAX;
-  std::vector<std::string> null_values; ///< Input texts treated as absent by rules.
+  std::vector<kind_signature> kind_signatures; ///< Tried in order when `kind_field` is absent.
+  std::vector<std::string> file_name_kinds;    ///< Kinds a file name may give (`ssh.log`).
+  std::vector<std::string> null_values;        ///< Input texts treated as absent by rules.
   std::vector<std::string>
       embedded_json; ///< Top-level keys whose string value is a JSON record to merge.
   std::vector<std::string> strip_prefixes; ///< Removed from input keys first (`o365audit.`).

@@ -69,8 +69,9 @@ std::string_view zeek_kind_of(source_type t) noexcept {
   }
 }
 
-// `conn.log`, `/x/http.log.labeled`, `dns.log.gz` -> kind.
-std::string_view kind_from_file_name(std::string_view file) noexcept {
+// `conn.log`, `/x/http.log.labeled`, `ssh.2024-01-01.log.gz`, `conn.00:00:00-01:00:00.log` ->
+// the name's first dot-separated part.
+std::string_view file_name_stem(std::string_view file) noexcept {
   if (auto slash = file.find_last_of("/\\"); slash != std::string_view::npos) {
     file.remove_prefix(slash + 1);
   }
@@ -1426,13 +1427,19 @@ struct normalizer::impl {
       }
     }
     if (auto brace = prefix.find("{kind}"); brace != std::string_view::npos) {
-      const std::size_t n = prefix.size() - 6 + kind.size();
+      // An unknown kind takes its dot with it: `zeek.{kind}.` becomes `zeek.`, never `zeek..`.
+      std::size_t skip = 6;
+      if (kind.empty() && brace + skip < prefix.size() && prefix[brace + skip] == '.') {
+        ++skip;
+      }
+      const std::size_t n = prefix.size() - skip + kind.size();
       char* p = scratch.alloc(n);
       std::memcpy(p, prefix.data(), brace);
       if (!kind.empty()) { // an empty kind may have a null data pointer (UB in memcpy)
         std::memcpy(p + brace, kind.data(), kind.size());
       }
-      std::memcpy(p + brace + kind.size(), prefix.data() + brace + 6, prefix.size() - brace - 6);
+      std::memcpy(p + brace + kind.size(), prefix.data() + brace + skip,
+                  prefix.size() - brace - skip);
       prefix = {p, n};
     }
     for (auto mi : *list) {
@@ -1527,8 +1534,40 @@ struct normalizer::impl {
   }
 
   std::string_view kind_text(const source_table& t) {
-    if (field* f = input(t.kind_input)) {
+    if (field* f = input(t.kind_input); f != nullptr && !is_null_text(t, f->v)) {
       return text_of(f->v, numbuf, sizeof numbuf);
+    }
+    return {};
+  }
+
+  // The kind of the record in the record: in order the source type's (`hint`), `kind_field`
+  // (`_path`, `@stream`), the stream's header (`#path`), the first field signature the record
+  // matches, then the file name when it is one of the table's `kinds_from_file_name`. Empty
+  // when none says.
+  std::string_view resolve_kind(const source_table& t, std::string_view hint,
+                                std::string_view stream_path, std::string_view file_name) {
+    if (!hint.empty()) {
+      return hint;
+    }
+    if (auto k = kind_text(t); !k.empty()) {
+      return scratch.copy(k); // a number's text lives in `numbuf`, which later rules reuse
+    }
+    if (!stream_path.empty() && stream_path != "-") {
+      return stream_path;
+    }
+    for (const auto& sig : t.kind_signatures) {
+      if (std::all_of(sig.inputs.begin(), sig.inputs.end(), [&](std::uint32_t id) {
+            const field* f = input(id);
+            return f != nullptr && !is_null_text(t, f->v);
+          })) {
+        return sig.kind;
+      }
+    }
+    const auto stem = file_name_stem(file_name);
+    for (const auto& k : t.file_name_kinds) {
+      if (!stem.empty() && stem == k) {
+        return k;
+      }
     }
     return {};
   }
@@ -1572,14 +1611,7 @@ struct normalizer::impl {
             fail(src, errc::bad_json, "embedded record '" + key + "' is not valid JSON", 0, raw)};
       }
     }
-    std::string_view kind = kind_hint;
-    if (kind.empty()) {
-      kind = kind_text(*t);
-    }
-    if (kind.empty() && t->format == "zeek") {
-      kind = kind_from_file_name(ctx.file_name);
-    }
-    auto ev = run(*t, var, kind);
+    auto ev = run(*t, var, resolve_kind(*t, kind_hint, {}, ctx.file_name));
     if (!ev) {
       return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
     }
@@ -2450,14 +2482,7 @@ expected<std::optional<event::event>, normalize_error> stream_reader::next(std::
     offset += pos + st.separator.size();
     rest.remove_prefix(pos + st.separator.size());
   }
-  std::string_view kind = zeek_kind_of(source_);
-  if (kind.empty()) {
-    kind = st.path;
-  }
-  if (kind.empty()) {
-    kind = kind_from_file_name(st.ctx.file_name);
-  }
-  auto ev = im.run(*t, var, kind);
+  auto ev = im.run(*t, var, im.resolve_kind(*t, zeek_kind_of(source_), st.path, st.ctx.file_name));
   if (!ev) {
     return unexpected{im.fail(source_, errc::too_deep, "value nested too deeply", offset, line)};
   }

@@ -387,6 +387,25 @@ public:
     if (!t_.kind_field.empty()) {
       t_.kind_input = input(t_.kind_field);
     }
+    if (const auto* sigs = (*src)["kind_signatures"].as_array()) {
+      for (const auto& sn : *sigs) {
+        const auto* sig = sn.as_table();
+        const auto kind = sig != nullptr ? (*sig)["kind"].value<std::string>() : std::nullopt;
+        if (!kind || kind->empty() || !sig->contains("fields")) {
+          throw compile_error{"kind_signatures entries need 'kind' and 'fields'" + where(sn)};
+        }
+        kind_signature out;
+        out.kind = *kind;
+        for (const auto& f : strings(sig->get("fields"), "fields")) {
+          out.inputs.push_back(input(f));
+        }
+        if (out.inputs.empty()) {
+          throw compile_error{"kind_signatures entry without fields" + where(sn)};
+        }
+        t_.kind_signatures.push_back(std::move(out));
+      }
+    }
+    t_.file_name_kinds = strings(src->get("kinds_from_file_name"), "kinds_from_file_name");
     t_.null_values = strings(src->get("null_values"), "null_values");
     t_.embedded_json = strings(src->get("embedded_json"), "embedded_json");
     t_.strip_prefixes = strings(src->get("strip_prefixes"), "strip_prefixes");
