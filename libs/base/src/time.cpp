@@ -231,14 +231,45 @@ std::optional<std::int64_t> iso_impl(std::string_view s, std::int32_t tz) noexce
   return combine(y, mo, d, h, mi, sec, frac, off);
 }
 
+bool leap_year(std::int64_t y) noexcept {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+// The year a year-less date belongs to, read at `reference_ns` (see parse_syslog in time.hpp).
+std::optional<std::int64_t> syslog_year(int mo, int d, int h, int mi, int sec, std::int64_t frac,
+                                        std::int32_t tz, std::int64_t reference_ns) noexcept {
+  if (reference_ns == 0) {
+    // Unknown reference: kept as it always was (1970, or 1969 after February).
+    return mo > 2 ? 1969 : 1970;
+  }
+  constexpr std::int64_t ns_per_day = 86400 * ns_per_s;
+  // Anything before 1971 is a unit mistake (seconds or ms passed as ns), not a receive time.
+  if (reference_ns < 365 * ns_per_day) {
+    return std::nullopt;
+  }
+  std::int64_t y = civil_from_days(reference_ns / ns_per_day).y;
+  // Up to 31 days ahead of the reference is clock skew; further ahead it is last year's date.
+  const auto at = combine(y, mo, d, h, mi, sec, frac, tz);
+  if (!at || *at > reference_ns + 31 * ns_per_day) {
+    --y;
+  }
+  // Feb 29 belongs to the latest leap year not after the chosen one.
+  if (mo == 2 && d == 29) {
+    while (!leap_year(y)) {
+      --y;
+    }
+  }
+  return y;
+}
+
 std::optional<std::int64_t> syslog_impl(std::string_view s, std::int32_t tz,
                                         std::int64_t reference_ns) noexcept {
-  // `Mmm dd hh:mm:ss` (day may be space padded), optional fraction.
-  if (s.size() < 15) {
+  // `Mmm dd hh:mm:ss`, `Mmm  d hh:mm:ss` or `Mmm d hh:mm:ss`, optional fraction.
+  if (s.size() < 14) {
     return std::nullopt;
   }
   const int mo = month_from_name(s);
-  if (mo == 0) {
+  if (mo == 0 || s[3] != ' ') {
     return std::nullopt;
   }
   std::size_t pos = 3;
@@ -256,16 +287,16 @@ std::optional<std::int64_t> syslog_impl(std::string_view s, std::int32_t tz,
     ++pos;
     frac = fraction_ns(s, pos);
   }
-  if (pos != s.size() || !valid(mo, d, h, mi, sec)) {
+  static constexpr std::array<int, 12> month_days = {31, 29, 31, 30, 31, 30,
+                                                     31, 31, 30, 31, 30, 31};
+  if (pos != s.size() || !valid(mo, d, h, mi, sec) || d > month_days[mo - 1]) {
     return std::nullopt;
   }
-  const civil ref = civil_from_days(reference_ns / ns_per_s / 86400);
-  std::int64_t y = ref.y;
-  // A December line read in January belongs to the previous year.
-  if (static_cast<unsigned>(mo) > ref.m + 1) {
-    --y;
+  const auto y = syslog_year(mo, d, h, mi, sec, frac, tz, reference_ns);
+  if (!y) {
+    return std::nullopt;
   }
-  return combine(y, mo, d, h, mi, sec, frac, tz);
+  return combine(*y, mo, d, h, mi, sec, frac, tz);
 }
 
 std::optional<std::int64_t> pattern_impl(std::string_view s, std::string_view fmt,

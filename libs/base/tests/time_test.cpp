@@ -102,6 +102,46 @@ TEST(time, syslog_without_year) {
   EXPECT_FALSE(parse_syslog("Foo 31 23:59:59", 0, jan_2020));
 }
 
+TEST(time, syslog_one_digit_day_after_one_space) {
+  const std::int64_t june_2019 = *parse_iso8601("2019-06-01T00:00:00Z");
+  EXPECT_EQ(parse_syslog("Mar 9 21:45:35", 0, june_2019), parse_iso8601("2019-03-09T21:45:35Z"));
+  EXPECT_EQ(parse_syslog("Mar 9 21:45:35.25", 0, june_2019),
+            parse_iso8601("2019-03-09T21:45:35.25Z"));
+  EXPECT_EQ(parse("Dec 7 12:14:15", "syslog", 0, june_2019), parse_iso8601("2018-12-07T12:14:15Z"));
+  EXPECT_FALSE(parse_syslog("Mar9 21:45:35", 0, june_2019));
+  EXPECT_FALSE(parse_syslog("Mar 9 21:45", 0, june_2019));
+  EXPECT_FALSE(parse_syslog("Feb 30 21:45:35", 0, june_2019));
+}
+
+TEST(time, syslog_year_at_the_year_boundary) {
+  const std::int64_t new_year = *parse_iso8601("2027-01-01T00:00:05Z");
+  const std::int64_t new_years_eve = *parse_iso8601("2026-12-31T23:59:55Z");
+  // A Dec 31 line read on Jan 1 stays in the old year.
+  EXPECT_EQ(parse_syslog("Dec 31 23:59:58", 0, new_year), parse_iso8601("2026-12-31T23:59:58Z"));
+  // A Jan 1 line read on Dec 31 of the same year is that year's (364 days before).
+  EXPECT_EQ(parse_syslog("Jan  1 00:00:01", 0, new_years_eve),
+            parse_iso8601("2026-01-01T00:00:01Z"));
+  // Up to 31 days after the reference (to the day, not by month number) is clock skew: same year.
+  const std::int64_t mar_15 = *parse_iso8601("2026-03-15T12:00:00Z");
+  EXPECT_EQ(parse_syslog("Apr 15 11:59:59", 0, mar_15), parse_iso8601("2026-04-15T11:59:59Z"));
+  EXPECT_EQ(parse_syslog("Apr 15 12:00:01", 0, mar_15), parse_iso8601("2025-04-15T12:00:01Z"));
+  EXPECT_EQ(parse_syslog("Mar 31 00:00:00", 0, mar_15), parse_iso8601("2026-03-31T00:00:00Z"));
+  // The line's zone counts: 01:00 at +02:00 on Apr 15 is still within 31 days.
+  EXPECT_EQ(parse_syslog("Apr 15 13:00:00", 7200, mar_15), parse_iso8601("2026-04-15T11:00:00Z"));
+  // Feb 29 takes the latest leap year.
+  const std::int64_t mar_2025 = *parse_iso8601("2025-03-10T00:00:00Z");
+  EXPECT_EQ(parse_syslog("Feb 29 10:00:00", 0, mar_2025), parse_iso8601("2024-02-29T10:00:00Z"));
+}
+
+TEST(time, syslog_reference_unknown_or_implausible) {
+  // 0 means unknown: the behaviour callers have always had (1970, 1969 after February).
+  EXPECT_EQ(parse_syslog("Jan  2 00:00:00", 0, 0), parse_iso8601("1970-01-02T00:00:00Z"));
+  EXPECT_EQ(parse_syslog("Mar  2 00:00:00", 0, 0), parse_iso8601("1969-03-02T00:00:00Z"));
+  // A non-zero reference before 1971 is a unit mistake (seconds as ns), never a 1969/1970 date.
+  EXPECT_FALSE(parse_syslog("Mar  2 00:00:00", 0, 1'700'000'000));
+  EXPECT_FALSE(parse_syslog("Mar  2 00:00:00", 0, -5));
+}
+
 TEST(time, patterns_and_dispatch) {
   EXPECT_EQ(parse_pattern("29/Mar/2019:21:45:35 +0000", "%d/%b/%Y:%H:%M:%S %z", 3600),
             1553895935LL * ns_per_s);

@@ -126,7 +126,10 @@ enum class conv : std::uint8_t {
   email,
   ip_version,
   syslog_facility,
-  syslog_severity
+  syslog_severity,
+  contains,
+  trim,
+  domain
 };
 
 /// A value map: input text -> constant (string, number, array...).
@@ -162,16 +165,23 @@ struct derive {
   std::string format;
 };
 
-/// A dissect pattern: literal delimiters between `%{name}` captures.
+/// Dissect patterns: literal delimiters between `%{name}` captures.
 struct dissect {
   std::uint32_t from = 0; ///< Input key id of the text to split.
+  /// What a capture must hold for its pattern to match (`%{name:host}`).
+  enum class shape : std::uint8_t { any, word, digits, host };
   struct part {
     std::string literal;              ///< Text that precedes the capture.
     std::uint32_t input = UINT32_MAX; ///< Capture's input key id; UINT32_MAX skips it.
     std::string key;                  ///< Capture's key name.
+    shape kind = shape::any;
   };
-  std::vector<part> parts;
-  std::string tail; ///< Literal after the last capture.
+  struct pattern {
+    std::vector<part> parts;
+    std::string tail; ///< Literal after the last capture.
+  };
+  std::vector<pattern> patterns; ///< Alternatives: the first that matches adds its captures.
+  bool consume = false;          ///< A match removes the `from` input for later rules.
 };
 
 /// One `[[mapping]]` block.
@@ -206,6 +216,12 @@ struct key_entry {
       0; ///< The key itself, interned at load so passthrough skips interning.
 };
 
+/// Field signature of a kind: the kind of a record holding all these inputs.
+struct kind_signature {
+  std::string kind;
+  std::vector<std::uint32_t> inputs; ///< Input key ids, all present for a match.
+};
+
 /// A compiled source table.
 struct source_table {
   std::string name;
@@ -213,7 +229,9 @@ struct source_table {
   std::int32_t tz_offset_s = 0;
   std::string kind_field;
   std::uint32_t kind_input = UINT32_MAX;
-  std::vector<std::string> null_values; ///< Input texts treated as absent by rules.
+  std::vector<kind_signature> kind_signatures; ///< Tried in order when `kind_field` is absent.
+  std::vector<std::string> file_name_kinds;    ///< Kinds a file name may give (`ssh.log`).
+  std::vector<std::string> null_values;        ///< Input texts treated as absent by rules.
   std::vector<std::string>
       embedded_json; ///< Top-level keys whose string value is a JSON record to merge.
   std::vector<std::string> strip_prefixes; ///< Removed from input keys first (`o365audit.`).

@@ -1,4 +1,5 @@
 #include "internal.hpp"
+#include "syslog.hpp"
 #include "xml.hpp"
 
 #include <algorithm>
@@ -68,8 +69,9 @@ std::string_view zeek_kind_of(source_type t) noexcept {
   }
 }
 
-// `conn.log`, `/x/http.log.labeled`, `dns.log.gz` -> kind.
-std::string_view kind_from_file_name(std::string_view file) noexcept {
+// `conn.log`, `/x/http.log.labeled`, `ssh.2024-01-01.log.gz`, `conn.00:00:00-01:00:00.log` ->
+// the name's first dot-separated part.
+std::string_view file_name_stem(std::string_view file) noexcept {
   if (auto slash = file.find_last_of("/\\"); slash != std::string_view::npos) {
     file.remove_prefix(slash + 1);
   }
@@ -203,15 +205,42 @@ bool looks_like_ip(std::string_view s) noexcept {
   if (s.empty() || s.size() > 64) {
     return false;
   }
-  bool sep = false;
-  for (char c : s) {
-    if (c == '.' || c == ':') {
-      sep = true;
-    } else if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '%') {
+  if (s.find(':') == std::string_view::npos) {
+    // IPv4: four dotted decimal octets (a name such as `cafe.be` is not an address).
+    int octets = 0;
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t digits = 0;
+      unsigned v = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+        v = v * 10 + static_cast<unsigned>(s[i] - '0');
+        ++i;
+        ++digits;
+      }
+      if (digits == 0 || digits > 3 || v > 255) {
+        return false;
+      }
+      ++octets;
+      if (i == s.size()) {
+        break;
+      }
+      if (s[i] != '.') {
+        return false;
+      }
+      ++i;
+      if (i == s.size()) {
+        return false;
+      }
+    }
+    return octets == 4;
+  }
+  // IPv6, with an optional zone after `%` (`fe80::1%eth0`).
+  for (char c : s.substr(0, s.find('%'))) {
+    if (c != '.' && c != ':' && !std::isxdigit(static_cast<unsigned char>(c))) {
       return false;
     }
   }
-  return sep;
+  return true;
 }
 
 } // namespace
@@ -239,7 +268,12 @@ struct normalizer::impl {
   std::uint32_t gen = 0;
   event::builder b;
   char numbuf[64];
-  std::int64_t now_ns = 0; // from the current call's context
+  std::int64_t now_ns = 0;                 // from the current call's context
+  std::optional<std::int32_t> tz_override; // from the current call's context
+
+  std::int32_t tz_of(const source_table& t) const noexcept {
+    return tz_override.value_or(t.tz_offset_s);
+  }
 
   void bind(const source_table* t) {
     for (const auto& s : registry) {
@@ -604,7 +638,7 @@ struct normalizer::impl {
     case conv::timestamp: {
       std::optional<std::int64_t> ns;
       // Shortest round-trip text of a double keeps epoch fractions exact.
-      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, t.tz_offset_s, now_ns);
+      ns = parse_timestamp(text_of(in, numbuf, sizeof numbuf), format, tz_of(t), now_ns);
       if (!ns && in.type == value::tag::real && format.starts_with("epoch")) {
         const double scale = format == "epoch" ? 1e9 : 1e6;
         if (std::fabs(in.d) < 9e18 / scale) {
@@ -703,6 +737,29 @@ struct normalizer::impl {
         return {};
       }
       return value::integer(c == conv::syslog_facility ? pri.i / 8 : pri.i % 8);
+    }
+    case conv::contains:
+      return value::boolean(text_of(in, numbuf, sizeof numbuf).find(format) !=
+                            std::string_view::npos);
+    case conv::trim: {
+      if (in.type != value::tag::string) {
+        return in;
+      }
+      std::string_view v = in.s;
+      const auto first = v.find_first_not_of(format);
+      if (first == std::string_view::npos) {
+        return {};
+      }
+      v = v.substr(first, v.find_last_not_of(format) - first + 1);
+      return value::str(v);
+    }
+    case conv::domain: {
+      // The other half of `ip`: a host name, kept only when the text is not an address.
+      if (in.type != value::tag::string || in.s.empty() ||
+          convert(t, in, conv::ip, format).present()) {
+        return {};
+      }
+      return in;
     }
     case conv::email:
       if (in.type == value::tag::string && in.s.find('@') != std::string_view::npos &&
@@ -1160,148 +1217,135 @@ struct normalizer::impl {
     return true;
   }
 
-  // Splits an input text on the pattern's literals; captures become input fields.
-  // A text that does not match leaves the record unchanged.
+  // Splits an input text on the literals of the first pattern that matches; its captures become
+  // input fields. A text that matches no pattern leaves the record unchanged.
   void run_dissect(const source_table& t, const dissect& d) {
-    const field* f = input(d.from);
+    field* f = input(d.from);
     if (f == nullptr || f->v.type != value::tag::string) {
       return;
     }
     const std::string_view text = f->v.s;
     std::string_view captures[32];
-    const std::size_t n = std::min<std::size_t>(d.parts.size(), 32);
+    for (const auto& p : d.patterns) {
+      if (!match_pattern(p, text, captures)) {
+        continue;
+      }
+      const variant& var = t.variants[0];
+      for (std::size_t i = 0; i < p.parts.size(); ++i) {
+        if (p.parts[i].input != UINT32_MAX && record.size() < lim.max_fields) {
+          add(t, var, p.parts[i].key, value::str(captures[i]));
+        }
+      }
+      if (d.consume) {
+        // `f` may have moved when the captures were added.
+        if (field* src = input(d.from)) {
+          src->consumed = true;
+        }
+        present_gen[d.from] = 0;
+      }
+      return;
+    }
+  }
+
+  static bool match_pattern(const dissect::pattern& p, std::string_view text,
+                            std::string_view* captures) noexcept {
+    const std::size_t n = p.parts.size(); // at most 32: checked when the table is compiled
     std::size_t pos = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const auto& lit = d.parts[i].literal;
+      const auto& lit = p.parts[i].literal;
       if (text.compare(pos, lit.size(), lit) != 0) {
-        return;
+        return false;
       }
       pos += lit.size();
-      const std::string& next = i + 1 < n ? d.parts[i + 1].literal : d.tail;
+      const std::string& next = i + 1 < n ? p.parts[i + 1].literal : p.tail;
       std::size_t end = text.size();
       if (!next.empty()) {
         end = text.find(next, pos);
         if (end == std::string_view::npos) {
-          return;
+          return false;
         }
       } else if (i + 1 < n) {
-        return;
+        return false;
       }
       captures[i] = text.substr(pos, end - pos);
+      if (!fits(p.parts[i].kind, captures[i])) {
+        return false;
+      }
       pos = end;
     }
-    if (text.compare(pos, d.tail.size(), d.tail) != 0) {
-      return;
-    }
-    const variant& var = t.variants[0];
-    for (std::size_t i = 0; i < n; ++i) {
-      if (d.parts[i].input != UINT32_MAX && record.size() < lim.max_fields) {
-        add(t, var, d.parts[i].key, value::str(captures[i]));
-      }
-    }
+    return text.compare(pos, p.tail.size(), p.tail) == 0;
   }
 
-  // Syslog envelope (RFC 3164 with or without year, RFC 5424): fills syslog.* inputs.
+  static bool fits(dissect::shape kind, std::string_view s) noexcept {
+    auto all = [&](auto pred) {
+      return !s.empty() && std::all_of(s.begin(), s.end(),
+                                       [&](char c) { return pred(static_cast<unsigned char>(c)); });
+    };
+    switch (kind) {
+    case dissect::shape::any:
+      return true;
+    case dissect::shape::word:
+      return all([](unsigned char c) { return !std::isspace(c); });
+    case dissect::shape::digits:
+      return all([](unsigned char c) { return std::isdigit(c) != 0; });
+    case dissect::shape::host:
+      // A name or an address: letters, digits and `.-_:%`, plus `[]` around IPv6.
+      return all([](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '%' ||
+               c == '[' || c == ']';
+      });
+    }
+    return true;
+  }
+
+  // Syslog envelope (syslog.hpp): fills the syslog.* inputs (absent fields, the RFC 5424
+  // NILVALUE included, add nothing) and one `log.syslog.structured_data.<SD-ID>.<PARAM>` input
+  // per RFC 5424 SD-PARAM. Returns npos, or 0 when the PRI or the SD is malformed.
   std::size_t parse_syslog(const source_table& t, std::string_view line) {
     const variant& var = t.variants[0];
-    std::size_t i = 0;
-    if (!line.empty() && line[0] == '<') {
-      const auto close = line.find('>');
-      if (close == std::string_view::npos || close > 4) {
-        return 0;
-      }
-      add(t, var, "syslog.priority", value::str(line.substr(1, close - 1)));
-      i = close + 1;
+    const syslog_header h = parse_syslog_header(line);
+    if (!h.ok) {
+      return 0;
     }
-    auto token = [&]() {
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
+    auto put = [&](std::string_view key, std::string_view v) {
+      if (!v.empty()) {
+        add(t, var, key, value::str(v));
       }
-      const std::size_t start = i;
-      while (i < line.size() && line[i] != ' ') {
-        ++i;
-      }
-      return line.substr(start, i - start);
     };
-    const std::size_t ts_start = i;
-    std::string_view first = token();
-    if (first == "1" && i < line.size()) {
-      // RFC 5424: VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG
-      add(t, var, "syslog.timestamp", value::str(token()));
-      add(t, var, "syslog.hostname", value::str(token()));
-      add(t, var, "syslog.program", value::str(token()));
-      add(t, var, "syslog.pid", value::str(token()));
-      add(t, var, "syslog.msgid", value::str(token()));
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
-      }
-      if (i < line.size() && line[i] == '[') {
-        const auto sd_end = line.find("] ", i);
-        i = sd_end == std::string_view::npos ? line.size() : sd_end + 2;
-      } else if (line.substr(i).starts_with("- ")) {
-        i += 2;
-      }
-      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
-      return std::string_view::npos;
-    }
-    std::string_view stamp;
-    if (first.size() == 3 && std::isalpha(static_cast<unsigned char>(first[0]))) {
-      // `Mmm dd [yyyy] hh:mm:ss`
-      token();
-      std::string_view third = token();
-      if (third.size() == 4) {
-        token();
-      }
-      stamp = line.substr(ts_start, i - ts_start);
-    } else {
-      stamp = first;
-    }
-    while (!stamp.empty() && stamp.front() == ' ') {
-      stamp.remove_prefix(1);
-    }
-    // `Mmm dd hh:mm:ss: message` has no host.
-    const bool no_host = stamp.ends_with(':');
-    if (no_host) {
-      stamp.remove_suffix(1);
-    }
-    add(t, var, "syslog.timestamp", value::str(stamp));
-    if (no_host) {
-      while (i < line.size() && line[i] == ' ') {
-        ++i;
-      }
-      add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
-      return std::string_view::npos;
-    }
-    while (i < line.size() && line[i] == ' ') {
-      ++i;
-    }
-    // HOST then optional TAG[PID]: ; a host directly followed by ':' has no tag.
-    const std::size_t before_host = i;
-    std::string_view host = token();
-    if (host.starts_with('%')) {
-      i = before_host; // no host: the message starts right away
-    } else if (host.ends_with(':')) {
-      host.remove_suffix(1);
-      add(t, var, "syslog.hostname", value::str(host));
-    } else {
-      add(t, var, "syslog.hostname", value::str(host));
-      const std::size_t save = i;
-      std::string_view tag = token();
-      if (tag.ends_with(':')) {
-        tag.remove_suffix(1);
-        if (const auto br = tag.find('['); br != std::string_view::npos && tag.ends_with(']')) {
-          add(t, var, "syslog.pid", value::str(tag.substr(br + 1, tag.size() - br - 2)));
-          tag = tag.substr(0, br);
+    put("syslog.priority", h.priority);
+    put("syslog.version", h.version);
+    put("syslog.timestamp", h.timestamp);
+    put("syslog.hostname", h.hostname);
+    put("syslog.program", h.program);
+    put("syslog.pid", h.pid);
+    put("syslog.msgid", h.msgid);
+    put("syslog.message", h.message);
+    constexpr std::string_view sd_prefix = "log.syslog.structured_data.";
+    std::size_t pos = 0;
+    std::string_view id;
+    syslog_sd_param p;
+    while (next_sd_param(h.structured_data, pos, id, p) && record.size() < lim.max_fields) {
+      const std::size_t n = sd_prefix.size() + p.id.size() + 1 + p.name.size();
+      char* k = scratch.alloc(n);
+      std::memcpy(k, sd_prefix.data(), sd_prefix.size());
+      std::memcpy(k + sd_prefix.size(), p.id.data(), p.id.size());
+      k[sd_prefix.size() + p.id.size()] = '.';
+      std::memcpy(k + sd_prefix.size() + p.id.size() + 1, p.name.data(), p.name.size());
+      std::string_view v = p.value;
+      if (p.escaped) {
+        char* u = scratch.alloc(v.size());
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (v[i] == '\\' && i + 1 < v.size() &&
+              (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']')) {
+            ++i;
+          }
+          u[m++] = v[i];
         }
-        add(t, var, "syslog.program", value::str(tag));
-      } else {
-        i = save;
+        v = {u, m};
       }
+      add(t, var, {k, n}, value::str(v));
     }
-    while (i < line.size() && line[i] == ' ') {
-      ++i;
-    }
-    add(t, var, "syslog.message", value::str(line.substr(std::min(i, line.size()))));
     return std::string_view::npos;
   }
 
@@ -1383,13 +1427,19 @@ struct normalizer::impl {
       }
     }
     if (auto brace = prefix.find("{kind}"); brace != std::string_view::npos) {
-      const std::size_t n = prefix.size() - 6 + kind.size();
+      // An unknown kind takes its dot with it: `zeek.{kind}.` becomes `zeek.`, never `zeek..`.
+      std::size_t skip = 6;
+      if (kind.empty() && brace + skip < prefix.size() && prefix[brace + skip] == '.') {
+        ++skip;
+      }
+      const std::size_t n = prefix.size() - skip + kind.size();
       char* p = scratch.alloc(n);
       std::memcpy(p, prefix.data(), brace);
       if (!kind.empty()) { // an empty kind may have a null data pointer (UB in memcpy)
         std::memcpy(p + brace, kind.data(), kind.size());
       }
-      std::memcpy(p + brace + kind.size(), prefix.data() + brace + 6, prefix.size() - brace - 6);
+      std::memcpy(p + brace + kind.size(), prefix.data() + brace + skip,
+                  prefix.size() - brace - skip);
       prefix = {p, n};
     }
     for (auto mi : *list) {
@@ -1433,11 +1483,29 @@ struct normalizer::impl {
 
   const variant& pick_variant(const source_table& t, simdjson::dom::object obj) const {
     for (std::size_t i = 1; i < t.variants.size(); ++i) {
-      if (!t.variants[i].xml && obj.at_key(t.variants[i].detect).error() == simdjson::SUCCESS) {
+      if (!t.variants[i].xml && has_member(obj, t.variants[i].detect)) {
         return t.variants[i];
       }
     }
     return t.variants[0];
+  }
+
+  // True when the object has the member at `path` (`log.syslog`: `log` holding `syslog`).
+  static bool has_member(simdjson::dom::object obj, std::string_view path) noexcept {
+    while (true) {
+      const auto dot = path.find('.');
+      simdjson::dom::element el;
+      if (obj.at_key(path.substr(0, dot)).get(el) != simdjson::SUCCESS) {
+        return false;
+      }
+      if (dot == std::string_view::npos) {
+        return true;
+      }
+      if (el.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+      }
+      path.remove_prefix(dot + 1);
+    }
   }
 
   // Flattens the JSON text held by top-level field `key` (e.g. a Splunk `result._raw`) into the
@@ -1466,8 +1534,40 @@ struct normalizer::impl {
   }
 
   std::string_view kind_text(const source_table& t) {
-    if (field* f = input(t.kind_input)) {
+    if (field* f = input(t.kind_input); f != nullptr && !is_null_text(t, f->v)) {
       return text_of(f->v, numbuf, sizeof numbuf);
+    }
+    return {};
+  }
+
+  // The kind of the record in the record: in order the source type's (`hint`), `kind_field`
+  // (`_path`, `@stream`), the stream's header (`#path`), the first field signature the record
+  // matches, then the file name when it is one of the table's `kinds_from_file_name`. Empty
+  // when none says.
+  std::string_view resolve_kind(const source_table& t, std::string_view hint,
+                                std::string_view stream_path, std::string_view file_name) {
+    if (!hint.empty()) {
+      return hint;
+    }
+    if (auto k = kind_text(t); !k.empty()) {
+      return scratch.copy(k); // a number's text lives in `numbuf`, which later rules reuse
+    }
+    if (!stream_path.empty() && stream_path != "-") {
+      return stream_path;
+    }
+    for (const auto& sig : t.kind_signatures) {
+      if (std::all_of(sig.inputs.begin(), sig.inputs.end(), [&](std::uint32_t id) {
+            const field* f = input(id);
+            return f != nullptr && !is_null_text(t, f->v);
+          })) {
+        return sig.kind;
+      }
+    }
+    const auto stem = file_name_stem(file_name);
+    for (const auto& k : t.file_name_kinds) {
+      if (!stem.empty() && stem == k) {
+        return k;
+      }
     }
     return {};
   }
@@ -1511,14 +1611,7 @@ struct normalizer::impl {
             fail(src, errc::bad_json, "embedded record '" + key + "' is not valid JSON", 0, raw)};
       }
     }
-    std::string_view kind = kind_hint;
-    if (kind.empty()) {
-      kind = kind_text(*t);
-    }
-    if (kind.empty() && t->format == "zeek") {
-      kind = kind_from_file_name(ctx.file_name);
-    }
-    auto ev = run(*t, var, kind);
+    auto ev = run(*t, var, resolve_kind(*t, kind_hint, {}, ctx.file_name));
     if (!ev) {
       return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
     }
@@ -1887,15 +1980,15 @@ struct normalizer::impl {
       if (!dev_time_format.empty()) {
         std::string pattern;
         if (java_date_pattern(dev_time_format, pattern)) {
-          ns = parse_timestamp(dev_time, pattern, t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, pattern, tz_of(t), now_ns);
         }
       } else {
-        ns = parse_timestamp(dev_time, "epoch_auto", t.tz_offset_s, now_ns);
+        ns = parse_timestamp(dev_time, "epoch_auto", tz_of(t), now_ns);
         if (!ns) {
-          ns = parse_timestamp(dev_time, "iso8601", t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, "iso8601", tz_of(t), now_ns);
         }
         if (!ns) {
-          ns = parse_timestamp(dev_time, "%b %d %Y %H:%M:%S", t.tz_offset_s, now_ns);
+          ns = parse_timestamp(dev_time, "%b %d %Y %H:%M:%S", tz_of(t), now_ns);
         }
       }
       if (ns) {
@@ -1994,7 +2087,8 @@ struct normalizer::impl {
     while (lead < raw.size() && (raw[lead] == ' ' || raw[lead] == '\t')) {
       ++lead;
     }
-    // A shipper's JSON envelope carries the raw line in one of its fields.
+    // A shipper's JSON envelope carries the raw line in one of its fields, or (a variant
+    // detects it) the fields it already decoded from the line.
     simdjson::dom::object envelope;
     bool has_envelope = false;
     if (lead < raw.size() && raw[lead] == '{') {
@@ -2004,6 +2098,9 @@ struct normalizer::impl {
       }
       if (doc->get_object().get(envelope) != simdjson::SUCCESS) {
         return unexpected{fail(src, errc::bad_json, "expected a JSON object", 0, raw)};
+      }
+      if (const variant& var = pick_variant(*t, envelope); &var != &t->variants[0]) {
+        return normalize_decoded(src, *t, var, envelope, raw);
       }
       has_envelope = true;
       line = {};
@@ -2031,7 +2128,8 @@ struct normalizer::impl {
                              t->format == "cef"    ? "malformed CEF"
                              : t->format == "csv"  ? "malformed CSV line or unknown log type"
                              : t->format == "leef" ? "malformed LEEF"
-                                                   : "malformed key=value line",
+                             : t->format == "kv"   ? "malformed key=value line"
+                                                   : "malformed syslog PRI or structured data",
                              has_envelope ? 0 : bad, raw)};
     }
     for (const auto& d : t->header_dissects) {
@@ -2039,6 +2137,26 @@ struct normalizer::impl {
     }
     std::string_view kind = kind_text(*t);
     auto ev = run(*t, t->variants[0], kind);
+    if (!ev) {
+      return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
+    }
+    return std::move(*ev);
+  }
+
+  // A JSON envelope whose shipper already decoded the wire format (a text-format table's variant
+  // detected it): its fields are the inputs, through the variant's aliases.
+  expected<event::event, normalize_error> normalize_decoded(source_type src, const source_table& t,
+                                                            const variant& var,
+                                                            simdjson::dom::object envelope,
+                                                            std::string_view raw) {
+    begin(t);
+    if (!flatten(t, var, envelope, {}, 0)) {
+      return unexpected{fail(src, errc::too_large, "too many fields", 0, raw)};
+    }
+    for (const auto& d : t.header_dissects) {
+      run_dissect(t, d);
+    }
+    auto ev = run(t, var, kind_text(t));
     if (!ev) {
       return unexpected{fail(src, errc::too_deep, "value nested too deeply", 0, raw)};
     }
@@ -2156,6 +2274,7 @@ expected<event::event, normalize_error>
 normalizer::normalize(source_type source, std::string_view raw, const context& ctx) {
   auto& im = *impl_;
   im.now_ns = ctx.now_ns;
+  im.tz_override = ctx.tz_offset_s;
   if (raw.size() > im.lim.max_bytes) {
     return unexpected{im.fail(source, errc::too_large,
                               "input of " + std::to_string(raw.size()) + " bytes exceeds the limit",
@@ -2253,6 +2372,7 @@ std::vector<std::string> split_all(std::string_view s, std::string_view sep) {
 expected<std::optional<event::event>, normalize_error> stream_reader::next(std::string_view line) {
   auto& im = *n_->impl_;
   im.now_ns = state_->ctx.now_ns;
+  im.tz_override = state_->ctx.tz_offset_s;
   if (!line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   }
@@ -2362,14 +2482,7 @@ expected<std::optional<event::event>, normalize_error> stream_reader::next(std::
     offset += pos + st.separator.size();
     rest.remove_prefix(pos + st.separator.size());
   }
-  std::string_view kind = zeek_kind_of(source_);
-  if (kind.empty()) {
-    kind = st.path;
-  }
-  if (kind.empty()) {
-    kind = kind_from_file_name(st.ctx.file_name);
-  }
-  auto ev = im.run(*t, var, kind);
+  auto ev = im.run(*t, var, im.resolve_kind(*t, zeek_kind_of(source_), st.path, st.ctx.file_name));
   if (!ev) {
     return unexpected{im.fail(source_, errc::too_deep, "value nested too deeply", offset, line)};
   }

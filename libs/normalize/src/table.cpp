@@ -100,7 +100,10 @@ conv parse_conv(std::string_view s, const toml::node& at) {
       {"email", conv::email},
       {"ip_version", conv::ip_version},
       {"syslog_facility", conv::syslog_facility},
-      {"syslog_severity", conv::syslog_severity}};
+      {"syslog_severity", conv::syslog_severity},
+      {"contains", conv::contains},
+      {"trim", conv::trim},
+      {"domain", conv::domain}};
   for (const auto& [n, c] : names) {
     if (n == s) {
       return c;
@@ -181,16 +184,28 @@ public:
     }
   }
 
-  // `{ from = "k", pattern = "Built %{dir} %{proto} conn" }`; `%{}` or `%{?x}` skips.
+  // `{ from = "k", pattern = "Built %{dir} %{proto} conn" }` or `patterns = [...]` (the first
+  // that matches wins), optionally `consume = true`; `%{}` or `%{?x}` skips.
   dissect compile_dissect(const toml::table& d) {
     dissect out;
     auto from = d["from"].value<std::string>();
-    auto pattern = d["pattern"].value<std::string>();
-    if (!from || !pattern) {
-      throw compile_error{"dissect needs 'from' and 'pattern'" + where(d)};
+    auto texts = strings(d.get("pattern"), "pattern");
+    for (auto& p : strings(d.get("patterns"), "patterns")) {
+      texts.push_back(std::move(p));
+    }
+    if (!from || texts.empty()) {
+      throw compile_error{"dissect needs 'from' and 'pattern' or 'patterns'" + where(d)};
     }
     out.from = input(*from);
-    std::string_view p = *pattern;
+    out.consume = d["consume"].value_or(false);
+    for (const auto& text : texts) {
+      out.patterns.push_back(compile_pattern(text, d));
+    }
+    return out;
+  }
+
+  dissect::pattern compile_pattern(std::string_view p, const toml::table& d) {
+    dissect::pattern out;
     std::string literal;
     while (!p.empty()) {
       const auto open = p.find("%{");
@@ -207,6 +222,20 @@ public:
       part.literal = literal;
       literal.clear();
       std::string name(p.substr(open + 2, close - open - 2));
+      if (const auto colon = name.find(':'); colon != std::string::npos) {
+        const std::string kind = name.substr(colon + 1);
+        name.resize(colon);
+        if (kind == "word") {
+          part.kind = dissect::shape::word;
+        } else if (kind == "digits") {
+          part.kind = dissect::shape::digits;
+        } else if (kind == "host") {
+          part.kind = dissect::shape::host;
+        } else {
+          throw compile_error{"dissect capture shape must be word, digits or host, got '" + kind +
+                              "'" + where(d)};
+        }
+      }
       if (!name.empty() && name[0] != '?') {
         part.key = name;
         part.input = input(name);
@@ -220,6 +249,9 @@ public:
     out.tail = literal;
     if (out.parts.empty()) {
       throw compile_error{"dissect pattern without captures" + where(d)};
+    }
+    if (out.parts.size() > 32) {
+      throw compile_error{"dissect pattern with more than 32 captures" + where(d)};
     }
     return out;
   }
@@ -241,7 +273,13 @@ public:
     if (auto then = r["then"].value<std::string>()) {
       out.then = parse_conv(*then, r);
     }
-    out.format = r["format"].value_or(std::string(out.type == conv::split ? "," : "iso8601"));
+    const char* default_format = out.type == conv::split  ? ","
+                                 : out.type == conv::trim ? " \t\r\n"
+                                                          : "iso8601";
+    out.format = r["format"].value_or(std::string(default_format));
+    if (out.type == conv::contains && !r.contains("format")) {
+      throw compile_error{"type 'contains' needs the text to look for in 'format'" + where(r)};
+    }
     out.map = map_ref(r.get("map"));
     out.keep = r["keep"].value_or(keep_default);
     m.rules.push_back(std::move(out));
@@ -349,6 +387,25 @@ public:
     if (!t_.kind_field.empty()) {
       t_.kind_input = input(t_.kind_field);
     }
+    if (const auto* sigs = (*src)["kind_signatures"].as_array()) {
+      for (const auto& sn : *sigs) {
+        const auto* sig = sn.as_table();
+        const auto kind = sig != nullptr ? (*sig)["kind"].value<std::string>() : std::nullopt;
+        if (!kind || kind->empty() || !sig->contains("fields")) {
+          throw compile_error{"kind_signatures entries need 'kind' and 'fields'" + where(sn)};
+        }
+        kind_signature out;
+        out.kind = *kind;
+        for (const auto& f : strings(sig->get("fields"), "fields")) {
+          out.inputs.push_back(input(f));
+        }
+        if (out.inputs.empty()) {
+          throw compile_error{"kind_signatures entry without fields" + where(sn)};
+        }
+        t_.kind_signatures.push_back(std::move(out));
+      }
+    }
+    t_.file_name_kinds = strings(src->get("kinds_from_file_name"), "kinds_from_file_name");
     t_.null_values = strings(src->get("null_values"), "null_values");
     t_.embedded_json = strings(src->get("embedded_json"), "embedded_json");
     t_.strip_prefixes = strings(src->get("strip_prefixes"), "strip_prefixes");

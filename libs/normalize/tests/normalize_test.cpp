@@ -416,6 +416,25 @@ TEST(syslog, rfc3164_without_year_and_rfc5424) {
   EXPECT_EQ(str(*b, "message"), "An application event");
 }
 
+TEST(syslog, year_less_times_at_the_year_boundary_and_one_digit_days) {
+  auto n = make_normalizer();
+  context new_year;
+  new_year.now_ns = *parse_timestamp("2027-01-01T00:00:05Z", "iso8601");
+  auto late = n.normalize(source_type::syslog, "<38>Dec 31 23:59:58 h sshd[1]: bye", new_year);
+  ASSERT_TRUE(late) << late.error().reason;
+  EXPECT_EQ(str(*late, "@timestamp"), "2026-12-31T23:59:58.000Z");
+  context new_years_eve;
+  new_years_eve.now_ns = *parse_timestamp("2026-12-31T23:59:55Z", "iso8601");
+  auto early = n.normalize(source_type::syslog, "<38>Jan  1 00:00:01 h sshd[1]: hi", new_years_eve);
+  ASSERT_TRUE(early) << early.error().reason;
+  EXPECT_EQ(str(*early, "@timestamp"), "2026-01-01T00:00:01.000Z");
+  // `Mmm d` with a single space, as some devices send it.
+  auto one_digit = n.normalize(source_type::syslog, "<38>Dec 7 12:14:15 h sshd[1]: x", new_year);
+  ASSERT_TRUE(one_digit) << one_digit.error().reason;
+  EXPECT_EQ(str(*one_digit, "@timestamp"), "2026-12-07T12:14:15.000Z");
+  EXPECT_EQ(str(*one_digit, "host.hostname"), "h");
+}
+
 TEST(errors, bad_input_is_a_structured_error) {
   auto n = make_normalizer();
   auto bad = n.normalize(source_type::windows, R"({"EventID": 4625,)");

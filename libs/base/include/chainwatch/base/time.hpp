@@ -47,9 +47,13 @@ std::optional<std::int64_t> parse_epoch_auto(std::string_view text) noexcept;
 /// Decimal Windows FILETIME text (100 ns ticks since 1601-01-01).
 std::optional<std::int64_t> parse_filetime(std::string_view text) noexcept;
 
-/// Year-less syslog time `Mmm dd hh:mm:ss[.fff]` (day may be space padded), in
-/// `default_offset_s`; the year is that of `reference_ns`, or the previous one when the month
-/// is more than one month after the reference month (a December line read in January).
+/// Year-less syslog time `Mmm dd hh:mm:ss[.fff]` (day zero- or space-padded, or one digit after
+/// one space), in `default_offset_s`. The year is that of `reference_ns` (when the line was
+/// received, or the file's modification time), unless the date would then lie more than 31 days
+/// after the reference: then it is the previous year's (a Dec 31 line read on Jan 1; a Jan 1 line
+/// read on Dec 31 of the same year stays in that year). Feb 29 takes the latest leap year not
+/// after that year. A reference of 0 (unknown) gives 1970, or 1969 after February; any other
+/// reference before 1971 (seconds or ms passed as ns) gives nullopt.
 std::optional<std::int64_t> parse_syslog(std::string_view text, std::int32_t default_offset_s,
                                          std::int64_t reference_ns) noexcept;
 

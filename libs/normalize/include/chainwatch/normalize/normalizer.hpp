@@ -104,7 +104,11 @@ struct limits {
 /// Per-input hints.
 struct context {
   std::string_view file_name; ///< Used to guess the Zeek log kind (`http.log` -> http).
-  std::int64_t now_ns = 0;    ///< "Now" (ns since epoch) giving year-less syslog times a year.
+  /// Reference time (ns since epoch): when the line was received, or the file's modification
+  /// time. Gives year-less syslog times their year; 0 is unknown (1970).
+  std::int64_t now_ns = 0;
+  /// UTC offset (seconds east) of times written without a zone; unset: the table's `timezone`.
+  std::optional<std::int32_t> tz_offset_s = std::nullopt;
 };
 
 /// Normalizes lines of any source type. Holds scratch buffers: use one per
