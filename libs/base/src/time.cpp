@@ -247,18 +247,27 @@ std::optional<std::int64_t> syslog_year(int mo, int d, int h, int mi, int sec, s
   if (reference_ns < 365 * ns_per_day) {
     return std::nullopt;
   }
-  std::int64_t y = civil_from_days(reference_ns / ns_per_day).y;
-  // Up to 31 days ahead of the reference is clock skew; further ahead it is last year's date.
-  const auto at = combine(y, mo, d, h, mi, sec, frac, tz);
-  if (!at || *at > reference_ns + 31 * ns_per_day) {
-    --y;
-  }
-  // Feb 29 belongs to the latest leap year not after the chosen one.
-  if (mo == 2 && d == 29) {
-    while (!leap_year(y)) {
-      --y;
+  // The year that puts the date closest to the reference, but never more than 31 days after it:
+  // up to 31 days ahead is a sender's clock running ahead (a Jan 1 line received on Dec 31 is
+  // next year's), further ahead it is last year's date (a Dec 31 line read on Jan 1).
+  const std::int64_t ry = civil_from_days(reference_ns / ns_per_day).y;
+  std::optional<std::int64_t> best;
+  std::int64_t best_distance = 0;
+  for (std::int64_t y = ry + 1; y >= ry - 1; --y) {
+    if (mo == 2 && d == 29 && !leap_year(y)) continue;
+    const auto at = combine(y, mo, d, h, mi, sec, frac, tz);
+    if (!at || *at > reference_ns + 31 * ns_per_day) continue;
+    const std::int64_t distance = *at > reference_ns ? *at - reference_ns : reference_ns - *at;
+    if (!best || distance < best_distance) {
+      best = y;
+      best_distance = distance;
     }
   }
+  if (best) return best;
+  // Feb 29 of none of them: the latest leap year before.
+  std::int64_t y = ry - 1;
+  while (!leap_year(y))
+    --y;
   return y;
 }
 

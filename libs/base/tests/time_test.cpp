@@ -118,9 +118,13 @@ TEST(time, syslog_year_at_the_year_boundary) {
   const std::int64_t new_years_eve = *parse_iso8601("2026-12-31T23:59:55Z");
   // A Dec 31 line read on Jan 1 stays in the old year.
   EXPECT_EQ(parse_syslog("Dec 31 23:59:58", 0, new_year), parse_iso8601("2026-12-31T23:59:58Z"));
-  // A Jan 1 line read on Dec 31 of the same year is that year's (364 days before).
+  // A Jan 1 line received seconds before midnight on Dec 31 comes from a clock a little ahead:
+  // next year's (6 seconds after the reference), not this year's (364 days before).
   EXPECT_EQ(parse_syslog("Jan  1 00:00:01", 0, new_years_eve),
-            parse_iso8601("2026-01-01T00:00:01Z"));
+            parse_iso8601("2027-01-01T00:00:01Z"));
+  // A Dec 30 line read then is this year's.
+  EXPECT_EQ(parse_syslog("Dec 30 10:00:00", 0, new_years_eve),
+            parse_iso8601("2026-12-30T10:00:00Z"));
   // Up to 31 days after the reference (to the day, not by month number) is clock skew: same year.
   const std::int64_t mar_15 = *parse_iso8601("2026-03-15T12:00:00Z");
   EXPECT_EQ(parse_syslog("Apr 15 11:59:59", 0, mar_15), parse_iso8601("2026-04-15T11:59:59Z"));

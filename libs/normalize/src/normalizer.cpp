@@ -2270,9 +2270,35 @@ bool normalizer::has_table(source_type source) const noexcept {
          impl_->by_source[static_cast<std::size_t>(source)] != nullptr;
 }
 
+namespace {
+
+// The record a syslog frame carries when it is JSON or XML (`<134>1 2026-... host zeek - - -
+// {"ts":...}`, `<13>Oct 22 08:29:55 host nxlog: {"EventID":...}`): forwarders (rsyslog imfile,
+// NXLog, syslog-ng) wrap structured logs so. The envelope is transport: the record is the event.
+std::optional<std::string_view> framed_record(std::string_view raw) noexcept {
+  std::size_t i = 0;
+  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t'))
+    ++i;
+  if (i + 2 >= raw.size() || raw[i] != '<' || raw[i + 1] < '0' || raw[i + 1] > '9') return {};
+  auto h = detail::parse_syslog_header(raw.substr(i));
+  if (!h.ok) return {};
+  auto m = h.message;
+  while (!m.empty() && (m.front() == ' ' || m.front() == '\t'))
+    m.remove_prefix(1);
+  if (m.empty() || (m.front() != '{' && m.front() != '<')) return {};
+  return m;
+}
+
+} // namespace
+
 expected<event::event, normalize_error>
 normalizer::normalize(source_type source, std::string_view raw, const context& ctx) {
   auto& im = *impl_;
+  if (const source_table* t = im.by_source[static_cast<std::size_t>(source)];
+      source == source_type::ecs ||
+      (t != nullptr && (t->format == "json" || t->format == "zeek"))) {
+    if (auto record = framed_record(raw)) return normalize(source, *record, ctx);
+  }
   im.now_ns = ctx.now_ns;
   im.tz_override = ctx.tz_offset_s;
   if (raw.size() > im.lim.max_bytes) {
@@ -2385,7 +2411,8 @@ expected<std::optional<event::event>, normalize_error> stream_reader::next(std::
   }
   const source_table* t = im.by_source[static_cast<std::size_t>(source_)];
   const bool zeek = t != nullptr && t->format == "zeek";
-  if (!zeek || line.front() == '{' || line.front() == ' ') {
+  // JSON, or a record in a syslog frame: not a TSV line.
+  if (!zeek || line.front() == '{' || line.front() == ' ' || line.front() == '<') {
     auto ev = n_->normalize(source_, line, state_->ctx);
     if (!ev) {
       return unexpected{std::move(ev.error())};

@@ -427,7 +427,7 @@ TEST(syslog, year_less_times_at_the_year_boundary_and_one_digit_days) {
   new_years_eve.now_ns = *parse_timestamp("2026-12-31T23:59:55Z", "iso8601");
   auto early = n.normalize(source_type::syslog, "<38>Jan  1 00:00:01 h sshd[1]: hi", new_years_eve);
   ASSERT_TRUE(early) << early.error().reason;
-  EXPECT_EQ(str(*early, "@timestamp"), "2026-01-01T00:00:01.000Z");
+  EXPECT_EQ(str(*early, "@timestamp"), "2027-01-01T00:00:01.000Z") << "a sender 6 s ahead";
   // `Mmm d` with a single space, as some devices send it.
   auto one_digit = n.normalize(source_type::syslog, "<38>Dec 7 12:14:15 h sshd[1]: x", new_year);
   ASSERT_TRUE(one_digit) << one_digit.error().reason;
@@ -483,6 +483,44 @@ TEST(normalizer, copies_share_tables_and_work_independently) {
   auto a = copy.normalize(source_type::zeek_conn, zeek_conn_dotted);
   ASSERT_TRUE(a);
   expect_conn(*a);
+}
+
+} // namespace
+} // namespace chainwatch::normalize::testing
+
+namespace chainwatch::normalize::testing {
+namespace {
+
+// Forwarders wrap structured logs in a syslog frame (rsyslog imfile, NXLog to_syslog_*): for JSON
+// sources the frame is transport, the record inside is the event, in every framing.
+TEST(framed, json_records_in_syslog_frames_are_the_records) {
+  auto n = make_normalizer();
+  const std::string zeek =
+      R"({"ts":1521911958.864751,"uid":"C3","id.orig_h":"10.1.1.1","id.orig_p":1,)"
+      R"("id.resp_h":"10.2.2.2","id.resp_p":22,"auth_success":false,"auth_attempts":1})";
+  const std::string win =
+      R"({"EventTime":"2020-10-22 04:29:55","Hostname":"WKST01","EventID":4625,)"
+      R"("TargetUserName":"bob","IpAddress":"10.0.0.9","LogonType":3})";
+  for (auto [source, record] :
+       {std::pair{source_type::zeek, zeek}, std::pair{source_type::windows, win},
+        std::pair{source_type::ecs, std::string(R"({"@timestamp":"2026-12-07T10:00:00Z"})")}}) {
+    auto plain = n.normalize(source, record);
+    ASSERT_TRUE(plain) << plain.error().reason;
+    for (const std::string& frame : {"<134>1 2026-12-07T10:00:00Z sensor app 4242 - - " + record,
+                                     "<134>Dec  7 10:00:00 sensor app[4242]: " + record,
+                                     "<13>Dec 17 10:00:00 sensor " + record}) {
+      auto framed = n.normalize(source, frame);
+      ASSERT_TRUE(framed) << frame << ": " << framed.error().reason;
+      EXPECT_EQ(flatten(*framed), flatten(*plain)) << frame;
+    }
+  }
+  // In a stream too (a Zeek stream tells TSV lines from framed JSON).
+  stream_reader r(n, source_type::zeek);
+  auto ev = r.next("<134>1 2026-12-07T10:00:00Z sensor zeek - - - " + zeek);
+  ASSERT_TRUE(ev && *ev);
+  EXPECT_EQ(flatten(**ev).at("event.outcome"), "failure");
+  // A frame around something else is not unwrapped: still a JSON error for a JSON source.
+  EXPECT_FALSE(n.normalize(source_type::windows, "<134>Dec  7 10:00:00 host app: not json"));
 }
 
 } // namespace

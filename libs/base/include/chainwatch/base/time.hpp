@@ -48,11 +48,12 @@ std::optional<std::int64_t> parse_epoch_auto(std::string_view text) noexcept;
 std::optional<std::int64_t> parse_filetime(std::string_view text) noexcept;
 
 /// Year-less syslog time `Mmm dd hh:mm:ss[.fff]` (day zero- or space-padded, or one digit after
-/// one space), in `default_offset_s`. The year is that of `reference_ns` (when the line was
-/// received, or the file's modification time), unless the date would then lie more than 31 days
-/// after the reference: then it is the previous year's (a Dec 31 line read on Jan 1; a Jan 1 line
-/// read on Dec 31 of the same year stays in that year). Feb 29 takes the latest leap year not
-/// after that year. A reference of 0 (unknown) gives 1970, or 1969 after February; any other
+/// one space), in `default_offset_s`. The year is the one (of the reference's, the one before
+/// and the one after) that puts the date closest to `reference_ns` (when the line was received,
+/// or the file's modification time) without lying more than 31 days after it: a Dec 31 line
+/// read on Jan 1 is of the year before, a Jan 1 line received on Dec 31 (a sender's clock ahead)
+/// of the year after, a Jun line read in Jun of the reference's year. Feb 29 takes the closest
+/// such leap year, else the latest leap year before. A reference of 0 (unknown) gives 1970, or 1969 after February; any other
 /// reference before 1971 (seconds or ms passed as ns) gives nullopt.
 std::optional<std::int64_t> parse_syslog(std::string_view text, std::int32_t default_offset_s,
                                          std::int64_t reference_ns) noexcept;
