@@ -70,7 +70,7 @@ partition_batch sample_partition() {
 match_batch sample_matches() {
   match_batch b{"acme", {}};
   b.matches.push_back({"rule-1", "host-1", {blob(20, 1), blob(30, 2)}, 10, 20, 15, 42});
-  b.matches.push_back({"rule-2", "", {}, 0, 0, 0, 0}); // the marker's wall clock unknown
+  b.matches.push_back({"rule-2", "", {}, 0, 0, 0, 0});        // the marker's wall clock unknown
   b.matches.push_back({"rule-3", "k", {}, 1, 2, 3, 0, true}); // decided by idle sources
   return b;
 }

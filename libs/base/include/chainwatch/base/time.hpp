@@ -53,8 +53,8 @@ std::optional<std::int64_t> parse_filetime(std::string_view text) noexcept;
 /// or the file's modification time) without lying more than 31 days after it: a Dec 31 line
 /// read on Jan 1 is of the year before, a Jan 1 line received on Dec 31 (a sender's clock ahead)
 /// of the year after, a Jun line read in Jun of the reference's year. Feb 29 takes the closest
-/// such leap year, else the latest leap year before. A reference of 0 (unknown) gives 1970, or 1969 after February; any other
-/// reference before 1971 (seconds or ms passed as ns) gives nullopt.
+/// such leap year, else the latest leap year before. A reference of 0 (unknown) gives 1970, or 1969
+/// after February; any other reference before 1971 (seconds or ms passed as ns) gives nullopt.
 std::optional<std::int64_t> parse_syslog(std::string_view text, std::int32_t default_offset_s,
                                          std::int64_t reference_ns) noexcept;
 
