@@ -189,6 +189,14 @@ int run_replay(const replay_options& o) {
     }
   };
 
+  // One (customer, source) is one source of event time in the mesh: several files go into it one
+  // after another, so a later file's events older than an earlier file's newest less the
+  // lateness are late (hunt reads several files side by side; the mesh cannot, yet).
+  if (o.files.size() > 1)
+    std::fprintf(stderr, "chainwatch replay: %zu files go one after another into one source "
+                         "(%s of %s): events of a later file that are older than the lateness "
+                         "allows are late; send files that overlap in time as merged one file\n",
+                 o.files.size(), o.source.c_str(), o.customer.c_str());
   int status = 0;
   for (const auto& f : o.files) {
     // The file's name says what its lines are when the source type does not (`ssh.log`).
