@@ -639,7 +639,7 @@ int cmd_run(int argc, char** argv) {
   std::snprintf(producer, sizeof producer, "bench-%llx",
                 static_cast<unsigned long long>(wall_ns()));
   const std::string id_prefix = customer + "." + token + "." + producer + ".";
-  wire::raw_batch batch{customer, "ecs", 0, {}};
+  wire::raw_batch batch{customer, "ecs", 0, {}, {}, {}};
   std::size_t batch_bytes = 0, batches = 0, max_batch_wire = 0, batch_wire_total = 0;
   std::uint64_t failed = 0;
   std::int64_t last_ts = 0;
@@ -684,7 +684,7 @@ int cmd_run(int argc, char** argv) {
   }
   flush();
   const double t_last_batch = secs(t0, steady::now());
-  wire::raw_batch eof{customer, "ecs", wall_ns(), {}};
+  wire::raw_batch eof{customer, "ecs", wall_ns(), {}, {}, {}};
   if (!nats.js_publish_async(subject + ".eof", wire::encode(eof), id_prefix + "eof")) ++failed;
   if (!nats.js_publish_complete(60'000)) ++failed;
   failed += nats.js_publish_failures();

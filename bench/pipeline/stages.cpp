@@ -64,7 +64,7 @@ int run_stages(const stages_options& o) {
   {
     // Ingest time 0: unknown, so the skew guard has no reference (the generator's event times
     // are not tied to this run's clock).
-    wire::raw_batch batch{o.customer, "ecs", 0, {}};
+    wire::raw_batch batch{o.customer, "ecs", 0, {}, {}, {}};
     std::size_t bytes = 0;
     auto flush = [&] {
       if (batch.records.empty()) return;

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "event_time.hpp"
+#include "merged_inputs.hpp"
 #include "normalize_input.hpp"
 #include "records.hpp"
 #include "rule_loading.hpp"
@@ -7,11 +8,9 @@
 #include <cerrno>
 #include <chainwatch/base/time.hpp>
 #include <chainwatch/engine/engine.hpp>
-#include <chainwatch/engine/watermarks.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <iostream>
 #include <optional>
 #include <unistd.h>
@@ -46,25 +45,6 @@ private:
   bool enabled_;
   clock::time_point start_;
   clock::time_point last_{};
-};
-
-/// How many events on each side of an event the skew guard weighs, in the event's own file.
-constexpr std::size_t skew_neighbours = 8;
-
-/// One input file: a source with a watermark of its own (as a cw.events subject in the mesh),
-/// read a few records ahead for the skew guard.
-struct source {
-  record_reader reader;
-  std::string name; ///< the tracker's name for it: its position (a file may be given twice)
-  struct item {
-    record rec;
-    std::int64_t ts;
-  };
-  std::deque<item> window;               ///< [0, next) taken, [next, end) read ahead
-  std::size_t next = 0;                  ///< the next record to take
-  std::size_t decided = std::size_t(-1); ///< `next` when the skew guard passed it
-  bool exhausted = false;                ///< the reader is at its end
-  bool ended = false;                    ///< and its end of input was counted
 };
 
 /// Set-aside events (--late): one NDJSON line each, with where it came from and why.
@@ -216,7 +196,7 @@ int run_hunt(const hunt_options& o) {
   }
 
   int status = 0;
-  std::vector<source> sources;
+  std::vector<record_reader> files;
   for (const auto& f : o.files) {
     auto r =
         norm ? record_reader::open(f, *norm, *source_type, reference_ns) : record_reader::open(f);
@@ -225,127 +205,45 @@ int run_hunt(const hunt_options& o) {
       status = 1;
       continue;
     }
-    sources.push_back({std::move(*r), std::to_string(sources.size())});
+    files.push_back(std::move(*r));
   }
 
-  // Event time across files: each file is a source with its own watermark (its latest event
-  // time less the lateness) and the engine follows the lowest of those of the files still being
-  // read, as the mesh's watermark service does for its sources. Files are read side by side,
-  // always taking the record with the earliest time among their next ones, so files covering
-  // the same hour interleave (memory is bounded by the lateness, not by the files' sizes).
-  // --order arrival reads the files one after another, as given.
-  const bool arrival = eo.ordering == engine::options::order::arrival;
-  const event::field_path ts_path{o.timestamp_field};
-  engine::watermark_tracker tracker({.default_ns = *lateness, .overrides = {}},
-                                    engine::end_of_time); // no wall clock: never idle
+  // Each file is a source with its own watermark, read side by side by event time (see
+  // merged_inputs.hpp); the engine follows the lowest watermark of the files still being read.
   progress bar{o.progress};
   std::uint64_t events = 0, malformed = 0, late = 0, skewed = 0;
-  std::int64_t advanced = engine::no_watermark; // the watermark the engine has
-  std::int64_t horizon = engine::no_watermark;  // the latest event time taken
-
-  auto advance = [&] {
-    auto u = tracker.advance("", 0);
-    // Steps of at least a second of event time: the engine's work per watermark is
-    // proportional to the keys it wakes, not to the calls.
-    if (u && u->watermark_ns != engine::end_of_time &&
-        (advanced == engine::no_watermark || u->watermark_ns >= advanced + time::ns_per_s)) {
-      advanced = u->watermark_ns;
-      eng.advance(advanced);
-    }
-  };
-  auto fill = [&](source& s) {
-    while (!s.exhausted && s.window.size() < s.next + skew_neighbours + 1) {
-      auto r = s.reader.next();
-      if (!r) {
-        s.exhausted = true;
-        if (!s.reader.error().empty()) {
-          std::cerr << "chainwatch hunt: " << s.reader.error() << "\n";
-          status = 1;
-        }
-        break;
-      }
-      if (!r->error.empty()) {
-        ++malformed;
-        std::cerr << "\r\033[K" << *r->file << ":" << r->line << ": " << r->error << " (skipped)\n";
-        continue;
-      }
-      auto ts = event_time(r->ev->get(ts_path), *fmt);
-      if (!ts) {
-        ++malformed;
-        std::cerr << *r->file << ":" << r->line << ": no valid timestamp in '" << o.timestamp_field
-                  << "' (skipped)\n";
-        continue;
-      }
-      s.window.push_back({std::move(*r), *ts});
-    }
-  };
-  // The next record of `s` that the skew guard lets through, or null at its end. An event far
-  // ahead of its neighbours in its file is set aside (it would move the watermark and make the
-  // events after it late); see engine::skewed_among.
-  auto head = [&](source& s) -> source::item* {
-    for (;;) {
-      fill(s);
-      if (s.next >= s.window.size()) return nullptr;
-      auto& it = s.window[s.next];
-      if (s.decided == s.next) return &it;
-      if (!arrival) {
-        std::int64_t before[skew_neighbours], after[skew_neighbours];
-        std::size_t nb = 0, na = 0;
-        for (std::size_t i = s.next > skew_neighbours ? s.next - skew_neighbours : 0; i < s.next;
-             ++i)
-          before[nb++] = s.window[i].ts;
-        for (std::size_t i = s.next + 1; i < s.window.size() && na < skew_neighbours; ++i)
-          after[na++] = s.window[i].ts;
-        if (engine::skewed_among({before, nb}, it.ts, {after, na}, *max_future)) {
-          ++skewed;
-          set_aside.write(it.rec, *it.rec.ev, it.ts, "skew", nb > 0 ? before[nb - 1] : after[0]);
-          s.window.erase(s.window.begin() + static_cast<std::ptrdiff_t>(s.next));
-          continue;
-        }
-        tracker.observe("", s.name, it.ts, 0); // the file has reached this time
-      }
-      s.decided = s.next;
-      return &it;
-    }
-  };
-
-  for (;;) {
-    source* pick = nullptr;
-    source::item* best = nullptr;
-    for (auto& s : sources) {
-      if (s.ended) continue;
-      auto* h = head(s);
-      if (!h) {
-        s.ended = true;
-        if (!arrival) {
-          tracker.eof("", s.name, 0);
-          advance();
-        }
-        continue;
-      }
-      if (!best || (!arrival && h->ts < best->ts)) {
-        pick = &s;
-        best = h;
-      }
-      if (arrival) break; // one file after another
-    }
-    if (!pick) break;
-    record rec = std::move(best->rec);
-    const std::int64_t ts = best->ts;
-    ++pick->next;
-    pick->decided = std::size_t(-1);
-    while (pick->next > skew_neighbours) { // keep the neighbours the guard looks back at
-      pick->window.pop_front();
-      --pick->next;
-    }
+  merged_inputs inputs(std::move(files),
+                       {.timestamp_field = o.timestamp_field,
+                        .format = *fmt,
+                        .lateness_ns = *lateness,
+                        .max_future_ns = *max_future,
+                        .arrival = eo.ordering == engine::options::order::arrival},
+                       {.malformed =
+                            [&](const record& r, const std::string& why) {
+                              ++malformed;
+                              std::cerr << "\r\033[K" << *r.file << ":" << r.line << ": " << why
+                                        << " (skipped)\n";
+                            },
+                        .skewed =
+                            [&](const timed_record& t, std::int64_t reference_ns) {
+                              ++skewed;
+                              set_aside.write(t.rec, *t.rec.ev, t.ts, "skew", reference_ns);
+                            },
+                        .read_error =
+                            [&](const std::string& error) {
+                              std::cerr << "chainwatch hunt: " << error << "\n";
+                              status = 1;
+                            }});
+  std::int64_t horizon = engine::no_watermark; // the latest event time taken
+  while (auto t = inputs.next()) {
     ++events;
-    event::event_ptr kept = late_file ? rec.ev : nullptr;
-    if (eng.push(std::move(rec.ev), ts) == engine::push_result::late) {
+    event::event_ptr kept = late_file ? t->rec.ev : nullptr;
+    if (eng.push(std::move(t->rec.ev), t->ts) == engine::push_result::late) {
       ++late;
-      if (kept) set_aside.write(rec, *kept, ts, "late", eng.watermark());
+      if (kept) set_aside.write(t->rec, *kept, t->ts, "late", eng.watermark());
     } else {
-      horizon = std::max(horizon, ts);
-      if (!arrival) advance();
+      horizon = std::max(horizon, t->ts);
+      if (auto wm = inputs.advance()) eng.advance(*wm);
     }
     bar.tick(events, matches);
   }

@@ -70,7 +70,12 @@ int run_replay(const replay_options& o) {
   std::snprintf(producer, sizeof producer, "replay-%llx",
                 static_cast<unsigned long long>(wall_ns()));
   const std::string id_prefix = o.customer + "." + token + "." + producer + ".";
-  wire::raw_batch batch{o.customer, o.source, 0, {}};
+  wire::raw_batch batch{.customer = o.customer,
+                        .source_type = o.source,
+                        .ingest_ns = 0,
+                        .records = {},
+                        .origin = {},
+                        .header = {}};
   std::size_t batch_bytes = 0;
   std::uint64_t lines = 0, batches = 0, failed = 0;
   std::uint64_t seen_failures = nats.js_publish_failures(), unconfirmed_errors = 0;
@@ -193,9 +198,10 @@ int run_replay(const replay_options& o) {
   // after another, so a later file's events older than an earlier file's newest less the
   // lateness are late (hunt reads several files side by side; the mesh cannot, yet).
   if (o.files.size() > 1)
-    std::fprintf(stderr, "chainwatch replay: %zu files go one after another into one source "
-                         "(%s of %s): events of a later file that are older than the lateness "
-                         "allows are late; send files that overlap in time as merged one file\n",
+    std::fprintf(stderr,
+                 "chainwatch replay: %zu files go one after another into one source "
+                 "(%s of %s): events of a later file that are older than the lateness "
+                 "allows are late; send files that overlap in time as merged one file\n",
                  o.files.size(), o.source.c_str(), o.customer.c_str());
   int status = 0;
   for (const auto& f : o.files) {
@@ -214,7 +220,12 @@ int run_replay(const replay_options& o) {
   // the normalizer forwards in order and the watermark service turns into +inf for the source.
   confirm(); // every batch stored before the end-of-input marker
   if (o.eof) {
-    wire::raw_batch eof{o.customer, o.source, wall_ns(), {}};
+    wire::raw_batch eof{.customer = o.customer,
+                        .source_type = o.source,
+                        .ingest_ns = wall_ns(),
+                        .records = {},
+                        .origin = {},
+                        .header = {}};
     send(subject + ".eof", wire::encode(eof), id_prefix + "eof");
   }
   confirm();

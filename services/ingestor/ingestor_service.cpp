@@ -258,7 +258,9 @@ ingestor_service::pending ingestor_service::seal(stream& s, const char* reason) 
   wire::raw_batch b{.customer = s.customer,
                     .source_type = s.source,
                     .ingest_ns = wall_ns(),
-                    .records = s.batch.take()};
+                    .records = s.batch.take(),
+                    .origin = {},
+                    .header = {}};
   p.records = b.records.size();
   p.subject = wire::ingest_subject(s.customer, source_token(s.source));
   p.data = wire::encode(b);

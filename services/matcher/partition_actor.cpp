@@ -93,7 +93,7 @@ struct partition_state {
     auto& ce = customer(e.customer);
     if (e.event_ns < ce.eng->watermark()) {
       result.late.push_back({std::string(e.customer), std::string(e.key), e.event_ns,
-                             ce.eng->watermark(), e.ingest_ns, std::string(e.event)});
+                             ce.eng->watermark(), e.ingest_ns, std::string(e.event), "late"});
       return;
     }
     // Hits found by a watermark service with the same rules are used as they are; otherwise

@@ -18,7 +18,7 @@ std::string blob(std::size_t n, char seed) {
 }
 
 raw_batch sample_raw() {
-  raw_batch b{"acme", "zeek.conn", 1'700'000'000'123'456'789, {}};
+  raw_batch b{"acme", "zeek.conn", 1'700'000'000'123'456'789, {}, {}, {}};
   b.records.push_back({"{\"ts\":1}", std::string("id-1"), 42});
   b.records.push_back({"", std::nullopt, std::nullopt});
   b.records.push_back({blob(70'000, 3), std::nullopt, std::numeric_limits<std::uint64_t>::max()});
@@ -80,7 +80,7 @@ dead_letter sample_dead() {
 }
 
 late_event sample_late() {
-  return {"acme", "host-1", 10, 20, 30, blob(50, 4)};
+  return {"acme", "host-1", 10, 20, 30, blob(50, 4), {}};
 }
 
 // Every prefix of a valid message must decode to an error, never crash or succeed.
@@ -399,7 +399,7 @@ TEST(wire_messages, big_messages_travel_as_frames_of_their_codec_and_small_ones_
   // Event and partition batches (the hot hops) travel as LZ4, raw batches, matches and
   // checkpoints as zstd.
   EXPECT_EQ(encode(b)[0], 'c') << "LZ4 frame magic";
-  raw_batch raw{"acme", "zeek.http", 1, {}};
+  raw_batch raw{"acme", "zeek.http", 1, {}, {}, {}};
   for (int i = 0; i < 300; ++i)
     raw.records.push_back({"line " + std::to_string(i % 7), std::nullopt, std::nullopt});
   EXPECT_EQ(static_cast<unsigned char>(encode(raw)[0]), 0x28u) << "zstd frame magic";

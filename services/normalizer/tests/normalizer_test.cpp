@@ -19,7 +19,12 @@ namespace {
 const char* sources_dir = CHAINWATCH_SOURCE_DIR "/config/sources";
 
 wire::raw_batch ecs_batch(std::vector<std::string> lines) {
-  wire::raw_batch b{.customer = "acme", .source_type = "ecs", .ingest_ns = 42, .records = {}};
+  wire::raw_batch b{.customer = "acme",
+                    .source_type = "ecs",
+                    .ingest_ns = 42,
+                    .records = {},
+                    .origin = {},
+                    .header = {}};
   for (auto& l : lines)
     b.records.push_back({std::move(l), std::nullopt, std::nullopt});
   return b;
@@ -283,7 +288,12 @@ TEST(normalizer_service, overlaps_storing_a_round_with_normalizing_the_next) {
 
 TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
   auto p = make_pipeline();
-  wire::raw_batch b{.customer = "acme", .source_type = "zeek.conn", .ingest_ns = 1, .records = {}};
+  wire::raw_batch b{.customer = "acme",
+                    .source_type = "zeek.conn",
+                    .ingest_ns = 1,
+                    .records = {},
+                    .origin = {},
+                    .header = {}};
   b.records.push_back(
       {R"({"ts":1547188415.857497,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":22,"proto":"tcp"})",
        std::nullopt, std::nullopt});
@@ -299,7 +309,12 @@ TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
   EXPECT_EQ(batches[0].events[0].event_ns / 1'000'000, 1547188415857);
 
   // TSV: the header lines of the batch apply to the data lines after them.
-  wire::raw_batch tsv{.customer = "acme", .source_type = "zeek_dns", .ingest_ns = 1, .records = {}};
+  wire::raw_batch tsv{.customer = "acme",
+                      .source_type = "zeek_dns",
+                      .ingest_ns = 1,
+                      .records = {},
+                      .origin = {},
+                      .header = {}};
   for (const char* line :
        {"#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
         "#path\tdns", "#fields\tts\tuid\tid.orig_h\tid.orig_p\tquery",
@@ -319,7 +334,12 @@ TEST(normalizer_pipeline, zeek_json_and_tsv_lines_through_the_mapping_tables) {
 // the batch's ingest time as their year's reference.
 TEST(normalizer_pipeline, a_batch_brings_its_file_header_origin_and_ingest_year) {
   auto p = make_pipeline();
-  wire::raw_batch tsv{.customer = "acme", .source_type = "zeek", .ingest_ns = 1, .records = {}};
+  wire::raw_batch tsv{.customer = "acme",
+                      .source_type = "zeek",
+                      .ingest_ns = 1,
+                      .records = {},
+                      .origin = {},
+                      .header = {}};
   tsv.origin = "ssh.log";
   tsv.header = {"#separator \\x09", "#fields\tts\tuid\tid.orig_h\tid.orig_p\tauth_success",
                 "#types\ttime\tstring\taddr\tport\tbool"};
@@ -341,7 +361,9 @@ TEST(normalizer_pipeline, a_batch_brings_its_file_header_origin_and_ingest_year)
   wire::raw_batch sys{.customer = "acme",
                       .source_type = "syslog",
                       .ingest_ns = 1'798'761'600'000'000'000, // 2027-01-01T00:00:00Z
-                      .records = {}};
+                      .records = {},
+                      .origin = {},
+                      .header = {}};
   sys.records.push_back(
       {"<34>Dec 31 23:59:58 host sshd[1]: Failed password for root from 10.0.0.5 port 22 ssh2",
        std::nullopt, std::nullopt});
