@@ -22,7 +22,12 @@ TEST(normalizer_process, normalizes_then_exits_0_on_sigterm) {
   ASSERT_TRUE(client);
   auto& c = **client;
   ASSERT_TRUE(c.ensure_stream("CW_INGEST", {"cw.ingest.>"}, service::storage_kind::file, 0, 0));
-  wire::raw_batch b{.customer = "acme", .source_type = "ecs", .ingest_ns = 1, .records = {}, .origin = {}, .header = {}};
+  wire::raw_batch b{.customer = "acme",
+                    .source_type = "ecs",
+                    .ingest_ns = 1,
+                    .records = {},
+                    .origin = {},
+                    .header = {}};
   b.records.push_back({R"({"@timestamp":"2024-01-01T00:00:00Z"})", std::nullopt, std::nullopt});
   ASSERT_TRUE(c.js_publish(wire::ingest_subject("acme", "ecs"), wire::encode(b), "in.1"));
 
