@@ -14,7 +14,8 @@ merged_inputs::merged_inputs(std::vector<record_reader> files, options o, report
                         .window = {},
                         .next = 0,
                         .decided = std::size_t(-1),
-                        .ended = false});
+                        .ended = false,
+                        .observed = engine::no_watermark});
 }
 
 void merged_inputs::fill(source& s) {
@@ -55,7 +56,14 @@ timed_record* merged_inputs::head(source& s) {
         fill(s);
         continue;
       }
-      tracker_.observe("", s.name, it.ts, 0); // the file has reached this time
+      // The file has reached this time. The tracker hears of it a second of event time at a
+      // time, as the engine advances (a watermark up to a second behind is the conservative
+      // side: fewer late events, never an earlier decision).
+      if (s.observed == engine::no_watermark || it.ts >= s.observed + time::ns_per_s) {
+        tracker_.observe("", s.name, it.ts, 0);
+        s.observed = it.ts;
+        moved_ = true;
+      }
     }
     s.decided = s.next;
     return &it;
@@ -71,7 +79,10 @@ std::optional<timed_record> merged_inputs::next() {
     auto* h = head(s);
     if (!h) {
       s.ended = true;
-      if (!opts_.arrival) tracker_.eof("", s.name, 0);
+      if (!opts_.arrival) {
+        tracker_.eof("", s.name, 0);
+        moved_ = true;
+      }
       continue;
     }
     if (!best || (!opts_.arrival && h->ts < best->ts)) {
@@ -92,7 +103,8 @@ std::optional<timed_record> merged_inputs::next() {
 }
 
 std::optional<std::int64_t> merged_inputs::advance() {
-  if (opts_.arrival) return std::nullopt;
+  if (opts_.arrival || !moved_) return std::nullopt;
+  moved_ = false;
   auto u = tracker_.advance("", 0);
   if (!u || u->watermark_ns == engine::end_of_time) return std::nullopt;
   if (advanced_ != engine::no_watermark && u->watermark_ns < advanced_ + time::ns_per_s)

@@ -59,11 +59,12 @@ private:
   static constexpr std::size_t neighbours = 8;
   struct source {
     record_reader reader;
-    std::string name;                      ///< its position: a file may be given twice
-    std::deque<timed_record> window;       ///< [0, next) taken, [next, end) read ahead
-    std::size_t next = 0;                  ///< the next record to take
-    std::size_t decided = std::size_t(-1); ///< `next` once the skew guard passed it
-    bool ended = false;                    ///< at its end, and counted so
+    std::string name;                             ///< its position: a file may be given twice
+    std::deque<timed_record> window;              ///< [0, next) taken, [next, end) read ahead
+    std::size_t next = 0;                         ///< the next record to take
+    std::size_t decided = std::size_t(-1);        ///< `next` once the skew guard passed it
+    bool ended = false;                           ///< at its end, and counted so
+    std::int64_t observed = engine::no_watermark; ///< the latest time given to the tracker
   };
   void fill(source& s);
   timed_record* head(source& s);
@@ -73,6 +74,7 @@ private:
   reports reports_;
   event::field_path ts_path_;
   engine::watermark_tracker tracker_;
+  bool moved_ = false; ///< the tracker saw something since the last advance()
   std::int64_t advanced_ = engine::no_watermark;
 };
 
