@@ -64,7 +64,10 @@ PY
 grep -q "400000 events" "$tmp/err" && grep -q " 0 late" "$tmp/err" || fail "big files"
 rss_kb=$(cat "$tmp/rss")
 echo "two files of 200k events: max RSS ${rss_kb} KiB"
-(( rss_kb < 100000 )) || fail "memory grew with the files (${rss_kb} KiB)"
+# (AddressSanitizer keeps freed memory in quarantine: the bound holds only without it.)
+if ! ldd "$CHAINWATCH" | grep -q libasan; then
+  (( rss_kb < 100000 )) || fail "memory grew with the files (${rss_kb} KiB)"
+fi
 
 # A trailing missing step: a window still open at the end of input is not a match.
 "${hunt[@]}" -q "$absent" "$d/absence_open.ndjson" >"$tmp/out" 2>"$tmp/err"
