@@ -2297,7 +2297,14 @@ normalizer::normalize(source_type source, std::string_view raw, const context& c
   if (const source_table* t = im.by_source[static_cast<std::size_t>(source)];
       source == source_type::ecs ||
       (t != nullptr && (t->format == "json" || t->format == "zeek"))) {
-    if (auto record = framed_record(raw)) return normalize(source, *record, ctx);
+    if (auto record = framed_record(raw)) {
+      auto ev = normalize(source, *record, ctx);
+      if (!ev) { // the dead letter keeps the whole line, the offset points into it
+        ev.error().offset += static_cast<std::size_t>(record->data() - raw.data());
+        ev.error().raw.assign(raw);
+      }
+      return ev;
+    }
   }
   im.now_ns = ctx.now_ns;
   im.tz_override = ctx.tz_offset_s;

@@ -521,6 +521,12 @@ TEST(framed, json_records_in_syslog_frames_are_the_records) {
   EXPECT_EQ(flatten(**ev).at("event.outcome"), "failure");
   // A frame around something else is not unwrapped: still a JSON error for a JSON source.
   EXPECT_FALSE(n.normalize(source_type::windows, "<134>Dec  7 10:00:00 host app: not json"));
+  // A broken record in a frame: the dead letter is the whole line, the offset points into it.
+  const std::string broken = "<134>Dec  7 10:00:00 host app: {\"EventID\": 4625,";
+  auto bad = n.normalize(source_type::windows, broken);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().raw, broken);
+  EXPECT_GE(bad.error().offset, broken.find('{'));
 }
 
 } // namespace
