@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 namespace fs = std::filesystem;
 
@@ -45,6 +46,21 @@ std::vector<std::string> expand(const std::vector<std::string>& paths,
   return files;
 }
 
+// Why chainwatch does not run a rule (empty: it does). The rule type decides what the query
+// means (Elastic's rule types): an EQL query under `type = "threshold"` is not an EQL rule.
+std::string unsupported(const rules::rule& r) {
+  if (r.type == "machine_learning")
+    return "type = \"machine_learning\": runs an Elastic machine-learning job, not a query";
+  if (r.type == "esql" || r.language == "esql")
+    return "type = \"esql\": ES|QL queries are not supported";
+  if (!r.type.empty() && r.type != "eql")
+    return "type = \"" + r.type + "\" is not supported yet (only eql rules run)";
+  if (r.language != "eql")
+    return "language = \"" + r.language + "\" is not EQL (type = \"" +
+           (r.type.empty() ? std::string("eql") : r.type) + "\")";
+  return {};
+}
+
 } // namespace
 
 std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
@@ -62,6 +78,7 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
     r.meta.query = queries[i];
     out.push_back(std::move(r));
   }
+  std::map<std::string, std::string> ids; // rule_id -> its file
   for (const auto& file : expand(paths, errors)) {
     std::string text;
     if (auto e = read_file(file, text); !e.empty()) {
@@ -73,8 +90,13 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
       errors.push_back(r.error().render());
       continue;
     }
-    if (r->language != "eql") {
-      skipped.push_back(file + ": language = \"" + r->language + "\" is not EQL; skipped");
+    // Alerts and checkpoints are keyed by rule_id: two rules with one id would be one rule.
+    if (auto [it, fresh] = ids.try_emplace(r->rule_id, file); !fresh) {
+      errors.push_back(file + ": rule_id " + r->rule_id + " is also the rule_id of " + it->second);
+      continue;
+    }
+    if (auto why = unsupported(*r); !why.empty()) {
+      skipped.push_back(file + ": " + why + "; skipped");
       continue;
     }
     out.push_back({std::move(*r), false});

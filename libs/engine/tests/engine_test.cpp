@@ -241,6 +241,24 @@ TEST(engine, runs_repeat_a_step) {
   EXPECT_EQ(c.out, std::vector<std::string>{R"(0:["bob"]:4,5,6,7)"});
 }
 
+// One step repeated is a sequence too, as Elastic writes threshold-like brute force
+// (`sequence by host.id, source.ip with maxspan=15s [authentication where ...] with runs=10`).
+TEST(engine, a_single_step_with_runs_is_a_sequence) {
+  auto rs = compile({R"(sequence by user.name with maxspan=15s
+                         [authentication where event.action == "fail"] with runs=3)"});
+  collector c;
+  eng::engine e(rs, c.sink());
+  e.push(ev(1, "authentication", "fail"), 1 * sec);
+  e.push(ev(2, "authentication", "fail"), 2 * sec);
+  e.push(ev(3, "authentication", "fail"), 3 * sec);  // three within 15 s
+  e.push(ev(4, "authentication", "fail"), 30 * sec); // a new run starts
+  e.push(ev(5, "authentication", "fail"), 31 * sec);
+  e.push(ev(6, "authentication", "fail"), 50 * sec); // 20 s after the run's first: expired
+  e.push(ev(7, "authentication", "fail", "alice"), 50 * sec);
+  e.finish();
+  EXPECT_EQ(c.out, std::vector<std::string>{R"(0:["bob"]:1,2,3)"});
+}
+
 TEST(engine, until_clears_pending_partials) {
   auto rs = compile({R"(sequence by user.name
                          [authentication where event.action == "a"]

@@ -259,13 +259,18 @@ private:
       if (!parse_step(st, true)) return false;
       steps.push_back(std::move(st));
     }
-    if (steps.size() < 2) {
+    // A sequence needs two events: two steps, or one step repeated (`[...] with runs=N`, as
+    // Elastic writes threshold-like brute force); a join needs two steps.
+    std::size_t events = 0;
+    for (const auto& st : steps)
+      events += allow_missing && !st.missing ? st.runs : 1;
+    if (events < 2) {
       if (steps.empty())
         return fail(start, "expected '[' to start the first step of the " + std::string(what) +
                                ", found " + detail::describe(peek()));
-      return fail(peek().where, "a " + std::string(what) +
-                                    " needs at least two steps; expected '[', found " +
-                                    detail::describe(peek()));
+      return fail(peek().where, "a " + std::string(what) + " needs at least two steps" +
+                                    (allow_missing ? " (or one step 'with runs=N', N >= 2)" : "") +
+                                    "; expected '[', found " + detail::describe(peek()));
     }
     if (is_kw(peek(), "until")) {
       next();

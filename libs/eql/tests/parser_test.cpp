@@ -319,6 +319,9 @@ TEST(parser, error_positions) {
   expect_error("process where a in (1, 2", 1, 25, "to close the list opened at 1:20");
   expect_error("process where f(a, b", 1, 21, "close the call to 'f'");
   expect_error("sequence [a where true]", 1, 24, "at least two steps");
+  expect_error("sequence [a where true] with runs=1", 1, 36, "or one step 'with runs=N'");
+  EXPECT_TRUE(parse("sequence by x with maxspan=15s [a where true] with runs=10"));
+  expect_error("join [a where true] with runs=2", 1, 32, "at least two steps");
   expect_error("sequence\n  foo", 2, 3, "expected '[' to start the first step");
   expect_error("process where a == 1 b", 1, 22, "expected '|' or end of query");
   expect_error("process where a == \"\\q\"", 1, 21, "invalid escape");

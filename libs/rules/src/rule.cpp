@@ -74,6 +74,9 @@ expected<rule, load_error> parse_rule(std::string_view text, std::string_view fi
   if (r.rule_id.empty()) return fail("[rule] has no rule_id", rt.node());
   if (r.name.empty()) return fail("[rule] has no name", rt.node());
   const toml::node* q = rt["query"].node();
+  // Machine-learning rules run an Elastic ML job, not a query: loaded so the caller can skip
+  // them with a reason.
+  if (!q && r.type == "machine_learning") return r;
   if (!q || !q->is_string()) return fail("[rule] has no query string", rt.node());
   r.query = *q->value<std::string>();
 

@@ -90,3 +90,14 @@ TEST(rules, errors_are_located) {
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message.find("[rule]"), std::string::npos);
 }
+
+TEST(rules, a_machine_learning_rule_has_no_query_and_loads_for_its_type) {
+  auto r = chainwatch::rules::parse_rule(
+      "[rule]\nrule_id = \"ml\"\nname = \"ML\"\ntype = \"machine_learning\"\n", "ml.toml");
+  ASSERT_TRUE(r) << r.error().render();
+  EXPECT_EQ(r->type, "machine_learning");
+  EXPECT_TRUE(r->query.empty());
+  // Any other rule without a query is still an error.
+  EXPECT_FALSE(chainwatch::rules::parse_rule(
+      "[rule]\nrule_id = \"q\"\nname = \"Q\"\ntype = \"eql\"\n", "q.toml"));
+}

@@ -58,7 +58,7 @@ struct load_error {
 };
 
 /// Parses one detection-rules TOML document. Requires `[rule]` with `rule_id`,
-/// `name` and `query`; `language` defaults to "eql".
+/// `name` and `query` (none for `type = "machine_learning"`); `language` defaults to "eql".
 expected<rule, load_error> parse_rule(std::string_view toml_text, std::string_view file);
 
 /// Maps a position inside `rule.query` (1-based line/column as reported by the
