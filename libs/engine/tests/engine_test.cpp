@@ -216,6 +216,28 @@ TEST(engine, trailing_missing_step_is_decided_at_watermark) {
   EXPECT_EQ(e.stats().live_keys, 0u);
 }
 
+// At the end of input, an absence whose window reaches past the horizon (the latest event
+// time) is undecided: handed over marked so, not a match, not counted as one.
+TEST(engine, an_absence_open_at_the_horizon_is_undecided) {
+  auto rs = compile({R"(sequence by user.name with maxspan=10s
+                         [authentication where event.action == "a"]
+                         ![authentication where event.action == "x"])"});
+  std::vector<std::pair<std::string, bool>> out;
+  eng::engine e(rs, [&](eng::match&& m) {
+    out.emplace_back(m.key, m.undecided);
+    EXPECT_TRUE(m.absence);
+  });
+  e.push(ev(1, "authentication", "a", "u1"), 0);       // window to 10 s: closed by the horizon
+  e.push(ev(2, "authentication", "a", "u2"), 8 * sec); // window to 18 s: still open at 12 s
+  e.push(ev(3, "authentication", "b", "u3"), 12 * sec);
+  e.finish(12 * sec);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out,
+            (std::vector<std::pair<std::string, bool>>{{R"(["u1"])", false}, {R"(["u2"])", true}}));
+  EXPECT_EQ(e.stats().matches, 1u);
+  EXPECT_EQ(e.stats().undecided, 1u);
+}
+
 TEST(engine, trailing_missing_step_requires_maxspan) {
   std::vector<eng::rule_source> src{{"r", "r", R"(sequence by user.name
       [authentication where true] ![authentication where true])"}};
