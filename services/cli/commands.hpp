@@ -3,6 +3,7 @@
 // The `chainwatch` subcommands. Each returns the process exit code.
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,10 +31,23 @@ struct hunt_options {
   std::string late_file;      ///< late and skewed events to this NDJSON file (empty: none)
   bool undecided = false;     ///< print undecided absences as lines marked "undecided"
   std::string reference_time; ///< year-less dates read against this (empty: file mtime)
+  std::FILE* out = stdout;    ///< where match lines go (`chainwatch test` reads them)
+  bool summary = true;        ///< print the summary line on stderr
 };
 
 /// Runs rules over event files and prints one NDJSON line per match.
 int run_hunt(const hunt_options& o);
+
+/// Options of `chainwatch test`.
+struct test_options {
+  std::vector<std::string> paths;       ///< rule files or directories
+  std::vector<std::string> list_dirs;   ///< empty: default_list_dirs()
+  std::vector<std::string> source_dirs; ///< empty: default_source_dirs()
+};
+
+/// Runs every rule's test cases (`<dir>/tests/<rule file stem>/<case>/`) through hunt and
+/// compares the alerts with the expected ones, printing a diff for each case that differs.
+int run_test(const test_options& o);
 
 /// Options of `chainwatch lint`.
 struct lint_options {

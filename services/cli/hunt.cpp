@@ -174,7 +174,7 @@ int run_hunt(const hunt_options& o) {
         out += "null";
     }
     out += "]}\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fwrite(out.data(), 1, out.size(), o.out);
   };
   engine::engine eng(*compiled, sink);
 
@@ -250,19 +250,21 @@ int run_hunt(const hunt_options& o) {
   // End of input: what the last events decide is decided; a missing step's window that reaches
   // past the latest event time stays undecided (no event says it stayed missing).
   eng.finish(horizon);
-  std::fflush(stdout);
+  std::fflush(o.out);
   bar.done();
   double secs = bar.seconds();
-  std::fprintf(stderr,
-               "hunt: %llu events, %llu matches, %llu malformed, %llu late (behind --lateness %s), "
-               "%llu skewed (over --max-future %s ahead), %llu undecided absences, "
-               "%llu sequences dropped at the pending cap, %.2fs (%.0f events/s)\n",
-               static_cast<unsigned long long>(events), static_cast<unsigned long long>(matches),
-               static_cast<unsigned long long>(malformed), static_cast<unsigned long long>(late),
-               o.lateness.c_str(), static_cast<unsigned long long>(skewed), o.max_future.c_str(),
-               static_cast<unsigned long long>(undecided),
-               static_cast<unsigned long long>(eng.stats().overflow), secs,
-               events / (secs > 0 ? secs : 1));
+  if (o.summary)
+    std::fprintf(
+        stderr,
+        "hunt: %llu events, %llu matches, %llu malformed, %llu late (behind --lateness %s), "
+        "%llu skewed (over --max-future %s ahead), %llu undecided absences, "
+        "%llu sequences dropped at the pending cap, %.2fs (%.0f events/s)\n",
+        static_cast<unsigned long long>(events), static_cast<unsigned long long>(matches),
+        static_cast<unsigned long long>(malformed), static_cast<unsigned long long>(late),
+        o.lateness.c_str(), static_cast<unsigned long long>(skewed), o.max_future.c_str(),
+        static_cast<unsigned long long>(undecided),
+        static_cast<unsigned long long>(eng.stats().overflow), secs,
+        events / (secs > 0 ? secs : 1));
   return status;
 }
 

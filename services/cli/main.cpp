@@ -78,6 +78,15 @@ int main(int argc, char** argv) {
 
   auto* srcs = app.add_subcommand("sources", "List the source types normalize understands");
 
+  test_options t;
+  auto* test = app.add_subcommand(
+      "test", "Run rules' test cases (<rules dir>/tests/<rule file stem>/<case>/: events.ndjson "
+              "or events.<source>.<ext>, expected.ndjson) through hunt; a diff when they differ");
+  test->add_option("--lists", t.list_dirs, "Directory of lookup lists")->allow_extra_args(false);
+  test->add_option("--sources-dir", t.source_dirs, "Directory of source mapping tables")
+      ->allow_extra_args(false);
+  test->add_option("paths", t.paths, "Rule files or directories")->required();
+
   replay_options rp;
   auto* replay = app.add_subcommand(
       "replay", "Send raw log lines into the mesh (CW_INGEST), then mark end of input");
@@ -125,6 +134,7 @@ int main(int argc, char** argv) {
   if (*lint) return run_lint(l);
   if (*norm) return run_normalize(n);
   if (*srcs) return run_sources();
+  if (*test) return run_test(t);
   if (*replay) return run_replay(rp);
   if (*tail) return run_alerts_tail(al);
   if (*status) return run_status(st);
