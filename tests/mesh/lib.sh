@@ -29,6 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# need_npm_registry: skips at once when npm's registry does not answer (npm ci itself retries
+# for over a minute before it gives up).
+need_npm_registry() {
+  local reg
+  reg=$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
+  curl -s -m 5 -o /dev/null "$reg" || skip "the npm registry ($reg) does not answer"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # until_true SECONDS cmd...: polls cmd every 0.2 s until it succeeds or the deadline passes.
 until_true() {

@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v node >/dev/null || skip "node not installed (scripts/bootstrap installs nodejs npm)"
 command -v npm >/dev/null || skip "npm not installed (scripts/bootstrap installs nodejs npm)"
+need_npm_registry
 mkdir -p "$tmp/node"
 cp tests/mesh/node/{package.json,package-lock.json,sub_alerts.js} "$tmp/node/"
 (cd "$tmp/node" && timeout 120 npm ci --no-audit --no-fund >npm.log 2>&1) \
