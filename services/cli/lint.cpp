@@ -3,6 +3,7 @@
 
 #include <chainwatch/engine/engine.hpp>
 #include <chainwatch/eql/ast.hpp>
+#include <chainwatch/eql/kql.hpp>
 #include <iostream>
 
 namespace chainwatch::cli {
@@ -27,14 +28,15 @@ int run_lint(const lint_options& o) {
   std::size_t failed = errors.size(), warnings = 0;
   for (const auto& r : rules) {
     // Compile each rule on its own so one bad rule does not hide the others.
-    auto compiled = engine::ruleset::compile({{r.meta.rule_id, r.meta.name, r.meta.query}}, eo);
+    auto compiled = engine::ruleset::compile(
+        {{r.meta.rule_id, r.meta.name, r.meta.query, r.meta.language}}, eo);
     if (!compiled) {
       ++failed;
       const auto& e = compiled.error().err;
       std::cerr << render_rule_error(r, e) << "\n";
       continue;
     }
-    auto q = eql::parse(r.meta.query);
+    auto q = eql::parse_in(r.meta.language, r.meta.query);
     if (q && std::holds_alternative<eql::sequence_query>(q->body) &&
         !std::get<eql::sequence_query>(q->body).maxspan_ns) {
       ++warnings;

@@ -53,12 +53,18 @@ std::string unsupported(const rules::rule& r) {
     return "type = \"machine_learning\": runs an Elastic machine-learning job, not a query";
   if (r.type == "esql" || r.language == "esql")
     return "type = \"esql\": ES|QL queries are not supported";
-  if (!r.type.empty() && r.type != "eql")
-    return "type = \"" + r.type + "\" is not supported yet (only eql rules run)";
-  if (r.language != "eql")
-    return "language = \"" + r.language + "\" is not EQL (type = \"" +
-           (r.type.empty() ? std::string("eql") : r.type) + "\")";
-  return {};
+  const std::string type = r.type.empty() ? "eql" : r.type;
+  if (type == "eql") {
+    if (r.language != "eql") return "type = \"eql\" with language = \"" + r.language + "\"";
+    return {};
+  }
+  if (type == "query") {
+    if (r.language != "kuery")
+      return "type = \"query\" with language = \"" + r.language + "\" (only kuery runs)";
+    if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
+    return {};
+  }
+  return "type = \"" + type + "\" is not supported yet (eql and query rules run)";
 }
 
 } // namespace
@@ -170,7 +176,7 @@ compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opt
   std::vector<engine::rule_source> sources;
   sources.reserve(rules.size());
   for (const auto& r : rules)
-    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query});
+    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query, r.meta.language});
   auto compiled = engine::ruleset::compile(std::move(sources), opts);
   if (!compiled) {
     const auto& e = compiled.error();

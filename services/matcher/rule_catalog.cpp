@@ -3,6 +3,7 @@
 #include "rule_loading.hpp"
 
 #include <chainwatch/eql/ast.hpp>
+#include <chainwatch/eql/kql.hpp>
 
 namespace chainwatch::matcher {
 
@@ -20,7 +21,7 @@ expected<rule_catalog, std::string> load_catalog(const catalog_options& o) {
   c.warnings = std::move(skipped);
   for (auto& r : loaded) {
     c.by_id.emplace(r.meta.rule_id, c.rules.size());
-    auto q = eql::parse(r.meta.query);
+    auto q = eql::parse_in(r.meta.language, r.meta.query);
     bool piped = q && !q->pipes.empty();
     if (piped)
       c.warnings.push_back("rule " + r.meta.rule_id + " (" + r.meta.name +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chainwatch/eql/kql.hpp>
 #include <charconv>
 #include <cmath>
 #include <deque>
@@ -359,7 +360,7 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   };
 
   for (std::size_t ri = 0; ri < sources.size(); ++ri) {
-    auto parsed = eql::parse(sources[ri].query);
+    auto parsed = eql::parse_in(sources[ri].language, sources[ri].query);
     if (!parsed) return unexpected{rule_error{ri, parsed.error()}};
     asts.push_back(std::move(*parsed));
     const eql::query& q = asts.back();
@@ -550,7 +551,7 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   std::string text = std::to_string(sources.size()) + '\0' + std::to_string(c->steps.size()) +
                      '\0' + opts.category_field + (opts.case_sensitive ? "\1" : "\2");
   for (const auto& src : sources)
-    text += '\0' + src.id + '\0' + src.query;
+    text += '\0' + src.id + '\0' + src.language + '\0' + src.query;
   if (opts.lists) { // inList decides hits: processes with other list contents route otherwise
     auto names = opts.lists->names();
     std::sort(names.begin(), names.end());

@@ -48,6 +48,7 @@ struct rule_source {
   std::string id;
   std::string name;
   std::string query;
+  std::string language = "eql"; ///< "eql" or "kuery" (eql::parse_in)
 };
 
 /// Why a rule failed to compile.

@@ -45,6 +45,7 @@ struct rule {
   std::vector<std::string> tags;
   std::vector<threat> threats;
   std::string maturity;
+  bool has_filters = false; ///< a non-empty `filters` (Elasticsearch query DSL, query rules)
 };
 
 /// A problem with a rule file, located in the file.
