@@ -26,6 +26,15 @@ char lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// A field name: dotted segments, none empty, no space, control character, backtick or bracket.
+bool valid_field(std::string_view f) {
+  if (f.empty() || f.front() == '.' || f.back() == '.' || f.find("..") != std::string_view::npos)
+    return false;
+  return std::none_of(f.begin(), f.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == '`' || c == '[' || c == ']' || c == 0x7f;
+  });
+}
+
 /// A value as written: its text with escapes resolved, and where its unescaped `*` are.
 struct kql_value {
   std::string text;
@@ -363,6 +372,7 @@ private:
                                "' has no field: a value alone searches every field, which "
                                "chainwatch does not; write field:value");
     if (name.wildcard) return fail(name.at, "wildcard field names are not supported");
+    if (!valid_field(name.text)) return fail(name.at, "'" + name.text + "' is not a field name");
     const std::string field = prefix.empty() ? name.text : prefix + "." + name.text;
     ++pos_; // :
     skip_space();
@@ -391,6 +401,7 @@ private:
     kql_value v;
     if (!parse_value(v)) return false;
     if (name.wildcard) return fail(name.at, "wildcard field names are not supported");
+    if (!valid_field(name.text)) return fail(name.at, "'" + name.text + "' is not a field name");
     literal bound = v.text;
     if (!v.quoted) {
       std::int64_t i = 0;

@@ -55,6 +55,8 @@ TEST(kql, refuses_what_it_cannot_mean_with_the_place) {
   EXPECT_EQ(eql_of("cmd.exe"), "ERR 1 'cmd.exe' has no field: a value alone searches every "
                                "field, which chainwatch does not; write field:value");
   EXPECT_EQ(eql_of("process.*:x"), "ERR 1 wildcard field names are not supported");
+  EXPECT_EQ(eql_of("a..b:x"), "ERR 1 'a..b' is not a field name");
+  EXPECT_EQ(eql_of("my field:x"), "ERR 1 'my field' is not a field name");
   EXPECT_EQ(eql_of("   "),
             "ERR 1 an empty KQL query matches every event; write the condition it should test");
   EXPECT_EQ(eql_of(R"(a:\*x*)"), "ERR 3 a wildcard value with an escaped '*' has no EQL pattern");
