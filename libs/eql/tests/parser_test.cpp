@@ -437,7 +437,7 @@ TEST(parser, to_string_round_trips) {
 // Every seed of the fuzz corpus is a valid query that round-trips.
 TEST(parser, fuzz_corpus_replay) {
   std::filesystem::path dir =
-      std::filesystem::path(CHAINWATCH_SOURCE_DIR) / "libs" / "eql" / "fuzz" / "corpus";
+      std::filesystem::path(CHAINWATCH_SOURCE_DIR) / "libs" / "eql" / "fuzz" / "corpus" / "parse";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "fuzz corpus not found at " << dir;
   std::size_t seeds = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
