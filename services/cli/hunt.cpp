@@ -92,15 +92,10 @@ int run_hunt(const hunt_options& o) {
     std::cerr << "chainwatch hunt: invalid --max-future '" << o.max_future << "' (e.g. 5m, 1h)\n";
     return 2;
   }
-  std::int64_t reference_ns = 0;
-  if (!o.reference_time.empty()) {
-    auto t = time::parse_iso8601(o.reference_time);
-    if (!t) {
-      std::cerr << "chainwatch hunt: --reference-time wants an ISO 8601 time, not '"
-                << o.reference_time << "'\n";
-      return 2;
-    }
-    reference_ns = *t;
+  auto reference_ns = reference_time("hunt", o.reference_time);
+  if (!reference_ns) {
+    std::cerr << reference_ns.error() << "\n";
+    return 2;
   }
   if (o.order != "time" && o.order != "arrival") {
     std::cerr << "chainwatch hunt: --order must be time or arrival\n";
@@ -199,7 +194,7 @@ int run_hunt(const hunt_options& o) {
   std::vector<record_reader> files;
   for (const auto& f : o.files) {
     auto r =
-        norm ? record_reader::open(f, *norm, *source_type, reference_ns) : record_reader::open(f);
+        norm ? record_reader::open(f, *norm, *source_type, *reference_ns) : record_reader::open(f);
     if (!r) {
       std::cerr << "chainwatch hunt: " << r.error() << "\n";
       status = 1;

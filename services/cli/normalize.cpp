@@ -45,6 +45,16 @@ expected<normalize::normalizer, std::string> load_normalizer(const std::vector<s
   return std::move(*n);
 }
 
+expected<std::int64_t, std::string> reference_time(std::string_view command,
+                                                   const std::string& text) {
+  if (text.empty()) return std::int64_t{0};
+  auto t = time::parse_iso8601(text);
+  if (!t)
+    return unexpected{"chainwatch " + std::string(command) +
+                      ": --reference-time wants an ISO 8601 time, not '" + text + "'"};
+  return *t;
+}
+
 int run_sources() {
   for (const auto& s : normalize::sources())
     std::printf("%-18s %s%s\n", std::string(s.name).c_str(), std::string(s.description).c_str(),
@@ -64,22 +74,17 @@ int run_normalize(const normalize_options& o) {
     std::cerr << "chainwatch normalize: " << n.error() << "\n";
     return 2;
   }
-  std::int64_t reference_ns = 0;
-  if (!o.reference_time.empty()) {
-    auto t = time::parse_iso8601(o.reference_time);
-    if (!t) {
-      std::cerr << "chainwatch normalize: --reference-time wants an ISO 8601 time, not '"
-                << o.reference_time << "'\n";
-      return 2;
-    }
-    reference_ns = *t;
+  auto reference_ns = reference_time("normalize", o.reference_time);
+  if (!reference_ns) {
+    std::cerr << reference_ns.error() << "\n";
+    return 2;
   }
   const std::vector<std::string> files = o.files.empty() ? std::vector<std::string>{"-"} : o.files;
   std::string out;
   std::uint64_t ok = 0, failed = 0;
   int status = 0;
   for (const auto& f : files) {
-    auto reader = record_reader::open(f, *n, *source, reference_ns);
+    auto reader = record_reader::open(f, *n, *source, *reference_ns);
     if (!reader) {
       std::cerr << "chainwatch normalize: " << reader.error() << "\n";
       status = 1;

@@ -76,7 +76,7 @@ void router_stage::marker(const std::string& customer, const engine::watermark_u
 void router_stage::add(const wire::event_batch_view& batch, std::int64_t now_ns,
                        routed_output& out) {
   const auto& customer = batch.customer;
-  const std::string source(batch.source);
+  const auto& source = batch.source;
   const std::int64_t max_future = max_future_.of(customer, source);
   auto set_aside = [&](const wire::event_record_view& rec, std::int64_t wm, const char* reason) {
     // Operators' tools read cw.late: the event with its key names, not chainwatch's codes

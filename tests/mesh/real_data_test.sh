@@ -7,7 +7,9 @@
 #   events with a password spray);
 # - through `chainwatch replay` and through the ingestor's syslog TCP listener in RFC 5424 and
 #   RFC 3164 (BSD: no year) framing, and RFC 6587 octet counting;
-# - with 1 matcher, then 3 (the Zeek JSON replayed again).
+# - with 1 matcher, then 3 (the Zeek JSON replayed again);
+# - the playbook with one event stamped 2099, replayed: the skew guard sets it aside (cw.late,
+#   counted) and the alerts are the original's, as in hunt.
 # Alert set = (rule id, key, first event time, last event time), per customer.
 # Env: SOURCE_DIR, CHAINWATCH, SHARED_DATA.
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +31,19 @@ want ssh_json zeek "$tmp/wrccdc-sensor.json"
 want ssh_tsv zeek "$wrccdc"
 want http zeek "$kovter"
 want win windows "$win" --lateness 1m
+# The playbook with its second event stamped 2099 (a broken clock): the skew guard sets it aside,
+# so nothing else is late and the alerts are the original's.
+python3 - "$win" "$tmp/win-skewed.json" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+ev = json.loads(lines[1])
+ev["@timestamp"], ev["EventTime"] = "2099-01-01T00:00:00.000Z", "2099-01-01 00:00:00"
+lines[1] = json.dumps(ev)
+open(sys.argv[2], "w").write("\n".join(lines) + "\n")
+PY
+want win_skew windows "$tmp/win-skewed.json" --lateness 1m
+diff "$tmp/want_win" "$tmp/want_win_skew" || { echo "hunt: the skewed event changed the alerts"; exit 1; }
+grep -q " 1 skewed" "$tmp/hunt_win_skew.err" || { echo "hunt: the skewed event was not set aside"; exit 1; }
 diff "$tmp/want_ssh_json" "$tmp/want_ssh_tsv" || { echo "hunt: Zeek JSON and TSV differ"; exit 1; }
 [[ $(wc -l <"$tmp/want_ssh_json") -eq 1 ]] || { echo "hunt: want 1 SSH alert"; cat "$tmp/hunt_ssh_json.err"; exit 1; }
 n_http=$(wc -l <"$tmp/want_http"); n_win=$(wc -l <"$tmp/want_win")
@@ -40,7 +55,7 @@ n_http=$(wc -l <"$tmp/want_http"); n_win=$(wc -l <"$tmp/want_win")
 # alerts come within seconds of going idle; 5m elsewhere (Zeek logs are written when a
 # connection ends, out of order by its duration).
 export CHAINWATCH_WATERMARK_WATERMARK_LATENESS=5m
-export CHAINWATCH_WATERMARK_WATERMARK_LATENESS_OVERRIDES=win3164/windows=1m,win5424/windows=1m
+export CHAINWATCH_WATERMARK_WATERMARK_LATENESS_OVERRIDES=win3164/windows=1m,win5424/windows=1m,wskew/windows=1m
 export CHAINWATCH_WATERMARK_WATERMARK_IDLE_TIMEOUT=2s
 export CHAINWATCH_ALERTER_ALERTER_SUPPRESS_WINDOW=0
 p1=$(free_port); p2=$(free_port); p3=$(free_port); p4=$(free_port)
@@ -50,7 +65,7 @@ mesh_alive || exit 1
 
 # customer -> expected set
 declare -A expect=([zj]=ssh_json [zt]=ssh_tsv [kov]=http [zj5424]=ssh_json [zj3164]=ssh_json
-                   [win3164]=win [win5424]=win)
+                   [win3164]=win [win5424]=win [wskew]=win)
 total=0; for c in "${!expect[@]}"; do total=$((total + $(wc -l <"$tmp/want_${expect[$c]}"))); done
 "$CHAINWATCH" alerts tail --nats "$NATS_URL" --count "$total" --timeout 120s --json \
   >"$tmp/alerts.ndjson" 2>"$tmp/tail.err" &
@@ -59,6 +74,7 @@ until_true 30 subscribed '"cw.alerts.' || { echo "alerts tail did not subscribe"
 "$CHAINWATCH" replay --nats "$NATS_URL" --customer zj --source zeek --no-progress "$tmp/wrccdc-sensor.json"
 "$CHAINWATCH" replay --nats "$NATS_URL" --customer zt --source zeek --no-progress "$wrccdc"
 "$CHAINWATCH" replay --nats "$NATS_URL" --customer kov --source zeek --no-progress "$kovter"
+"$CHAINWATCH" replay --nats "$NATS_URL" --customer wskew --source windows --no-progress "$tmp/win-skewed.json"
 python3 tests/mesh/syslog_send.py 127.0.0.1 "$p1" 5424 zeek "$tmp/wrccdc-sensor.json"
 python3 tests/mesh/syslog_send.py 127.0.0.1 "$p2" 3164 zeek "$tmp/wrccdc-sensor.json"
 python3 tests/mesh/syslog_send.py 127.0.0.1 "$p3" 3164 nxlog "$win"
@@ -73,6 +89,12 @@ compare() { # CUSTOMER EXPECTED
 for c in "${!expect[@]}"; do compare "$c" "${expect[$c]}"; done
 dlq=$(stream_msgs CW_DLQ)
 ((dlq == 0)) || { echo "$dlq dead letters"; fail=1; }
+# The 2099 event went to cw.late as skewed (ahead of its ingest time); none of the customer's
+# events became late.
+skewed=$(metric watermark chainwatch_watermark_skewed_events_total 'customer="wskew"')
+late=$(metric watermark chainwatch_watermark_late_events_total 'customer="wskew"')
+[[ ${skewed%.*} == 1 && ${late:-0} == 0 ]] || { echo "wskew: $skewed skewed, ${late:-0} late (want 1, 0)"; fail=1; }
+(($(stream_msgs CW_LATE) >= 1)) || { echo "CW_LATE holds no skewed event"; fail=1; }
 ((fail == 0)) || exit 1
 
 # Three matchers: the partitions move; the same file gives the same alerts.

@@ -35,6 +35,17 @@ bool valid_field(std::string_view f) {
   });
 }
 
+// The number an unquoted value spells, an integer when it is one.
+std::optional<literal> number_of(std::string_view text) {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  std::int64_t i = 0;
+  if (auto r = std::from_chars(b, e, i); r.ec == std::errc{} && r.ptr == e) return literal{i};
+  double d = 0;
+  if (auto r = std::from_chars(b, e, d); r.ec == std::errc{} && r.ptr == e) return literal{d};
+  return std::nullopt;
+}
+
 /// A value as written: its text with escapes resolved, and where its unescaped `*` are.
 struct kql_value {
   std::string text;
@@ -242,14 +253,8 @@ private:
     } else {
       std::vector<literal> alternatives;
       if (!v.quoted) {
-        std::int64_t i = 0;
-        double d = 0;
-        const char* b = v.text.data();
-        const char* e = b + v.text.size();
-        if (auto r = std::from_chars(b, e, i); r.ec == std::errc{} && r.ptr == e)
-          alternatives.emplace_back(i);
-        else if (auto r2 = std::from_chars(b, e, d); r2.ec == std::errc{} && r2.ptr == e)
-          alternatives.emplace_back(d);
+        if (auto n = number_of(v.text))
+          alternatives.push_back(*n);
         else if (v.text == "true" || v.text == "false")
           alternatives.emplace_back(v.text == "true");
       }
@@ -265,103 +270,83 @@ private:
     return true;
   }
 
+  // `operand (kw operand)*` as a left-deep chain of `k`; the chain's length is bounded, so the
+  // tree's height is.
+  template <class Operand>
+  bool chain(std::string_view kw, op k, expr& out, Operand&& operand) {
+    if (!operand(out)) return false;
+    for (std::uint32_t n = 0; binary_keyword(kw); ++n) {
+      if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
+      expr rhs;
+      if (!operand(rhs)) return false;
+      out = binary(k, std::move(out), std::move(rhs));
+    }
+    return true;
+  }
+
+  // `<open> inner <close>` at pos_ (a parenthesis or brace), nesting bounded.
+  template <class Inner>
+  bool group(char close, const char* missing, Inner&& inner) {
+    if (!enter(pos_)) return false;
+    ++pos_;
+    skip_space();
+    if (!inner()) return false;
+    skip_space();
+    if (pos_ >= s_.size() || s_[pos_] != close) return fail(pos_, missing);
+    ++pos_;
+    --depth_;
+    return true;
+  }
+  // `not operand` when the keyword is at pos_ (the operand parsed with the negation flipped),
+  // else the operand.
+  template <class Operand>
+  bool negation(bool negated, expr& out, Operand&& operand) {
+    if (!keyword_at(pos_, "not")) return operand(negated, out);
+    if (!enter(pos_)) return false;
+    pos_ += 3;
+    skip_space();
+    expr inner;
+    if (!operand(!negated, inner)) return false;
+    out = negate(std::move(inner));
+    --depth_;
+    return true;
+  }
+
   // ListOfValues after `field:`: `( OrListOfValues )` or one value.
   bool parse_values(const std::string& field, std::size_t field_at, bool negated, expr& out) {
-    if (pos_ < s_.size() && s_[pos_] == '(') {
-      if (!enter(pos_)) return false;
-      ++pos_;
-      skip_space();
-      if (!parse_value_or(field, field_at, negated, out)) return false;
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] != ')') return fail(pos_, "expected ')' after the values");
-      ++pos_;
-      --depth_;
-      return true;
-    }
+    if (pos_ < s_.size() && s_[pos_] == '(')
+      return group(')', "expected ')' after the values",
+                   [&] { return parse_value_or(field, field_at, negated, out); });
     kql_value v;
     if (!parse_value(v)) return false;
     return leaf(field, field_at, v, negated, out);
   }
   bool parse_value_or(const std::string& field, std::size_t field_at, bool negated, expr& out) {
-    if (!parse_value_and(field, field_at, negated, out)) return false;
-    for (std::uint32_t n = 0; binary_keyword("or"); ++n) {
-      if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
-      expr rhs;
-      if (!parse_value_and(field, field_at, negated, rhs)) return false;
-      out = binary(op::or_, std::move(out), std::move(rhs));
-    }
-    return true;
+    return chain("or", op::or_, out,
+                 [&](expr& e) { return parse_value_and(field, field_at, negated, e); });
   }
   bool parse_value_and(const std::string& field, std::size_t field_at, bool negated, expr& out) {
-    if (!parse_value_not(field, field_at, negated, out)) return false;
-    for (std::uint32_t n = 0; binary_keyword("and"); ++n) {
-      if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
-      expr rhs;
-      if (!parse_value_not(field, field_at, negated, rhs)) return false;
-      out = binary(op::and_, std::move(out), std::move(rhs));
-    }
-    return true;
+    return chain("and", op::and_, out,
+                 [&](expr& e) { return parse_value_not(field, field_at, negated, e); });
   }
   bool parse_value_not(const std::string& field, std::size_t field_at, bool negated, expr& out) {
-    if (keyword_at(pos_, "not")) {
-      if (!enter(pos_)) return false;
-      pos_ += 3;
-      skip_space();
-      expr inner;
-      if (!parse_values(field, field_at, !negated, inner)) return false;
-      out = negate(std::move(inner));
-      --depth_;
-      return true;
-    }
-    return parse_values(field, field_at, negated, out);
+    return negation(negated, out,
+                    [&](bool neg, expr& e) { return parse_values(field, field_at, neg, e); });
   }
 
   bool parse_or(expr& out, const std::string& prefix, bool negated) {
-    if (!parse_and(out, prefix, negated)) return false;
-    for (std::uint32_t n = 0; binary_keyword("or"); ++n) {
-      if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
-      expr rhs;
-      if (!parse_and(rhs, prefix, negated)) return false;
-      out = binary(op::or_, std::move(out), std::move(rhs));
-    }
-    return true;
+    return chain("or", op::or_, out, [&](expr& e) { return parse_and(e, prefix, negated); });
   }
   bool parse_and(expr& out, const std::string& prefix, bool negated) {
-    if (!parse_not(out, prefix, negated)) return false;
-    for (std::uint32_t n = 0; binary_keyword("and"); ++n) {
-      if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
-      expr rhs;
-      if (!parse_not(rhs, prefix, negated)) return false;
-      out = binary(op::and_, std::move(out), std::move(rhs));
-    }
-    return true;
+    return chain("and", op::and_, out, [&](expr& e) { return parse_not(e, prefix, negated); });
   }
   bool parse_not(expr& out, const std::string& prefix, bool negated) {
-    if (keyword_at(pos_, "not")) {
-      if (!enter(pos_)) return false;
-      pos_ += 3;
-      skip_space();
-      expr inner;
-      if (!parse_sub(inner, prefix, !negated)) return false;
-      out = negate(std::move(inner));
-      --depth_;
-      return true;
-    }
-    return parse_sub(out, prefix, negated);
+    return negation(negated, out, [&](bool neg, expr& e) { return parse_sub(e, prefix, neg); });
   }
   // SubQuery: `( OrQuery )`, or a field expression (nested, range or value).
   bool parse_sub(expr& out, const std::string& prefix, bool negated) {
-    if (pos_ < s_.size() && s_[pos_] == '(') {
-      if (!enter(pos_)) return false;
-      ++pos_;
-      skip_space();
-      if (!parse_or(out, prefix, negated)) return false;
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] != ')') return fail(pos_, "expected ')'");
-      ++pos_;
-      --depth_;
-      return true;
-    }
+    if (pos_ < s_.size() && s_[pos_] == '(')
+      return group(')', "expected ')'", [&] { return parse_or(out, prefix, negated); });
     const std::size_t field_at = pos_;
     kql_value name;
     if (!parse_value(name)) return false;
@@ -376,17 +361,8 @@ private:
     const std::string field = prefix.empty() ? name.text : prefix + "." + name.text;
     ++pos_; // :
     skip_space();
-    if (pos_ < s_.size() && s_[pos_] == '{') { // nested: field:{ sub: value ... }
-      if (!enter(pos_)) return false;
-      ++pos_;
-      skip_space();
-      if (!parse_or(out, field, negated)) return false;
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] != '}') return fail(pos_, "expected '}'");
-      ++pos_;
-      --depth_;
-      return true;
-    }
+    if (pos_ < s_.size() && s_[pos_] == '{') // nested: field:{ sub: value ... }
+      return group('}', "expected '}'", [&] { return parse_or(out, field, negated); });
     if (pos_ == s_.size()) return fail(pos_, "expected a value after ':'");
     return parse_values(field, field_at, negated, out);
   }
@@ -403,16 +379,7 @@ private:
     if (name.wildcard) return fail(name.at, "wildcard field names are not supported");
     if (!valid_field(name.text)) return fail(name.at, "'" + name.text + "' is not a field name");
     literal bound = v.text;
-    if (!v.quoted) {
-      std::int64_t i = 0;
-      double d = 0;
-      const char* b = v.text.data();
-      const char* e = b + v.text.size();
-      if (auto r = std::from_chars(b, e, i); r.ec == std::errc{} && r.ptr == e)
-        bound = i;
-      else if (auto r2 = std::from_chars(b, e, d); r2.ec == std::errc{} && r2.ptr == e)
-        bound = d;
-    }
+    if (auto n = v.quoted ? std::nullopt : number_of(v.text)) bound = *n;
     const std::string field = prefix.empty() ? name.text : prefix + "." + name.text;
     out = binary(k, field_node(field, name.at), literal_node(std::move(bound)));
     return true;

@@ -7,22 +7,6 @@
 namespace chainwatch::normalize::testing {
 namespace {
 
-std::string text(const event::event& ev, std::string_view path) {
-  auto v = ev.get(event::field_path(path));
-  switch (v.type()) {
-  case event::kind::string:
-    return std::string(v.as_string());
-  case event::kind::integer:
-    return std::to_string(v.as_int());
-  case event::kind::boolean:
-    return v.as_bool() ? "true" : "false";
-  case event::kind::array:
-    return canon(v);
-  default:
-    return {};
-  }
-}
-
 bool has(const event::event& ev, std::string_view path) {
   return ev.get(event::field_path(path)).exists();
 }
@@ -77,27 +61,27 @@ map = [
 )");
   auto full = n.normalize(source_type::windows, R"({"msg":"bob logged in from 10.0.0.1 port 22"})");
   ASSERT_TRUE(full);
-  EXPECT_EQ(text(*full, "user"), "bob");
-  EXPECT_EQ(text(*full, "port"), "22");
+  EXPECT_EQ(field_text(*full, "user"), "bob");
+  EXPECT_EQ(field_text(*full, "port"), "22");
   // Consumed: the text is gone for later rules and dissects.
   EXPECT_FALSE(has(*full, "message"));
   // The port is not digits: the next alternative matches, and the host takes the rest.
   auto no_port = n.normalize(source_type::windows, R"({"msg":"bob logged in from a.example"})");
   ASSERT_TRUE(no_port);
-  EXPECT_EQ(text(*no_port, "addr"), "a.example");
+  EXPECT_EQ(field_text(*no_port, "addr"), "a.example");
   EXPECT_FALSE(has(*no_port, "port"));
   // `from` followed by something that is no host: no alternative matches, the text stays and
   // later dissects read it.
   auto none = n.normalize(source_type::windows, R"({"msg":"x y said hi from 'a b' code=7"})");
   ASSERT_TRUE(none);
   EXPECT_FALSE(has(*none, "user"));
-  EXPECT_EQ(text(*none, "message"), "x y said hi from 'a b' code=7");
-  EXPECT_EQ(text(*none, "code"), "7");
+  EXPECT_EQ(field_text(*none, "message"), "x y said hi from 'a b' code=7");
+  EXPECT_EQ(field_text(*none, "code"), "7");
   // `word`: no spaces.
   auto said = n.normalize(source_type::windows, R"({"msg":"ann said hi code=1"})");
   ASSERT_TRUE(said);
-  EXPECT_EQ(text(*said, "user"), "ann");
-  EXPECT_EQ(text(*said, "what"), "hi code=1");
+  EXPECT_EQ(field_text(*said, "user"), "ann");
+  EXPECT_EQ(field_text(*said, "what"), "hi code=1");
   EXPECT_FALSE(has(*said, "code"));
 
   const table_text bad_shape[] = {
@@ -123,18 +107,18 @@ map = [
   auto a = n.normalize(source_type::windows,
                        R"({"msg":"login failed","name":" \"root\" ","host":" 10.1.1.1 "})");
   ASSERT_TRUE(a);
-  EXPECT_EQ(text(*a, "failed"), "failure");
-  EXPECT_EQ(text(*a, "has_fail"), "true");
-  EXPECT_EQ(text(*a, "name"), "root");
-  EXPECT_EQ(text(*a, "ip"), "10.1.1.1");
+  EXPECT_EQ(field_text(*a, "failed"), "failure");
+  EXPECT_EQ(field_text(*a, "has_fail"), "true");
+  EXPECT_EQ(field_text(*a, "name"), "root");
+  EXPECT_EQ(field_text(*a, "ip"), "10.1.1.1");
   EXPECT_FALSE(has(*a, "domain"));
   auto b = n.normalize(source_type::windows, R"({"msg":"ok","name":"''","host":"db.example"})");
   ASSERT_TRUE(b);
   EXPECT_FALSE(has(*b, "failed"));
-  EXPECT_EQ(text(*b, "has_fail"), "false");
+  EXPECT_EQ(field_text(*b, "has_fail"), "false");
   EXPECT_FALSE(has(*b, "name")); // nothing left after trimming
   EXPECT_FALSE(has(*b, "ip"));
-  EXPECT_EQ(text(*b, "domain"), "db.example");
+  EXPECT_EQ(field_text(*b, "domain"), "db.example");
 
   const table_text no_format[] = {
       {"t", "[source]\n[[mapping]]\nmap = [ { from = 'a', to = 'b', type = 'contains' } ]\n"}};
@@ -160,18 +144,18 @@ map = [
   auto decoded = n.normalize(source_type::syslog,
                              R"({"log":{"syslog":{"appname":"sshd"}},"message":"hello world"})");
   ASSERT_TRUE(decoded) << decoded.error().reason;
-  EXPECT_EQ(text(*decoded, "process.name"), "sshd");
-  EXPECT_EQ(text(*decoded, "message"), "hello world");
+  EXPECT_EQ(field_text(*decoded, "process.name"), "sshd");
+  EXPECT_EQ(field_text(*decoded, "message"), "hello world");
   // Without the detected member the envelope's `message` is a raw line to parse.
   auto raw = n.normalize(source_type::syslog, R"({"message":"Dec  7 10:00:00 h su[1]: hi"})");
   ASSERT_TRUE(raw) << raw.error().reason;
-  EXPECT_EQ(text(*raw, "process.name"), "su");
-  EXPECT_EQ(text(*raw, "message"), "hi");
+  EXPECT_EQ(field_text(*raw, "process.name"), "su");
+  EXPECT_EQ(field_text(*raw, "message"), "hi");
   // `log` without `syslog` is not the decoded dialect.
   auto other = n.normalize(source_type::syslog,
                            R"({"log":{"file":"x"},"message":"Dec  7 10:00:00 h a: b"})");
   ASSERT_TRUE(other) << other.error().reason;
-  EXPECT_EQ(text(*other, "process.name"), "a");
+  EXPECT_EQ(field_text(*other, "process.name"), "a");
 }
 
 TEST(table_language, context_time_zone_overrides_the_table) {
@@ -190,23 +174,23 @@ map = [
   ctx.now_ns = *parse_timestamp("2026-12-07T12:00:00Z", "iso8601");
   auto table_zone = n.normalize(source_type::syslog, "Dec  7 10:00:00 h a: b", ctx);
   ASSERT_TRUE(table_zone);
-  EXPECT_EQ(text(*table_zone, "@timestamp"), "2026-12-07T09:00:00.000Z");
+  EXPECT_EQ(field_text(*table_zone, "@timestamp"), "2026-12-07T09:00:00.000Z");
   ctx.tz_offset_s = -2 * 3600; // GMT-0200
   auto year_less = n.normalize(source_type::syslog, "Dec  7 10:00:00 h a: b", ctx);
   ASSERT_TRUE(year_less);
-  EXPECT_EQ(text(*year_less, "@timestamp"), "2026-12-07T12:00:00.000Z");
+  EXPECT_EQ(field_text(*year_less, "@timestamp"), "2026-12-07T12:00:00.000Z");
   auto iso = n.normalize(source_type::syslog, "2019-06-14T10:40:20.912134 h a: b", ctx);
   ASSERT_TRUE(iso);
-  EXPECT_EQ(text(*iso, "@timestamp"), "2019-06-14T12:40:20.912Z");
+  EXPECT_EQ(field_text(*iso, "@timestamp"), "2019-06-14T12:40:20.912Z");
   // A time with its own zone keeps it.
   auto zoned = n.normalize(source_type::syslog, "2019-06-14T10:40:20Z h a: b", ctx);
   ASSERT_TRUE(zoned);
-  EXPECT_EQ(text(*zoned, "@timestamp"), "2019-06-14T10:40:20.000Z");
+  EXPECT_EQ(field_text(*zoned, "@timestamp"), "2019-06-14T10:40:20.000Z");
   // stream_reader passes its context on.
   stream_reader r(n, source_type::syslog, ctx);
   auto streamed = r.next("Dec  7 10:00:00 h a: b");
   ASSERT_TRUE(streamed && *streamed);
-  EXPECT_EQ(text(**streamed, "@timestamp"), "2026-12-07T12:00:00.000Z");
+  EXPECT_EQ(field_text(**streamed, "@timestamp"), "2026-12-07T12:00:00.000Z");
 }
 
 } // namespace

@@ -72,6 +72,26 @@ inline std::string canonical_number_or(std::string_view s) {
   return std::string(s);
 }
 
+inline std::string canon(const event::value_ref& v);
+
+/// A field of an event as text: strings as they are, integers and booleans written out,
+/// arrays canonical (canon); "" when absent or of another kind.
+inline std::string field_text(const event::event& ev, std::string_view path) {
+  auto v = ev.get(event::field_path(path));
+  switch (v.type()) {
+  case event::kind::string:
+    return std::string(v.as_string());
+  case event::kind::integer:
+    return std::to_string(v.as_int());
+  case event::kind::boolean:
+    return v.as_bool() ? "true" : "false";
+  case event::kind::array:
+    return canon(v);
+  default:
+    return {};
+  }
+}
+
 /// A flattened document: dotted path -> canonical value (arrays as sorted sets).
 using flat_doc = std::map<std::string, std::string>;
 

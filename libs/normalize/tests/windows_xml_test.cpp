@@ -8,20 +8,6 @@
 namespace chainwatch::normalize::testing {
 namespace {
 
-std::string text(const event::event& ev, std::string_view path) {
-  auto v = ev.get(event::field_path(path));
-  switch (v.type()) {
-  case event::kind::string:
-    return std::string(v.as_string());
-  case event::kind::integer:
-    return std::to_string(v.as_int());
-  case event::kind::array:
-    return canon(v);
-  default:
-    return {};
-  }
-}
-
 constexpr std::string_view xml_4625 =
     R"(<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>)"
     R"(<Provider Name='Microsoft-Windows-Security-Auditing' Guid='{54849625-5478-4994-A5BA-3E3B0328C30D}'/>)"
@@ -44,18 +30,18 @@ TEST(windows_xml, logon_failure_4625_matches_the_winlogbeat_fields) {
   auto n = make_normalizer();
   auto ev = n.normalize(source_type::windows, xml_4625);
   ASSERT_TRUE(ev) << ev.error().reason << " at " << ev.error().offset;
-  EXPECT_EQ(text(*ev, "event.code"), "4625");
-  EXPECT_EQ(text(*ev, "@timestamp"), "2024-03-02T10:15:30.123Z");
-  EXPECT_EQ(text(*ev, "event.provider"), "Microsoft-Windows-Security-Auditing");
-  EXPECT_EQ(text(*ev, "host.name"), "dc01.corp.example");
-  EXPECT_EQ(text(*ev, "winlog.record_id"), "118345");
-  EXPECT_EQ(text(*ev, "event.outcome"), "failure");
-  EXPECT_EQ(text(*ev, "user.name"), "bob");
-  EXPECT_EQ(text(*ev, "source.ip"), "192.0.2.44");
-  EXPECT_EQ(text(*ev, "source.port"), "50212");
-  EXPECT_EQ(text(*ev, "winlog.logon.type"), "Network");
-  EXPECT_EQ(text(*ev, "winlog.logon.failure.reason"), "Unknown user name or bad password.");
-  EXPECT_EQ(text(*ev, "winlog.event_data.TargetDomainName"), "CORP");
+  EXPECT_EQ(field_text(*ev, "event.code"), "4625");
+  EXPECT_EQ(field_text(*ev, "@timestamp"), "2024-03-02T10:15:30.123Z");
+  EXPECT_EQ(field_text(*ev, "event.provider"), "Microsoft-Windows-Security-Auditing");
+  EXPECT_EQ(field_text(*ev, "host.name"), "dc01.corp.example");
+  EXPECT_EQ(field_text(*ev, "winlog.record_id"), "118345");
+  EXPECT_EQ(field_text(*ev, "event.outcome"), "failure");
+  EXPECT_EQ(field_text(*ev, "user.name"), "bob");
+  EXPECT_EQ(field_text(*ev, "source.ip"), "192.0.2.44");
+  EXPECT_EQ(field_text(*ev, "source.port"), "50212");
+  EXPECT_EQ(field_text(*ev, "winlog.logon.type"), "Network");
+  EXPECT_EQ(field_text(*ev, "winlog.logon.failure.reason"), "Unknown user name or bad password.");
+  EXPECT_EQ(field_text(*ev, "winlog.event_data.TargetDomainName"), "CORP");
 
   // The same event as Winlogbeat JSON gives the same values for these fields.
   auto json = n.normalize(
@@ -70,7 +56,7 @@ TEST(windows_xml, logon_failure_4625_matches_the_winlogbeat_fields) {
        {"event.code", "event.provider", "host.name", "event.outcome", "user.name", "source.ip",
         "source.port", "winlog.logon.type", "winlog.logon.failure.reason",
         "winlog.logon.failure.status", "event.category", "event.type", "event.action"}) {
-    EXPECT_EQ(text(*ev, f), text(*json, f)) << f;
+    EXPECT_EQ(field_text(*ev, f), field_text(*json, f)) << f;
   }
 }
 
@@ -102,14 +88,14 @@ TEST(windows_xml, logon_4624_with_entities_and_rendering_info) {
       "</Event>\n";
   auto ev = n.normalize(source_type::windows, xml);
   ASSERT_TRUE(ev) << ev.error().reason << " at " << ev.error().offset;
-  EXPECT_EQ(text(*ev, "event.code"), "4624");
-  EXPECT_EQ(text(*ev, "event.outcome"), "success");
-  EXPECT_EQ(text(*ev, "user.name"), "alice");
-  EXPECT_EQ(text(*ev, "source.ip"), "2001:db8::7");
-  EXPECT_EQ(text(*ev, "winlog.logon.type"), "RemoteInteractive");
-  EXPECT_EQ(text(*ev, "process.name"), "svchost.exe");
-  EXPECT_EQ(text(*ev, "winlog.event_data.LogonProcessName"), "User32 & <x> AB");
-  EXPECT_EQ(text(*ev, "message"), "An account was successfully logged on.");
+  EXPECT_EQ(field_text(*ev, "event.code"), "4624");
+  EXPECT_EQ(field_text(*ev, "event.outcome"), "success");
+  EXPECT_EQ(field_text(*ev, "user.name"), "alice");
+  EXPECT_EQ(field_text(*ev, "source.ip"), "2001:db8::7");
+  EXPECT_EQ(field_text(*ev, "winlog.logon.type"), "RemoteInteractive");
+  EXPECT_EQ(field_text(*ev, "process.name"), "svchost.exe");
+  EXPECT_EQ(field_text(*ev, "winlog.event_data.LogonProcessName"), "User32 & <x> AB");
+  EXPECT_EQ(field_text(*ev, "message"), "An account was successfully logged on.");
 }
 
 TEST(windows_xml, hostile_or_broken_xml_is_an_error) {

@@ -11,22 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string text(const event::event& ev, std::string_view path) {
-  auto v = ev.get(event::field_path(path));
-  switch (v.type()) {
-  case event::kind::string:
-    return std::string(v.as_string());
-  case event::kind::integer:
-    return std::to_string(v.as_int());
-  case event::kind::boolean:
-    return v.as_bool() ? "true" : "false";
-  case event::kind::array:
-    return canon(v);
-  default:
-    return {};
-  }
-}
-
 // Every output key that starts with `zeek.`, and none with an empty or `-` kind segment.
 void expect_clean_keys(const event::event& ev) {
   for (const auto& [key, value] : flatten(ev)) {
@@ -48,24 +32,24 @@ TEST(zeek_kind, from_the_fields_of_a_record_without_path) {
     SCOPED_TRACE(file);
     auto ev = n.normalize(source_type::zeek, ssh_record, context{file});
     ASSERT_TRUE(ev) << ev.error().reason;
-    EXPECT_EQ(text(*ev, "event.outcome"), "failure");
-    EXPECT_EQ(text(*ev, "zeek.ssh.auth.success"), "false");
-    EXPECT_EQ(text(*ev, "zeek.ssh.auth.attempts"), "2");
-    EXPECT_EQ(text(*ev, "zeek.ssh.client"), "SSH-2.0-OpenSSH_7.9p1");
-    EXPECT_EQ(text(*ev, "source.ip"), "192.168.1.2");
+    EXPECT_EQ(field_text(*ev, "event.outcome"), "failure");
+    EXPECT_EQ(field_text(*ev, "zeek.ssh.auth.success"), "false");
+    EXPECT_EQ(field_text(*ev, "zeek.ssh.auth.attempts"), "2");
+    EXPECT_EQ(field_text(*ev, "zeek.ssh.client"), "SSH-2.0-OpenSSH_7.9p1");
+    EXPECT_EQ(field_text(*ev, "source.ip"), "192.168.1.2");
     expect_clean_keys(*ev);
   }
   // The record's `_path` outranks its fields; the source type outranks both.
   auto path = n.normalize(source_type::zeek, R"({"_path":"conn","auth_attempts":1,"x":1})");
   ASSERT_TRUE(path);
-  EXPECT_EQ(text(*path, "zeek.connection.auth_attempts"), "1");
+  EXPECT_EQ(field_text(*path, "zeek.connection.auth_attempts"), "1");
   auto typed = n.normalize(source_type::zeek_ssh, R"({"_path":"conn","auth_attempts":1})");
   ASSERT_TRUE(typed);
-  EXPECT_EQ(text(*typed, "zeek.ssh.auth.attempts"), "1");
+  EXPECT_EQ(field_text(*typed, "zeek.ssh.auth.attempts"), "1");
   // `@stream` (the JSON streaming writer) says the same as `_path`.
   auto stream = n.normalize(source_type::zeek, R"({"@stream":"dns","query":"a.example"})");
   ASSERT_TRUE(stream);
-  EXPECT_EQ(text(*stream, "dns.question.name"), "a.example");
+  EXPECT_EQ(field_text(*stream, "dns.question.name"), "a.example");
 }
 
 TEST(zeek_kind, from_a_zeek_log_file_name_only) {
@@ -86,11 +70,11 @@ TEST(zeek_kind, from_a_zeek_log_file_name_only) {
     SCOPED_TRACE(file);
     auto ev = n.normalize(source_type::zeek, bare, context{file});
     ASSERT_TRUE(ev) << ev.error().reason;
-    EXPECT_EQ(text(*ev, key), "7");
+    EXPECT_EQ(field_text(*ev, key), "7");
     // Unknown kind: the common fields are still normalized.
-    EXPECT_EQ(text(*ev, "source.ip"), "10.0.0.1");
-    EXPECT_EQ(text(*ev, "event.id"), "C1");
-    EXPECT_EQ(text(*ev, "@timestamp"), "2019-07-07T19:25:32.500Z");
+    EXPECT_EQ(field_text(*ev, "source.ip"), "10.0.0.1");
+    EXPECT_EQ(field_text(*ev, "event.id"), "C1");
+    EXPECT_EQ(field_text(*ev, "@timestamp"), "2019-07-07T19:25:32.500Z");
     expect_clean_keys(*ev);
   }
 }
@@ -107,14 +91,14 @@ TEST(zeek_kind, tsv_without_path_header_uses_fields_then_file_name) {
   }
   auto ev = r.next("1562527532.904291\tC1\t10.0.0.1\t4000\t10.0.0.2\t22\tT\t1");
   ASSERT_TRUE(ev && *ev);
-  EXPECT_EQ(text(**ev, "event.outcome"), "success");
+  EXPECT_EQ(field_text(**ev, "event.outcome"), "success");
   expect_clean_keys(**ev);
   stream_reader named(n, source_type::zeek, context{"dns.2024-01-01.log"});
   ASSERT_TRUE(named.next("#fields\tts\tquery\tfoo"));
   auto dns = named.next("1562527532.904291\ta.example\tbar");
   ASSERT_TRUE(dns && *dns);
-  EXPECT_EQ(text(**dns, "dns.question.name"), "a.example");
-  EXPECT_EQ(text(**dns, "zeek.dns.foo"), "bar");
+  EXPECT_EQ(field_text(**dns, "dns.question.name"), "a.example");
+  EXPECT_EQ(field_text(**dns, "zeek.dns.foo"), "bar");
 }
 
 // First data line of each JSON log under normalization/zeek (Elastic's test logs, which carry no
@@ -138,24 +122,24 @@ void expect_kind(const event::event& ev, const std::string& kind) {
   SCOPED_TRACE(kind);
   expect_clean_keys(ev);
   if (kind == "conn") {
-    EXPECT_EQ(text(ev, "zeek.connection.state"), "SF");
-    EXPECT_EQ(text(ev, "network.bytes"), "309");
+    EXPECT_EQ(field_text(ev, "zeek.connection.state"), "SF");
+    EXPECT_EQ(field_text(ev, "network.bytes"), "309");
   } else if (kind == "dns") {
-    EXPECT_EQ(text(ev, "dns.question.name"),
+    EXPECT_EQ(field_text(ev, "dns.question.name"),
               "dd625ffb4fc54735b281862aa1cd6cd4.us-west1.gcp.cloud.es.io");
-    EXPECT_EQ(text(ev, "dns.id"), "15209");
+    EXPECT_EQ(field_text(ev, "dns.id"), "15209");
   } else if (kind == "http") {
-    EXPECT_EQ(text(ev, "http.request.method"), "GET");
-    EXPECT_EQ(text(ev, "url.domain"), "ocsp.apple.com");
+    EXPECT_EQ(field_text(ev, "http.request.method"), "GET");
+    EXPECT_EQ(field_text(ev, "url.domain"), "ocsp.apple.com");
   } else if (kind == "files") {
-    EXPECT_EQ(text(ev, "event.category"), canon_array({"file"}));
-    EXPECT_EQ(text(ev, "zeek.files.fuid"), "FMkioa222mEuM2RuQ9");
+    EXPECT_EQ(field_text(ev, "event.category"), canon_array({"file"}));
+    EXPECT_EQ(field_text(ev, "zeek.files.fuid"), "FMkioa222mEuM2RuQ9");
   } else if (kind == "ssh") {
-    EXPECT_EQ(text(ev, "event.outcome"), "failure");
-    EXPECT_EQ(text(ev, "zeek.ssh.auth.attempts"), "2");
+    EXPECT_EQ(field_text(ev, "event.outcome"), "failure");
+    EXPECT_EQ(field_text(ev, "zeek.ssh.auth.attempts"), "2");
   } else if (kind == "notice") {
-    EXPECT_EQ(text(ev, "rule.name"), "SSH::Password_Guessing");
-    EXPECT_EQ(text(ev, "event.kind"), "alert");
+    EXPECT_EQ(field_text(ev, "rule.name"), "SSH::Password_Guessing");
+    EXPECT_EQ(field_text(ev, "event.kind"), "alert");
   }
 }
 
@@ -181,7 +165,7 @@ TEST(zeek_kind, a_mixed_json_stream_normalizes_each_line_by_its_own_kind) {
     ASSERT_TRUE(ev && *ev) << line;
     expect_kind(**ev, kind);
     if (line.starts_with(R"({"_path")")) {
-      EXPECT_EQ(text(**ev, "zeek.path"), kind);
+      EXPECT_EQ(field_text(**ev, "zeek.path"), kind);
     }
   }
 }
@@ -204,8 +188,8 @@ TEST(zeek_kind, a_real_ssh_log_without_path_or_file_name) {
     }
     ++events;
     expect_clean_keys(**ev);
-    EXPECT_EQ(text(**ev, "network.protocol"), "ssh");
-    EXPECT_FALSE(text(**ev, "zeek.ssh.auth.attempts").empty()) << line;
+    EXPECT_EQ(field_text(**ev, "network.protocol"), "ssh");
+    EXPECT_FALSE(field_text(**ev, "zeek.ssh.auth.attempts").empty()) << line;
   }
   EXPECT_GT(events, 0u);
 }
