@@ -253,12 +253,13 @@ int run_hunt(const hunt_options& o) {
         stderr,
         "hunt: %llu events, %llu matches, %llu malformed, %llu late (behind --lateness %s), "
         "%llu skewed (over --max-future %s ahead), %llu undecided absences, "
-        "%llu sequences dropped at the pending cap, %.2fs (%.0f events/s)\n",
+        "%llu sequences dropped at the pending cap, %llu suppressed, %.2fs (%.0f events/s)\n",
         static_cast<unsigned long long>(events), static_cast<unsigned long long>(matches),
         static_cast<unsigned long long>(malformed), static_cast<unsigned long long>(late),
         o.lateness.c_str(), static_cast<unsigned long long>(skewed), o.max_future.c_str(),
         static_cast<unsigned long long>(undecided),
-        static_cast<unsigned long long>(eng.stats().overflow), secs,
+        static_cast<unsigned long long>(eng.stats().overflow),
+        static_cast<unsigned long long>(eng.stats().suppressed), secs,
         events / (secs > 0 ? secs : 1));
   return status;
 }

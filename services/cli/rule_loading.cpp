@@ -53,18 +53,76 @@ std::string unsupported(const rules::rule& r) {
     return "type = \"machine_learning\": runs an Elastic machine-learning job, not a query";
   if (r.type == "esql" || r.language == "esql")
     return "type = \"esql\": ES|QL queries are not supported";
+  return {};
+}
+
+// Why a rule's settings do not fit its type (empty: they do): an error, unlike unsupported().
+std::string misfit(const rules::rule& r) {
   const std::string type = r.type.empty() ? "eql" : r.type;
+  const bool query_language = r.language == "kuery" || r.language == "lucene";
   if (type == "eql") {
     if (r.language != "eql") return "type = \"eql\" with language = \"" + r.language + "\"";
-    return {};
-  }
-  if (type == "query") {
-    if (r.language != "kuery")
-      return "type = \"query\" with language = \"" + r.language + "\" (only kuery runs)";
+  } else if (type == "query" || type == "threshold" || type == "new_terms" ||
+             type == "threat_match") {
+    if (!query_language)
+      return "type = \"" + type + "\" takes a KQL or Lucene query, not language = \"" + r.language +
+             "\"";
     if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
-    return {};
+  } else {
+    return "type = \"" + type + "\" is not an Elastic rule type chainwatch knows";
   }
-  return "type = \"" + type + "\" is not supported yet (eql and query rules run)";
+  if ((type == "threshold") != r.threshold.has_value())
+    return type == "threshold" ? "type = \"threshold\" needs [rule.threshold]"
+                               : "[rule.threshold] on a rule of type \"" + type + "\"";
+  if ((type == "new_terms") != r.new_terms.has_value())
+    return type == "new_terms" ? "type = \"new_terms\" needs [rule.new_terms]"
+                               : "[rule.new_terms] on a rule of type \"" + type + "\"";
+  if ((type == "threat_match") != !r.threat_mappings.empty())
+    return type == "threat_match" ? "type = \"threat_match\" needs [[rule.threat_mapping]]"
+                                  : "[[rule.threat_mapping]] on a rule of type \"" + type + "\"";
+  return {};
+}
+
+// What the engine runs for a rule: its query, and what its type adds (an aggregation, the
+// lookup lists of threat_match). See ARCHITECTURE.md, "Elastic rule types".
+engine::rule_source to_source(const rules::rule& r) {
+  engine::rule_source src{r.rule_id, r.name, r.query, r.language, {}, {}};
+  engine::aggregate& a = src.agg;
+  if (r.suppression) { // query and EQL event rules; threshold below takes only its duration
+    a.by = r.suppression->group_by;
+    a.skip_missing = false;
+    a.suppress_ns = r.suppression->duration_ns > 0 ? r.suppression->duration_ns : r.interval_ns;
+  }
+  if (r.threshold) {
+    a.kind = engine::aggregate::type::count;
+    a.by = r.threshold->fields;
+    a.skip_missing = true;
+    a.min_count = static_cast<std::uint32_t>(std::min<std::int64_t>(r.threshold->value, 1 << 30));
+    a.distinct_field = r.threshold->cardinality_field;
+    a.min_distinct =
+        static_cast<std::uint32_t>(std::min<std::int64_t>(r.threshold->cardinality, 1 << 30));
+    a.window_ns = r.lookback_ns;
+    if (!r.suppression) a.suppress_ns = 0;
+  }
+  if (r.new_terms) { // a group alerts at most once per history window: suppression adds nothing
+    a.kind = engine::aggregate::type::first_seen;
+    a.by = r.new_terms->fields;
+    a.skip_missing = true;
+    a.window_ns = r.new_terms->history_ns;
+    a.suppress_ns = 0;
+  }
+  // threat_match: an event field equal to an indicator's is a lookup in the list named after
+  // the indicator field (config/lists/threat.indicator.ip.ips.txt); entries of one mapping
+  // all hold, mappings are alternatives.
+  for (const auto& m : r.threat_mappings) {
+    std::string all;
+    for (const auto& e : m.entries) {
+      if (!all.empty()) all += " and ";
+      all += "inList(" + e.field + ", \"" + e.indicator_field + "\")";
+    }
+    src.also += (src.also.empty() ? "(" : " or (") + all + ")";
+  }
+  return src;
 }
 
 } // namespace
@@ -103,6 +161,10 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
     }
     if (auto why = unsupported(*r); !why.empty()) {
       skipped.push_back(file + ": " + why + "; skipped");
+      continue;
+    }
+    if (auto why = misfit(*r); !why.empty()) {
+      errors.push_back(file + ":1:1: " + why);
       continue;
     }
     out.push_back({std::move(*r), false});
@@ -176,7 +238,7 @@ compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opt
   std::vector<engine::rule_source> sources;
   sources.reserve(rules.size());
   for (const auto& r : rules)
-    sources.push_back({r.meta.rule_id, r.meta.name, r.meta.query, r.meta.language});
+    sources.push_back(to_source(r.meta));
   auto compiled = engine::ruleset::compile(std::move(sources), opts);
   if (!compiled) {
     const auto& e = compiled.error();

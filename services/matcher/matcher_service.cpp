@@ -493,6 +493,7 @@ void matcher_service::run_partition(partition_slot& slot) {
       if (res.bad_events) probe_.error("bad_event").Increment(static_cast<double>(res.bad_events));
       if (res.gauges) {
         probe_.overflow.Increment(static_cast<double>(res.overflow));
+        probe_.suppressed.Increment(static_cast<double>(res.suppressed));
         probe_.set_partition(p, res.live_keys, res.pending, res.state_bytes);
       }
       for (auto& mb : res.matches) {

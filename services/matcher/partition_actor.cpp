@@ -21,10 +21,11 @@ struct partition_state;
 /// every (customer, join key) of the partition.
 struct customer_engine {
   std::unique_ptr<engine::engine> eng;
-  bool finished = false;           ///< the end-of-input marker (+inf) was applied
-  std::uint64_t overflow_seen = 0; ///< engine overflow already reported
-  std::int64_t marker_wall_ns = 0; ///< emission wall clock of the marker being applied
-  bool marker_idle = false;        ///< the marker being applied was moved by the wall clock
+  bool finished = false;             ///< the end-of-input marker (+inf) was applied
+  std::uint64_t overflow_seen = 0;   ///< engine overflow already reported
+  std::uint64_t suppressed_seen = 0; ///< engine suppressed alerts already reported
+  std::int64_t marker_wall_ns = 0;   ///< emission wall clock of the marker being applied
+  bool marker_idle = false;          ///< the marker being applied was moved by the wall clock
 };
 
 /// Looks customers up by string_view (items are views).
@@ -41,7 +42,8 @@ struct partition_state {
   std::unordered_map<std::string, customer_engine, string_hash, std::equal_to<>> customers;
   std::map<std::string, std::vector<wire::match>> matches; ///< per customer, this work unit
   partition_result result;
-  std::uint64_t overflow = 0; ///< not yet reported
+  std::uint64_t overflow = 0;   ///< not yet reported
+  std::uint64_t suppressed = 0; ///< not yet reported
 
   customer_engine& customer(std::string_view name) {
     auto it = customers.find(name);
@@ -51,9 +53,14 @@ struct partition_state {
     // Input after the end-of-input marker (+inf, every key decided) starts a new run of the
     // customer, as a second `chainwatch hunt` would.
     if (!ce.eng || ce.finished) {
-      if (ce.eng) overflow += ce.eng->stats().overflow - ce.overflow_seen;
+      if (ce.eng) {
+        auto st = ce.eng->stats();
+        overflow += st.overflow - ce.overflow_seen;
+        suppressed += st.suppressed - ce.suppressed_seen;
+      }
       ce.finished = false;
       ce.overflow_seen = 0;
+      ce.suppressed_seen = 0;
       ce.eng = std::make_unique<engine::engine>(
           opts.rules, [this, c](engine::match&& m) { add_match(c, std::move(m)); });
     }
@@ -147,12 +154,14 @@ struct partition_state {
   /// per message).
   void fill_gauges(partition_result& r) {
     r.overflow = std::exchange(overflow, 0);
+    r.suppressed = std::exchange(suppressed, 0);
     for (auto& [c, ce] : customers) {
       auto st = ce.eng->stats();
       r.live_keys += static_cast<std::int64_t>(st.live_keys);
       r.pending += static_cast<std::int64_t>(st.pending_sequences);
       r.state_bytes += static_cast<std::int64_t>(st.state_bytes);
       r.overflow += st.overflow - std::exchange(ce.overflow_seen, st.overflow);
+      r.suppressed += st.suppressed - std::exchange(ce.suppressed_seen, st.suppressed);
     }
   }
 };
@@ -182,6 +191,10 @@ caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partit
             break;
           }
           ce.finished = ce.eng->watermark() == engine::no_deadline;
+          // Counted by the process that wrote the checkpoint: not again by this one.
+          auto st = ce.eng->stats();
+          ce.overflow_seen = st.overflow;
+          ce.suppressed_seen = st.suppressed;
         }
         return error;
       },

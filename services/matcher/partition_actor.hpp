@@ -41,6 +41,7 @@ struct partition_result {
   std::uint64_t undecided = 0;            ///< absences still open at the end of input (not matches)
   bool gauges = false;                    ///< the fields below are filled
   std::uint64_t overflow = 0;             ///< partials dropped at max_pending since last gauges
+  std::uint64_t suppressed = 0;           ///< alerts suppressed (alert_suppression) since then
   std::int64_t live_keys = 0;             ///< (customer, key) states held
   std::int64_t pending = 0;               ///< pending partial sequences
   std::int64_t state_bytes = 0;           ///< approximate key state bytes (events excluded)

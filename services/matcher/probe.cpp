@@ -9,6 +9,7 @@ matcher_probe::matcher_probe(service::metrics& m)
       matches_out(m.counter("matches", "matches published on cw.match")),
       late_events(m.counter("late_events", "events behind the watermark, sent to cw.late")),
       overflow(m.counter("overflow", "partial sequences dropped at max_pending")),
+      suppressed(m.counter("suppressed", "alerts held back by a rule's alert_suppression")),
       partitions_owned(m.gauge("partitions_owned", "partitions this node works on")),
       rebalances(m.counter("rebalances", "partitions taken or handed over")),
       leases_lost(m.counter("leases_lost", "partition leases lost (workers fenced)")),

@@ -22,6 +22,7 @@ struct matcher_probe {
   prometheus::Counter& matches_out;          ///< matches published
   prometheus::Counter& late_events;          ///< events behind the watermark (to cw.late)
   prometheus::Counter& overflow;             ///< partials dropped at max_pending
+  prometheus::Counter& suppressed;           ///< alerts held back by alert_suppression
   prometheus::Gauge& partitions_owned;       ///< partitions this node works on
   prometheus::Counter& rebalances;           ///< partitions taken or handed over
   prometheus::Counter& leases_lost;          ///< leases lost (workers fenced)

@@ -48,6 +48,13 @@ diff "$tmp/want_ssh_json" "$tmp/want_ssh_tsv" || { echo "hunt: Zeek JSON and TSV
 [[ $(wc -l <"$tmp/want_ssh_json") -eq 1 ]] || { echo "hunt: want 1 SSH alert"; cat "$tmp/hunt_ssh_json.err"; exit 1; }
 n_http=$(wc -l <"$tmp/want_http"); n_win=$(wc -l <"$tmp/want_win")
 ((n_http > 100 && n_win >= 4)) || { echo "hunt found too little: $n_http http, $n_win windows"; exit 1; }
+# Every Elastic rule type is in the comparison: threshold (2 sprays), new_terms (12 first
+# logon sources), alert suppression (7 alerts, 7 suppressed), KQL, EQL runs.
+for want_rule in 6:2 7:12 8:7 5:7; do
+  n=$(grep -c "^00000000-1175-4e57-a000-00000000000${want_rule%:*}	" "$tmp/want_win" || true)
+  [[ $n -eq ${want_rule#*:} ]] || { echo "hunt: rule ${want_rule%:*} gave $n alerts on the playbook, want ${want_rule#*:}"; exit 1; }
+done
+grep -q " 7 suppressed" "$tmp/hunt_win.err" || { echo "hunt: want 7 suppressed"; cat "$tmp/hunt_win.err"; exit 1; }
 
 # Syslog sources have no end of input: they go idle, and then the watermark follows the wall
 # clock from the latest event time less the lateness. 1m for the Windows listeners (the playbook
@@ -95,6 +102,12 @@ skewed=$(metric watermark chainwatch_watermark_skewed_events_total 'customer="ws
 late=$(metric watermark chainwatch_watermark_late_events_total 'customer="wskew"')
 [[ ${skewed%.*} == 1 && ${late:-0} == 0 ]] || { echo "wskew: $skewed skewed, ${late:-0} late (want 1, 0)"; fail=1; }
 (($(stream_msgs CW_LATE) >= 1)) || { echo "CW_LATE holds no skewed event"; fail=1; }
+# Suppressed alerts are counted, as hunt counts them: three replays of the playbook.
+skew_suppressed=$(sed -n 's/.* \([0-9]*\) suppressed.*/\1/p' "$tmp/hunt_win_skew.err")
+want_suppressed=$((2 * 7 + skew_suppressed))
+suppressed_counted() { [[ $(metric matcher-1 chainwatch_matcher_suppressed_total) == "$want_suppressed" ]]; }
+until_true 30 suppressed_counted || {
+  echo "matcher: $(metric matcher-1 chainwatch_matcher_suppressed_total) suppressed, want $want_suppressed"; fail=1; }
 ((fail == 0)) || exit 1
 
 # Three matchers: the partitions move; the same file gives the same alerts.

@@ -13,8 +13,8 @@ namespace chainwatch::engine::detail {
 /// What a step does when it matches.
 enum class role : std::uint8_t { positive, missing, until };
 
-/// Kind of rule.
-enum class rule_kind : std::uint8_t { event, sequence, join };
+/// Kind of rule. An aggregate is an event query whose matches feed rule::agg, grouped by key.
+enum class rule_kind : std::uint8_t { event, sequence, join, aggregate };
 
 /// One step (runs expanded) with a global id.
 struct step {
@@ -40,6 +40,9 @@ struct rule {
   bool trailing_missing = false;
   std::vector<eql::pipe> pipes;
   std::vector<std::uint32_t> lineage; ///< event queries: lineage terms to check
+  aggregate agg;                      ///< rule_kind::aggregate
+  event::field_path distinct;         ///< agg.distinct_field
+  std::uint32_t max_counted = 0;      ///< aggregate count: events held per group at most
 };
 
 /// Kind of lineage term.
@@ -77,11 +80,12 @@ struct compiled {
   std::uint32_t conditions = 0;  ///< distinct step conditions (condition_id < conditions)
   std::uint32_t key_lists = 0;   ///< distinct join-key lists (keys_id < key_lists)
   std::uint32_t field_slots = 0; ///< distinct fields of the current event read by expressions
-  /// Per step id: step_of_event_rule | step_of_piped_rule (what push_hits checks per hit, kept
+  /// Per step id: step_of_event_rule | step_reads_events (what push_hits checks per hit, kept
   /// dense: the steps themselves are large).
   std::vector<std::uint8_t> step_flags;
   static constexpr std::uint8_t step_of_event_rule = 1;
-  static constexpr std::uint8_t step_of_piped_rule = 2;
+  /// The rule reads the fields of its events after routing (pipes, distinct counts).
+  static constexpr std::uint8_t step_reads_events = 2;
   std::uint64_t fingerprint = 0; ///< ruleset::fingerprint()
   event::field_path category;
   absl::flat_hash_map<std::string, bucket> categories;

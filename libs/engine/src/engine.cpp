@@ -378,6 +378,7 @@ struct engine::impl : key_sink {
       counted_sink(std::move(m));
   }
   void on_overflow() override { ++overflow; }
+  void on_suppressed() override { ++suppressed; }
 
   /// After the node's records changed from deadline `before`: a new earliest deadline gets
   /// a heap entry (entries that no longer equal it are stale and skipped when popped).
@@ -547,7 +548,7 @@ struct engine::impl : key_sink {
   std::vector<heap_entry> heap;
   detail::event_store store{7}; // chunks of 128 events (4 KiB)
   std::uint64_t seq = 0;
-  std::uint64_t events = 0, late = 0, overflow = 0, matches = 0, undecided = 0;
+  std::uint64_t events = 0, late = 0, overflow = 0, matches = 0, undecided = 0, suppressed = 0;
 };
 
 engine::engine(std::shared_ptr<const ruleset> rules, std::function<void(match&&)> sink)
@@ -616,7 +617,7 @@ bool engine::takes_hits(std::string_view key, std::span<const step_id> hits) con
 bool engine::reads_events_of(std::span<const step_id> hits) const noexcept {
   const detail::compiled& c = impl_->rules->impl();
   for (auto h : hits)
-    if (h < c.step_flags.size() && (c.step_flags[h] & detail::compiled::step_of_piped_rule))
+    if (h < c.step_flags.size() && (c.step_flags[h] & detail::compiled::step_reads_events))
       return true;
   return false;
 }
@@ -684,6 +685,7 @@ engine_stats engine::stats() const {
   s.overflow = impl_->overflow;
   s.matches = impl_->matches;
   s.undecided = impl_->undecided;
+  s.suppressed = impl_->suppressed;
   s.evaluations = impl_->rt.evaluations();
   s.live_keys = impl_->keys.size();
   // Every heap byte the key states hold, counted as glibc hands it out (chunk header and
@@ -705,7 +707,7 @@ engine_stats engine::stats() const {
 
 // --- snapshot / restore -------------------------------------------------------------------------
 //
-// msgpack: [version, fingerprint, watermark, seq, [events, late, overflow, matches],
+// msgpack: [version, fingerprint, watermark, seq, [events, late, overflow, matches, suppressed],
 //           store: [[slot, ts, refs, event], ...],
 //           keys: [[key, min_deadline, flat words | null, table | null], ...]
 //                 (table: [[rule, min_deadline, [words]], ...]),
@@ -779,11 +781,12 @@ void engine::snapshot(std::string& out) const {
   pk.pack(rules_fingerprint(*d.rules));
   pk.pack(watermark_);
   pk.pack(d.seq);
-  pk.pack_array(4);
+  pk.pack_array(5);
   pk.pack(d.events);
   pk.pack(d.late);
   pk.pack(d.overflow);
   pk.pack(d.matches);
+  pk.pack(d.suppressed);
   std::vector<std::uint32_t> slots;
   d.store.for_each([&](std::uint32_t s, const event::event_ptr&, std::int64_t, std::uint32_t) {
     slots.push_back(s);
@@ -885,6 +888,7 @@ bool engine::restore(std::string_view bytes, std::string* error) {
     d.late = at(counters, 1).as<std::uint64_t>();
     d.overflow = at(counters, 2).as<std::uint64_t>();
     d.matches = at(counters, 3).as<std::uint64_t>();
+    d.suppressed = size_of(counters) > 4 ? at(counters, 4).as<std::uint64_t>() : 0;
     auto decode = [](std::string_view blob) {
       auto ev = event::from_msgpack(blob);
       if (!ev) throw std::runtime_error("snapshot: bad event: " + ev.error().reason);

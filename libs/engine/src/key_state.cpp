@@ -1,6 +1,7 @@
 #include "key_core.hpp"
 
 #include <algorithm>
+#include <xxhash.h>
 
 namespace chainwatch::engine {
 
@@ -8,7 +9,23 @@ namespace detail {
 
 namespace {
 
-enum record_type : std::uint32_t { partial = 1, held = 2, join = 3, last_seen = 4 };
+// Aggregate rules: `counter` holds the events counted in the window ([slot] or, with a distinct
+// field, [slot, value hash] pairs: stage 1), `seen` a group's last-seen time (first_seen), `quiet`
+// the time until which its alerts are suppressed.
+enum record_type : std::uint32_t {
+  partial = 1,
+  held = 2,
+  join = 3,
+  last_seen = 4,
+  counter = 5,
+  seen = 6,
+  quiet = 7
+};
+
+/// Records holding a time (2 words) instead of event slots.
+bool timed(std::uint32_t type) {
+  return type == last_seen || type == seen || type == quiet;
+}
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
 constexpr std::uint32_t empty_slot = ~0u;
@@ -159,6 +176,8 @@ struct ops {
     const std::uint32_t h = gr[at];
     switch (rec_type(h)) {
     case last_seen:
+    case seen:
+    case quiet:
       return get_time(&gr[at + 1]);
     case join: {
       std::int64_t t = no_deadline;
@@ -174,9 +193,11 @@ struct ops {
   void erase_record(const gref& gr, std::size_t at) noexcept {
     const std::uint32_t h = gr[at];
     const std::uint32_t n = rec_count(h);
-    if (rec_type(h) != last_seen)
-      for (std::uint32_t i = 0; i < n; ++i)
+    if (!timed(rec_type(h))) {
+      const std::uint32_t stride = rec_type(h) == counter && rec_stage(h) == 1 ? 2 : 1;
+      for (std::uint32_t i = 0; i < n; i += stride)
         if (gr[at + 1 + i] != empty_slot) st.release(gr[at + 1 + i]);
+    }
     gr.v->erase(at, 1 + n);
     gr[gr.g + 1] -= 1 + n;
   }
@@ -268,12 +289,183 @@ struct ops {
       st.release(x);
   }
 
+  /// Lowers the key's (and table group's) earliest deadline to `d`.
+  void note_deadline(const gref& gr, std::int64_t d) noexcept {
+    k.min_deadline = std::min(k.min_deadline, d);
+    if (gr.tg) gr.tg->min_deadline = std::min(gr.tg->min_deadline, d);
+  }
+
+  /// Sets (or adds) the group's record of a timed type to `t`, due at `deadline`.
+  void set_timed(const gref& gr, std::uint32_t type, std::int64_t t, std::int64_t deadline) {
+    std::size_t at = find_record(gr, type, 0);
+    if (at == npos) {
+      at = gr.end();
+      gr.v->insert(at, 3)[0] = rec_header(type, 0, 2);
+      gr[gr.g + 1] += 3;
+    }
+    set_time(&gr[at + 1], t);
+    note_deadline(gr, deadline);
+  }
+
+  /// Hash of an event's distinct-count value (its canonical key text).
+  std::uint32_t distinct_hash(const rule& r, std::uint32_t slot) {
+    thread_local std::string text;
+    text.clear();
+    eql::value v = eql::value::from(st.ev(slot)->get(r.distinct));
+    append_key_value(text, v, !c.opts.case_sensitive);
+    return static_cast<std::uint32_t>(XXH3_64bits(text.data(), text.size()));
+  }
+
+  /// Adds an event to the group's counter; true (the counted slots in tmp_slots, each with a
+  /// reference, the counter gone) when the group reaches the rule's count.
+  bool count_event(const gref& gr, const rule& r, std::uint32_t slot, std::int64_t t,
+                   key_sink& out) {
+    const aggregate& a = r.agg;
+    const bool pairs = !r.distinct.empty();
+    const std::uint32_t stride = pairs ? 2 : 1;
+    std::size_t at = find_record(gr, counter, pairs ? 1 : 0);
+    if (at == npos) {
+      at = gr.end();
+      gr.v->insert(at, 1)[0] = rec_header(counter, pairs ? 1 : 0, 0);
+      gr[gr.g + 1] += 1;
+    }
+    // Events that no longer fit in the window before this one (expire already dropped those
+    // due at t; arrival order may bring older ones).
+    std::uint32_t n = rec_count(gr[at]);
+    std::uint32_t drop = 0;
+    while (drop < n && t - st.ts(gr[at + 1 + drop]) > a.window_ns)
+      drop += stride;
+    if (drop > 0) {
+      for (std::uint32_t i = 0; i < drop; i += stride)
+        st.release(gr[at + 1 + i]);
+      gr.v->erase(at + 1, drop);
+      gr[gr.g + 1] -= drop;
+      n -= drop;
+    }
+    if (n / stride >= r.max_counted) { // the oldest goes: counted, never silent
+      st.release(gr[at + 1]);
+      gr.v->erase(at + 1, stride);
+      gr[gr.g + 1] -= stride;
+      n -= stride;
+      out.on_overflow();
+    }
+    std::uint32_t* w = gr.v->insert(at + 1 + n, stride);
+    w[0] = slot;
+    st.ref(slot);
+    if (pairs) w[1] = distinct_hash(r, slot);
+    n += stride;
+    gr[at] = rec_header(counter, pairs ? 1 : 0, n);
+    gr[gr.g + 1] += stride;
+    bool reached = n / stride >= a.min_count;
+    if (reached && pairs) {
+      thread_local std::vector<std::uint32_t> hashes;
+      hashes.clear();
+      for (std::uint32_t i = 1; i < n; i += 2)
+        hashes.push_back(gr[at + 1 + i]);
+      std::sort(hashes.begin(), hashes.end());
+      reached = static_cast<std::size_t>(std::unique(hashes.begin(), hashes.end()) -
+                                         hashes.begin()) >= a.min_distinct;
+    }
+    if (!reached) {
+      note_deadline(gr, saturating_deadline(st.ts(gr[at + 1]), a.window_ns));
+      return false;
+    }
+    tmp_slots.clear();
+    for (std::uint32_t i = 0; i < n; i += stride) {
+      tmp_slots.push_back(gr[at + 1 + i]);
+      st.ref(gr[at + 1 + i]);
+    }
+    erase_record(gr, at);
+    return true;
+  }
+
+  /// Runs one event of an aggregate rule.
+  void aggregate_event(std::uint32_t rule_id, std::string_view key, std::uint32_t slot,
+                       std::int64_t t, key_sink& out) {
+    const rule& r = c.rules[rule_id];
+    const aggregate& a = r.agg;
+    gref gr = get_group(rule_id);
+    bool fire = false;
+    if (a.kind == aggregate::type::first_seen) {
+      std::size_t at = find_record(gr, seen, 0);
+      std::int64_t last = at == npos ? t : std::max(t, get_time(&gr[at + 1]));
+      fire = at == npos || t - get_time(&gr[at + 1]) > a.window_ns;
+      set_timed(gr, seen, last, saturating_deadline(last, a.window_ns));
+      if (fire) tmp_slots.assign(1, slot), st.ref(slot);
+    } else if (a.kind == aggregate::type::count && (a.min_count > 1 || a.min_distinct > 1)) {
+      fire = count_event(gr, r, slot, t, out);
+    } else {
+      fire = true;
+      tmp_slots.assign(1, slot);
+      st.ref(slot);
+    }
+    if (fire && a.suppress_ns > 0) {
+      std::size_t q = find_record(gr, quiet, 0);
+      if (q != npos && get_time(&gr[q + 1]) > t) {
+        out.on_suppressed();
+        release_tmp();
+        drop_if_empty(gr);
+        return;
+      }
+      const std::int64_t until = saturating_deadline(t, a.suppress_ns - 1);
+      set_timed(gr, quiet, until, until);
+    }
+    drop_if_empty(gr);
+    if (fire) {
+      emit(key, rule_id, tmp_slots, out);
+      release_tmp();
+    }
+  }
+
+  /// Decides the records of an aggregate rule's group due at or before `threshold` (counted
+  /// events leave the window, last-seen times and suppression end); returns the next deadline.
+  std::int64_t expire_aggregate(const gref& gr, const rule& r, std::int64_t threshold) {
+    std::int64_t next = no_deadline;
+    std::size_t p = gr.begin();
+    while (p < gr.end()) {
+      const std::uint32_t h = gr[p];
+      const std::uint32_t type = rec_type(h);
+      if (type == counter) {
+        const std::uint32_t stride = rec_stage(h) == 1 ? 2 : 1;
+        std::uint32_t n = rec_count(h), drop = 0;
+        while (drop < n &&
+               saturating_deadline(st.ts(gr[p + 1 + drop]), r.agg.window_ns) <= threshold)
+          drop += stride;
+        for (std::uint32_t i = 0; i < drop; i += stride)
+          st.release(gr[p + 1 + i]);
+        if (drop == n) {
+          gr.v->erase(p, 1 + n);
+          gr[gr.g + 1] -= 1 + n;
+          continue;
+        }
+        if (drop > 0) {
+          gr.v->erase(p + 1, drop);
+          gr[gr.g + 1] -= drop;
+          gr[p] = rec_header(counter, rec_stage(h), n - drop);
+        }
+        next = std::min(next, saturating_deadline(st.ts(gr[p + 1]), r.agg.window_ns));
+        p += 1 + rec_count(gr[p]);
+        continue;
+      }
+      const std::int64_t time = get_time(&gr[p + 1]);
+      const std::int64_t due = type == quiet ? time : saturating_deadline(time, r.agg.window_ns);
+      if (due <= threshold) {
+        erase_record(gr, p);
+        continue;
+      }
+      next = std::min(next, due);
+      p += 1 + rec_count(h);
+    }
+    return next;
+  }
+
   /// Decides the records of one group whose deadline is at or before `threshold`; returns the
   /// group's next deadline.
   std::int64_t expire_group(const gref& gr, std::int64_t threshold, std::string_view key,
                             key_sink& out) {
     const std::uint32_t rule_id = gr[gr.g];
     const rule& r = c.rules[rule_id];
+    if (r.kind == rule_kind::aggregate) return expire_aggregate(gr, r, threshold);
     if (!r.maxspan) return no_deadline;
     std::int64_t next = no_deadline;
     std::size_t p = gr.begin();
@@ -312,7 +504,7 @@ std::size_t key_core::pending() const noexcept {
     for (std::size_t g = 0; g < w.size(); g += group_header + w[g + 1]) {
       const std::size_t end = g + group_header + w[g + 1];
       for (std::size_t p = g + group_header; p < end; p += 1 + rec_count(w[p]))
-        n += rec_type(w[p]) != last_seen;
+        n += rec_type(w[p]) != last_seen && rec_type(w[p]) != quiet;
     }
     return n;
   };
@@ -346,6 +538,10 @@ void key_core::process(const compiled& c, event_store& st, std::string_view key,
     const std::uint32_t positives = r.positives;
     if (s.what == role::until) {
       o.clear_rule(s.rule);
+      continue;
+    }
+    if (r.kind == rule_kind::aggregate) {
+      o.aggregate_event(s.rule, key, ev_slot, t, out);
       continue;
     }
     if (s.what == role::missing) {

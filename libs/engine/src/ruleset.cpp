@@ -265,6 +265,49 @@ eql::expr strip_lineage(const eql::expr& cond,
   return r;
 }
 
+/// Events a count aggregate holds per group at most (records count words in 16 bits, and a
+/// distinct count takes two words per event).
+constexpr std::uint32_t max_counted = 30000;
+
+/// Why an aggregate cannot run (nullopt: it can).
+std::optional<eql::error> check_aggregate(const aggregate& a, bool lineage, bool pipes,
+                                          eql::location where) {
+  auto fail = [&](std::string m) { return eql::error{std::move(m), where, {0, 0, 0}}; };
+  if (lineage) return fail("process lineage (descendant of, child of) cannot be aggregated");
+  if (pipes) return fail("pipes cannot be combined with an aggregation");
+  if (a.window_ns < 0 || a.suppress_ns < 0) return fail("a negative time span");
+  if (a.kind == aggregate::type::count) {
+    if (a.min_count == 0) return fail("a count must be at least 1");
+    if (a.min_count > max_counted)
+      return fail("a count of more than " + std::to_string(max_counted) +
+                  " events per group is not supported");
+    if (a.min_distinct > 0 && a.distinct_field.empty())
+      return fail("a distinct count needs its field");
+  }
+  if (a.kind == aggregate::type::first_seen) {
+    if (a.by.empty()) return fail("first_seen needs at least one field");
+    if (a.window_ns <= 0) return fail("first_seen needs a history window");
+  }
+  for (const auto& f : a.by)
+    if (f.empty()) return fail("an empty field name");
+  return std::nullopt;
+}
+
+/// A field reference to a dotted path (group fields come from rule metadata, not EQL text).
+eql::expr field_expr(const std::string& path, eql::location where) {
+  eql::expr e;
+  e.kind = eql::op::field;
+  e.where = where;
+  std::size_t pos = 0;
+  for (;;) {
+    auto dot = path.find('.', pos);
+    e.path.push_back({path.substr(pos, dot == std::string::npos ? dot : dot - pos), -1});
+    if (dot == std::string::npos) break;
+    pos = dot + 1;
+  }
+  return e;
+}
+
 struct step_plan {
   const eql::step* ast = nullptr;
   detail::role what = detail::role::positive;
@@ -362,6 +405,30 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
   for (std::size_t ri = 0; ri < sources.size(); ++ri) {
     auto parsed = eql::parse_in(sources[ri].language, sources[ri].query);
     if (!parsed) return unexpected{rule_error{ri, parsed.error()}};
+    if (!sources[ri].also.empty() || sources[ri].agg.active()) {
+      auto* ev = std::get_if<eql::event_query>(&parsed->body);
+      if (!ev)
+        return unexpected{rule_error{
+            ri,
+            {"this rule type (threshold, new_terms, threat_match, alert suppression) takes an "
+             "event query, not a sequence or join",
+             {}}}};
+      if (!sources[ri].also.empty()) {
+        auto also = eql::parse_expression(sources[ri].also);
+        if (!also) {
+          also.error().message = "in the condition the rule type adds (" + sources[ri].also +
+                                 "): " + also.error().message;
+          also.error().where = ev->where;
+          return unexpected{rule_error{ri, also.error()}};
+        }
+        eql::expr both;
+        both.kind = eql::op::and_;
+        both.where = ev->where;
+        both.children.push_back(std::move(ev->condition));
+        both.children.push_back(std::move(*also));
+        ev->condition = std::move(both);
+      }
+    }
     asts.push_back(std::move(*parsed));
     const eql::query& q = asts.back();
     detail::rule r;
@@ -483,7 +550,21 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
         stripped_queries.push_back({ev->category, ev->where, std::move(stripped)});
         use = &stripped_queries.back();
       }
-      if (auto e = add_step(*use, nullptr, nullptr, detail::role::positive, 0, 1, false))
+      const aggregate& agg = sources[ri].agg;
+      std::vector<eql::expr> group_by;
+      if (agg.active()) {
+        if (auto e = check_aggregate(agg, !terms.empty(), !q.pipes.empty(), ev->where))
+          return unexpected{rule_error{ri, *e}};
+        r.kind = detail::rule_kind::aggregate;
+        r.agg = agg;
+        r.distinct = event::field_path(agg.distinct_field);
+        r.max_counted = std::max(agg.min_count, static_cast<std::uint32_t>(std::min<std::size_t>(
+                                                    opts.max_pending_per_key, max_counted)));
+        for (const auto& f : agg.by)
+          group_by.push_back(field_expr(f, ev->where));
+      }
+      if (auto e = add_step(*use, agg.active() ? &group_by : nullptr, nullptr,
+                            detail::role::positive, 0, 1, false))
         return unexpected{*e};
     } else if (auto* sq = std::get_if<eql::sequence_query>(&q.body)) {
       r.kind = detail::rule_kind::sequence;
@@ -550,8 +631,17 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
 
   std::string text = std::to_string(sources.size()) + '\0' + std::to_string(c->steps.size()) +
                      '\0' + opts.category_field + (opts.case_sensitive ? "\1" : "\2");
-  for (const auto& src : sources)
-    text += '\0' + src.id + '\0' + src.language + '\0' + src.query;
+  for (const auto& src : sources) {
+    text += '\0' + src.id + '\0' + src.language + '\0' + src.query + '\0' + src.also;
+    if (const aggregate& a = src.agg; a.active()) { // its group fields are the join key
+      text += '\1' + std::to_string(static_cast<int>(a.kind)) + (a.skip_missing ? "s" : "k");
+      for (const auto& f : a.by)
+        text += '\1' + f;
+      text += '\1' + a.distinct_field + '\1' + std::to_string(a.min_count) + '\1' +
+              std::to_string(a.min_distinct) + '\1' + std::to_string(a.window_ns) + '\1' +
+              std::to_string(a.suppress_ns);
+    }
+  }
   if (opts.lists) { // inList decides hits: processes with other list contents route otherwise
     auto names = opts.lists->names();
     std::sort(names.begin(), names.end());
@@ -567,7 +657,7 @@ ruleset::compile(std::vector<rule_source> sources, const options& opts) {
     const auto& r = c->rules[s.rule];
     c->step_flags.push_back(static_cast<std::uint8_t>(
         (r.kind == detail::rule_kind::event ? detail::compiled::step_of_event_rule : 0) |
-        (r.pipes.empty() ? 0 : detail::compiled::step_of_piped_rule)));
+        (r.pipes.empty() && r.distinct.empty() ? 0 : detail::compiled::step_reads_events)));
   }
   c->sources = std::move(sources);
   std::shared_ptr<ruleset> rs(new ruleset());
@@ -582,6 +672,7 @@ router::router(std::shared_ptr<const ruleset> rules) : rules_(std::move(rules)) 
   condition_stamp_.assign(rules_->impl().conditions, 0);
   key_list_stamp_.assign(rules_->impl().key_lists, 0);
   key_list_entry_.assign(rules_->impl().key_lists, 0);
+  key_list_null_.assign(rules_->impl().key_lists, 0);
   field_values_.assign(rules_->impl().field_slots, {});
   field_stamps_.assign(rules_->impl().field_slots, 0);
   ctx_.field_values = field_values_.data();
@@ -680,18 +771,33 @@ void router::route(const event::event& ev) {
       event_rules_.push_back(s.rule);
       continue;
     }
+    // Aggregates skip events missing a group field (threshold, new_terms).
+    const bool skip_null = r.kind == detail::rule_kind::aggregate && r.agg.skip_missing;
+    constexpr std::uint32_t unregistered = ~0u; // a key with a null value nobody took yet
     std::uint32_t entry = 0;
-    if (key_list_stamp_[s.keys_id] == epoch_) {
+    if (key_list_stamp_[s.keys_id] == epoch_ &&
+        (key_list_entry_[s.keys_id] != unregistered || skip_null)) {
+      if (skip_null && key_list_null_[s.keys_id]) continue;
       entry = key_list_entry_[s.keys_id];
     } else {
       std::size_t start = keys_.size();
+      bool has_null = false;
       keys_.push_back('[');
       for (std::size_t k = 0; k < s.keys.size(); ++k) {
         if (k) keys_.push_back(',');
         ctx_.current = &ev;
-        detail::append_key_value(keys_, s.keys[k].eval(ctx_), fold);
+        eql::value v = s.keys[k].eval(ctx_);
+        has_null = has_null || v.t == eql::value::type::null;
+        detail::append_key_value(keys_, v, fold);
       }
       keys_.push_back(']');
+      key_list_stamp_[s.keys_id] = epoch_;
+      key_list_null_[s.keys_id] = has_null;
+      if (skip_null && has_null) {
+        keys_.resize(start);
+        key_list_entry_[s.keys_id] = unregistered;
+        continue;
+      }
       std::string_view text(keys_.data() + start, keys_.size() - start);
       for (; entry < key_spans_.size(); ++entry) {
         auto [b, n] = key_spans_[entry];
@@ -702,7 +808,6 @@ void router::route(const event::event& ev) {
       } else {
         keys_.resize(start);
       }
-      key_list_stamp_[s.keys_id] = epoch_;
       key_list_entry_[s.keys_id] = entry;
     }
     for (std::uint32_t g = 0; g < s.group; ++g)

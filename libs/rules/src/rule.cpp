@@ -35,11 +35,156 @@ std::size_t line_start(std::string_view text, std::uint32_t line) {
   return pos;
 }
 
+/// A string or an array of strings (Elastic writes threshold.field both ways).
+std::optional<std::vector<std::string>> strings(const toml::node* n) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (auto v = n->value<std::string>()) {
+    if (!v->empty()) out.push_back(*v);
+    return out;
+  }
+  const toml::array* arr = n->as_array();
+  if (!arr) return std::nullopt;
+  for (const auto& x : *arr) {
+    auto v = x.value<std::string>();
+    if (!v) return std::nullopt;
+    out.push_back(*v);
+  }
+  return out;
+}
+
 } // namespace
+
+std::optional<std::int64_t> parse_duration(std::string_view t) {
+  if (t.starts_with("now-")) t.remove_prefix(4);
+  if (t.empty()) return std::nullopt;
+  std::int64_t n = 0;
+  std::size_t i = 0;
+  for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+    if (n > 1'000'000'000) return std::nullopt;
+    n = n * 10 + (t[i] - '0');
+  }
+  if (i == 0 || i + 1 != t.size()) return std::nullopt;
+  constexpr std::int64_t s = 1'000'000'000;
+  switch (t[i]) {
+  case 's':
+    return n * s;
+  case 'm':
+    return n * 60 * s;
+  case 'h':
+    return n * 3600 * s;
+  case 'd':
+    return n * 86400 * s;
+  case 'w':
+    return n * 7 * 86400 * s;
+  default:
+    return std::nullopt;
+  }
+}
 
 std::string load_error::render() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
+
+namespace {
+
+/// Reads the settings of the rule types (lookback, threshold, new_terms, alert suppression,
+/// threat mappings); an error at the offending node.
+template <class Fail>
+std::optional<load_error> parse_rule_type_settings(rule& r, toml::node_view<const toml::node> rt,
+                                                   Fail& fail) {
+  auto duration_of = [&](const char* key, std::int64_t& out) -> std::optional<load_error> {
+    const toml::node* n = rt[key].node();
+    if (!n) return std::nullopt;
+    auto v = n->value<std::string>();
+    auto d = v ? parse_duration(*v) : std::nullopt;
+    if (!d) return fail(std::string(key) + " must be a time like now-9m or 5m", n).value;
+    out = *d;
+    return std::nullopt;
+  };
+  if (auto e = duration_of("from", r.lookback_ns)) return e;
+  if (auto e = duration_of("interval", r.interval_ns)) return e;
+  if (auto m = rt["max_signals"].value<std::int64_t>()) r.max_signals = *m;
+  r.timestamp_override = str(rt["timestamp_override"]);
+  r.threat_indicator_path = str(rt["threat_indicator_path"]);
+
+  if (const toml::node* t = rt["threshold"].node()) {
+    auto tv = toml::node_view<const toml::node>{t};
+    threshold_spec th;
+    auto fields = strings(tv["field"].node());
+    if (!fields) return fail("threshold.field must be a string or a list of strings", t).value;
+    th.fields = std::move(*fields);
+    auto value = tv["value"].value<std::int64_t>();
+    if (!value || *value < 1)
+      return fail("threshold.value must be a number of at least 1", t).value;
+    th.value = *value;
+    if (auto card = tv["cardinality"].as_array(); card && !card->empty()) {
+      if (card->size() > 1) return fail("threshold.cardinality takes one field", t).value;
+      auto cv = toml::node_view<const toml::node>{(*card)[0]};
+      th.cardinality_field = str(cv["field"]);
+      auto n = cv["value"].value<std::int64_t>();
+      if (th.cardinality_field.empty() || !n || *n < 1)
+        return fail("threshold.cardinality needs a field and a value of at least 1", t).value;
+      th.cardinality = *n;
+    }
+    r.threshold = std::move(th);
+  }
+  if (const toml::node* t = rt["new_terms"].node()) {
+    auto tv = toml::node_view<const toml::node>{t};
+    new_terms_spec nt;
+    auto fields = strings(tv["value"].node());
+    if (!fields || fields->empty())
+      return fail("new_terms.value must list the new terms fields", t).value;
+    nt.fields = std::move(*fields);
+    std::string history = "now-7d";
+    if (auto h = tv["history_window_start"].as_array(); h && !h->empty())
+      history = str(toml::node_view<const toml::node>{(*h)[0]}["value"]);
+    auto d = parse_duration(history);
+    if (!d || *d <= 0)
+      return fail("new_terms.history_window_start must be a time like now-7d", t).value;
+    nt.history_ns = *d;
+    r.new_terms = std::move(nt);
+  }
+  if (const toml::node* t = rt["alert_suppression"].node()) {
+    auto tv = toml::node_view<const toml::node>{t};
+    suppression_spec sp;
+    auto group = strings(tv["group_by"].node());
+    if (!group) return fail("alert_suppression.group_by must be a list of fields", t).value;
+    sp.group_by = std::move(*group);
+    if (const toml::node* d = tv["duration"].node()) {
+      auto dv = toml::node_view<const toml::node>{d};
+      auto n = dv["value"].value<std::int64_t>();
+      auto unit = dv["unit"].value<std::string>();
+      auto ns = n && unit ? parse_duration(std::to_string(*n) + *unit) : std::nullopt;
+      if (!ns)
+        return fail("alert_suppression.duration needs a value and a unit (s, m, h)", d).value;
+      sp.duration_ns = *ns;
+    }
+    const std::string missing = str(tv["missing_fields_strategy"]);
+    if (!missing.empty() && missing != "suppress" && missing != "doNotSuppress")
+      return fail("alert_suppression.missing_fields_strategy is suppress or doNotSuppress", t)
+          .value;
+    sp.suppress_missing = missing != "doNotSuppress";
+    r.suppression = std::move(sp);
+  }
+  if (auto mappings = rt["threat_mapping"].as_array()) {
+    for (const auto& m : *mappings) {
+      threat_mapping tm;
+      if (auto entries = toml::node_view<const toml::node>{m}["entries"].as_array())
+        for (const auto& e : *entries) {
+          auto ev = toml::node_view<const toml::node>{e};
+          tm.entries.push_back({str(ev["field"]), str(ev["value"])});
+          if (tm.entries.back().field.empty() || tm.entries.back().indicator_field.empty())
+            return fail("threat_mapping entries need a field and a value", &e).value;
+        }
+      if (tm.entries.empty()) return fail("a threat_mapping without entries", &m).value;
+      r.threat_mappings.push_back(std::move(tm));
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
 
 expected<rule, load_error> parse_rule(std::string_view text, std::string_view file) {
   toml::table doc_mut;
@@ -98,6 +243,8 @@ expected<rule, load_error> parse_rule(std::string_view text, std::string_view fi
       r.query_column += static_cast<std::uint32_t>(delim);
     }
   }
+
+  if (auto e = parse_rule_type_settings(r, rt, fail)) return unexpected{std::move(*e)};
 
   if (auto threats = rt["threat"].as_array()) {
     for (const auto& t : *threats) {

@@ -101,3 +101,138 @@ TEST(rules, a_machine_learning_rule_has_no_query_and_loads_for_its_type) {
   EXPECT_FALSE(chainwatch::rules::parse_rule(
       "[rule]\nrule_id = \"q\"\nname = \"Q\"\ntype = \"eql\"\n", "q.toml"));
 }
+
+namespace {
+
+std::string typed(std::string_view type, std::string_view settings) {
+  return std::string(R"([rule]
+rule_id = "t"
+name = "t"
+type = ")") +
+         std::string(type) +
+         R"("
+language = "kuery"
+from = "now-9m"
+interval = "5m"
+query = "event.category:authentication"
+)" + std::string(settings);
+}
+
+} // namespace
+
+TEST(rules, durations_are_elastic_relative_times) {
+  constexpr std::int64_t s = 1'000'000'000;
+  EXPECT_EQ(parse_duration("now-9m"), 9 * 60 * s);
+  EXPECT_EQ(parse_duration("now-7d"), 7 * 86400 * s);
+  EXPECT_EQ(parse_duration("30s"), 30 * s);
+  EXPECT_EQ(parse_duration("2w"), 14 * 86400 * s);
+  for (auto bad : {"", "now-", "9", "m", "now-9x", "now-9m ", "now-1.5h", "99999999999d"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
+TEST(rules, threshold_new_terms_suppression_and_threat_mapping_settings_load) {
+  auto th = parse_rule(typed("threshold", R"(
+[rule.threshold]
+field = ["source.ip", "host.id"]
+value = 25
+[[rule.threshold.cardinality]]
+field = "user.name"
+value = 5
+[rule.alert_suppression.duration]
+value = 30
+unit = "m"
+)"),
+                       "t.toml");
+  ASSERT_TRUE(th) << th.error().render();
+  ASSERT_TRUE(th->threshold);
+  EXPECT_EQ(th->threshold->fields, (std::vector<std::string>{"source.ip", "host.id"}));
+  EXPECT_EQ(th->threshold->value, 25);
+  EXPECT_EQ(th->threshold->cardinality_field, "user.name");
+  EXPECT_EQ(th->threshold->cardinality, 5);
+  EXPECT_EQ(th->lookback_ns, 9 * 60 * 1'000'000'000LL);
+  ASSERT_TRUE(th->suppression);
+  EXPECT_EQ(th->suppression->duration_ns, 30 * 60 * 1'000'000'000LL);
+
+  auto one = parse_rule(typed("threshold", "[rule.threshold]\nfield = \"source.ip\"\nvalue = 3\n"),
+                        "t.toml");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->threshold->fields, std::vector<std::string>{"source.ip"});
+  auto none = parse_rule(typed("threshold", "[rule.threshold]\nfield = []\nvalue = 3\n"), "t.toml");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->threshold->fields.empty());
+
+  auto nt = parse_rule(typed("new_terms", R"(
+[rule.new_terms]
+field = "new_terms_fields"
+value = ["host.id", "user.name"]
+[[rule.new_terms.history_window_start]]
+field = "history_window_start"
+value = "now-14d"
+)"),
+                       "t.toml");
+  ASSERT_TRUE(nt) << nt.error().render();
+  EXPECT_EQ(nt->new_terms->fields, (std::vector<std::string>{"host.id", "user.name"}));
+  EXPECT_EQ(nt->new_terms->history_ns, 14 * 86400 * 1'000'000'000LL);
+
+  auto q = parse_rule(typed("query", R"(
+[rule.alert_suppression]
+group_by = ["host.id"]
+missing_fields_strategy = "doNotSuppress"
+)"),
+                      "t.toml");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->suppression->group_by, std::vector<std::string>{"host.id"});
+  EXPECT_EQ(q->suppression->duration_ns, 0) << "not given: per execution";
+  EXPECT_FALSE(q->suppression->suppress_missing);
+
+  auto tm = parse_rule(typed("threat_match", R"(
+threat_index = ["filebeat-*"]
+[[rule.threat_mapping]]
+[[rule.threat_mapping.entries]]
+field = "source.ip"
+type = "mapping"
+value = "threat.indicator.ip"
+[[rule.threat_mapping]]
+[[rule.threat_mapping.entries]]
+field = "destination.ip"
+type = "mapping"
+value = "threat.indicator.ip"
+[[rule.threat_mapping.entries]]
+field = "destination.port"
+type = "mapping"
+value = "threat.indicator.port"
+)"),
+                       "t.toml");
+  ASSERT_TRUE(tm) << tm.error().render();
+  ASSERT_EQ(tm->threat_mappings.size(), 2u);
+  EXPECT_EQ(tm->threat_mappings[1].entries[1].field, "destination.port");
+  EXPECT_EQ(tm->threat_mappings[1].entries[1].indicator_field, "threat.indicator.port");
+}
+
+TEST(rules, bad_type_settings_are_located) {
+  auto bad = [](std::string_view settings) {
+    auto r = parse_rule(typed("threshold", settings), "t.toml");
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().render();
+  };
+  EXPECT_EQ(bad("[rule.threshold]\nfield = \"x\"\n"),
+            "t.toml:9:1: threshold.value must be a number of at least 1");
+  EXPECT_NE(bad("[rule.threshold]\nfield = 3\nvalue = 2\n").find("threshold.field"),
+            std::string::npos);
+  EXPECT_NE(bad("[rule.new_terms]\nvalue = [\"a\"]\n[[rule.new_terms.history_window_start]]\n"
+                "value = \"yesterday\"\n")
+                .find("history_window_start"),
+            std::string::npos);
+  EXPECT_NE(bad("[rule.alert_suppression]\ngroup_by = [\"a\"]\nmissing_fields_strategy = \"x\"\n")
+                .find("missing_fields_strategy"),
+            std::string::npos);
+  auto from = parse_rule(R"([rule]
+rule_id = "t"
+name = "t"
+from = "yesterday"
+query = "x"
+)",
+                         "t.toml");
+  ASSERT_FALSE(from);
+  EXPECT_EQ(from.error().render(), "t.toml:4:8: from must be a time like now-9m or 5m");
+}

@@ -43,12 +43,41 @@ struct options {
   std::vector<std::string> process_terminate = {"end"}; ///< subtype values of a process end
 };
 
+/// What a rule's event query feeds when its matching events are not alerted on one by one:
+/// Elastic's threshold and new_terms rules and alert suppression (and the shape of Sigma's
+/// event_count / value_count correlations). Matching events are grouped by the values of `by`
+/// (the group is the join key: it is routed, partitioned and checkpointed like a sequence's).
+struct aggregate {
+  enum class type : std::uint8_t {
+    none,      ///< every matching event is an alert (unless suppressed)
+    count,     ///< a group alerts when min_count events (min_distinct distinct values of
+               ///< distinct_field) fit within window_ns; the events counted are its evidence and
+               ///< are consumed, so the next alert counts later events
+    first_seen ///< a group alerts on its first event, and again after window_ns without one
+  };
+  type kind = type::none;
+  std::vector<std::string> by; ///< group fields (paths)
+  /// An event missing a `by` field is not counted (threshold and new_terms); false: such events
+  /// form the group whose value is null (alert suppression's default).
+  bool skip_missing = true;
+  std::uint32_t min_count = 1;
+  std::string distinct_field;
+  std::uint32_t min_distinct = 0;
+  std::int64_t window_ns = 0;   ///< count: span of the events counted; first_seen: the history
+  std::int64_t suppress_ns = 0; ///< after an alert, the group's alerts are suppressed this long
+  bool active() const noexcept { return kind != type::none || suppress_ns > 0; }
+};
+
 /// One rule as written.
 struct rule_source {
   std::string id;
   std::string name;
   std::string query;
-  std::string language = "eql"; ///< "eql" or "kuery" (eql::parse_in)
+  std::string language = "eql"; ///< "eql", "kuery" or "lucene" (eql::parse_in)
+  aggregate agg{};              ///< an event query's aggregation, if any
+  /// An EQL condition the event query must also meet (and-ed to it): what a rule type adds to
+  /// the query (threat_match's lookup lists). Empty: none.
+  std::string also{};
 };
 
 /// Why a rule failed to compile.
@@ -143,6 +172,7 @@ private:
   std::vector<std::uint32_t> condition_stamp_; // epoch << 1 | value, by condition id
   std::vector<std::uint32_t> key_list_stamp_;  // epoch, by key-list id
   std::vector<std::uint32_t> key_list_entry_;  // entry index, by key-list id
+  std::vector<std::uint8_t> key_list_null_;    // a key value is null, by key-list id
   std::vector<event::value_ref> field_values_; // this event's field reads, by field slot
   std::vector<std::uint32_t> field_stamps_;    // epoch, by field slot
   std::uint32_t epoch_ = 0;
@@ -164,6 +194,8 @@ public:
   virtual void on_match(match&& m) = 0;
   /// A pending partial was dropped because of max_pending_per_key.
   virtual void on_overflow() {}
+  /// An alert of an aggregate rule was suppressed (aggregate::suppress_ns).
+  virtual void on_suppressed() {}
 
   /// Event time up to which input is known to be complete. A trailing missing step whose
   /// window ends after it is reported with match::undecided instead of matching.
@@ -221,6 +253,7 @@ struct engine_stats {
   std::uint64_t overflow = 0;        ///< partials dropped by max_pending_per_key
   std::uint64_t matches = 0;         ///< matches handed to the sink (after pipes)
   std::uint64_t undecided = 0;       ///< absences whose window was still open at the horizon
+  std::uint64_t suppressed = 0;      ///< alerts of aggregate rules suppressed (suppress_ns)
   std::uint64_t evaluations = 0;     ///< step conditions evaluated
   std::size_t live_keys = 0;         ///< key states held
   std::size_t pending_sequences = 0; ///< pending partials over all keys

@@ -6,6 +6,7 @@
 
 #include <chainwatch/base/expected.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,39 @@ struct threat {
   std::vector<technique> techniques;
 };
 
+/// `[rule.threshold]`: alert when a group of events (by `fields`) reaches `value` within the
+/// rule's lookback, with at least `cardinality` distinct values of `cardinality_field`.
+struct threshold_spec {
+  std::vector<std::string> fields; ///< empty: every event in one group
+  std::int64_t value = 0;
+  std::string cardinality_field;
+  std::int64_t cardinality = 0;
+};
+
+/// `[rule.new_terms]`: alert on the first appearance of a value (or combination) of `fields`
+/// within `history_ns`.
+struct new_terms_spec {
+  std::vector<std::string> fields;
+  std::int64_t history_ns = 0;
+};
+
+/// `[rule.alert_suppression]`: after an alert, alerts of the same group are suppressed.
+struct suppression_spec {
+  std::vector<std::string> group_by; ///< threshold rules: empty (their own fields)
+  std::int64_t duration_ns = 0;      ///< 0: not given (Elastic: per rule execution)
+  bool suppress_missing = true;      ///< missing_fields_strategy = "suppress" (the default)
+};
+
+/// One `[[rule.threat_mapping]]`: every entry must hold (an event field equals an indicator
+/// field); the mappings are alternatives.
+struct threat_mapping {
+  struct entry {
+    std::string field;           ///< of the event
+    std::string indicator_field; ///< of the indicator (e.g. threat.indicator.ip)
+  };
+  std::vector<entry> entries;
+};
+
 /// A detection rule as loaded from its file.
 struct rule {
   std::string file; ///< where it came from (for messages)
@@ -46,7 +80,22 @@ struct rule {
   std::vector<threat> threats;
   std::string maturity;
   bool has_filters = false; ///< a non-empty `filters` (Elasticsearch query DSL, query rules)
+  /// `from` (`now-9m`) as a duration: the lookback of each execution; 6 minutes when absent.
+  std::int64_t lookback_ns = 6 * 60 * 1'000'000'000LL;
+  /// `interval` (`5m`): how often Elastic runs the rule; 5 minutes when absent.
+  std::int64_t interval_ns = 5 * 60 * 1'000'000'000LL;
+  std::int64_t max_signals = 100; ///< alerts per execution at most (Elastic's default 100)
+  std::string timestamp_override; ///< a field to take event time from instead of @timestamp
+  std::optional<threshold_spec> threshold;
+  std::optional<new_terms_spec> new_terms;
+  std::optional<suppression_spec> suppression;
+  std::vector<threat_mapping> threat_mappings;
+  std::string threat_indicator_path; ///< `threat_indicator_path` (threat.indicator by default)
 };
+
+/// Parses Elastic's relative times and durations: `now-9m`, `now-7d`, `5m`, `30s`, `1h`, `2w`
+/// (s, m, h, d, w). Returns nanoseconds, or nullopt.
+std::optional<std::int64_t> parse_duration(std::string_view text);
 
 /// A problem with a rule file, located in the file.
 struct load_error {
