@@ -183,7 +183,9 @@ private:
       return true;
     }
     if (is_kw(t, "sample") && (is_kw(peek(1), "by") || peek(1).kind == tok::lbracket))
-      return fail(t.where, "sample queries are not supported (use sequence or join)");
+      return fail(t.where, "sample queries are not supported: a sample has no order and no time "
+                           "bound, so in an endless stream its partial samples are never decided "
+                           "or freed (write a sequence with maxspan)");
     event_query e;
     if (!parse_event_query(e, false)) return false;
     q.body = std::move(e);

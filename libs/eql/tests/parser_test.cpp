@@ -563,5 +563,15 @@ process.name in ("useradd", "adduser") and user.name != null)",
   }
 }
 
+TEST(parser, sample_queries_are_refused_with_the_reason) {
+  auto q = parse("sample by host.id [process where true] [network where true]");
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().message.find("no order and no time bound"), std::string::npos)
+      << q.error().message;
+  EXPECT_EQ(q.error().where.column, 1u);
+  // A field or category named sample still parses.
+  EXPECT_TRUE(parse("sample where sample.size > 1"));
+}
+
 } // namespace
 } // namespace chainwatch::eql
