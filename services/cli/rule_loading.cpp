@@ -237,8 +237,17 @@ expected<std::shared_ptr<const engine::ruleset>, std::string>
 compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts) {
   std::vector<engine::rule_source> sources;
   sources.reserve(rules.size());
-  for (const auto& r : rules)
+  for (const auto& r : rules) {
+    // threat_match's indicators are lookup lists: name the missing one and where it goes.
+    for (const auto& m : r.meta.threat_mappings)
+      for (const auto& e : m.entries)
+        if (!opts.lists || !opts.lists->find(e.indicator_field))
+          return unexpected{r.meta.file + ":1:1: error: threat_match: no lookup list \"" +
+                            e.indicator_field + "\" holds the indicators for " + e.field +
+                            " (add config/lists/" + e.indicator_field +
+                            ".<ips|domains|hashes|strings>.txt, or pass --lists)"};
     sources.push_back(to_source(r.meta));
+  }
   auto compiled = engine::ruleset::compile(std::move(sources), opts);
   if (!compiled) {
     const auto& e = compiled.error();

@@ -138,11 +138,11 @@ TEST(aggregate, first_seen_alerts_on_a_new_term_and_again_after_the_history_wind
   auto rs = compile({rule(a, R"(authentication where true)")});
   std::vector<item> items = {
       {0, logon(1, "10.0.0.1", "a")},
-      {1 * minute, logon(2, "10.0.0.1", "a")},  // seen
-      {2 * minute, logon(3, "10.0.0.2", "a")},  // new combination
-      {61 * minute, logon(4, "10.0.0.1", "a")}, // last seen 60 minutes ago: still within
+      {1 * minute, logon(2, "10.0.0.1", "a")},   // seen
+      {2 * minute, logon(3, "10.0.0.2", "a")},   // new combination
+      {61 * minute, logon(4, "10.0.0.1", "a")},  // last seen 60 minutes ago: still within
       {200 * minute, logon(5, "10.0.0.1", "a")}, // 139 minutes without it: new again
-      {201 * minute, logon(6, "", "a")},          // no source.ip: no term
+      {201 * minute, logon(6, "", "a")},         // no source.ip: no term
   };
   eng::engine_stats st;
   EXPECT_EQ(run(rs, items, &st),
@@ -177,13 +177,13 @@ TEST(aggregate, suppression_holds_back_a_groups_alerts_for_its_duration_and_coun
   a.suppress_ns = 5 * minute;
   auto rs = compile({rule(a)});
   std::vector<item> items = {
-      {0, logon(1, "10.0.0.1", "a")},         {1 * minute, logon(2, "10.0.0.1", "a")},
+      {0, logon(1, "10.0.0.1", "a")},          {1 * minute, logon(2, "10.0.0.1", "a")},
       {2 * minute, logon(3, "10.0.0.1", "b")}, {5 * minute, logon(4, "10.0.0.1", "a")},
       {6 * minute, logon(5, "10.0.0.1", "a")},
   };
   eng::engine_stats st;
-  EXPECT_EQ(run(rs, items, &st), (std::vector<std::string>{R"(["a"]:1)", R"(["b"]:3)",
-                                                           R"(["a"]:4)"}));
+  EXPECT_EQ(run(rs, items, &st),
+            (std::vector<std::string>{R"(["a"]:1)", R"(["b"]:3)", R"(["a"]:4)"}));
   EXPECT_EQ(st.suppressed, 2u);
   EXPECT_EQ(st.matches, 3u);
 }
@@ -318,8 +318,8 @@ TEST(aggregate, the_mesh_path_per_key_gives_what_one_engine_gives) {
   std::vector<std::string> got;
   std::vector<std::unique_ptr<eng::engine>> parts;
   for (int p = 0; p < 3; ++p)
-    parts.push_back(std::make_unique<eng::engine>(
-        rs, [&](eng::match&& m) { got.push_back(describe(m)); }));
+    parts.push_back(
+        std::make_unique<eng::engine>(rs, [&](eng::match&& m) { got.push_back(describe(m)); }));
   eng::router rt(rs);
   for (const auto& it : items) {
     rt.route(*it.ev);
