@@ -22,7 +22,7 @@ cat "$tmp/err"
 want() { grep -qF -- "$1" "$tmp/err" || { echo "missing: $1"; exit 1; }; }
 want "cost.toml:5:1: warning: sequence without join keys (by): the partial matches of the whole stream share one key's state, held by one partition [cost:unkeyed]"
 want "cost.toml:5:1: warning: sequence without maxspan: partial matches never expire, bounded only by max_pending_per_key (1000 per key) [cost:unbounded]"
-want "cost.toml:7:3: warning: step 2 has no indexable condition (== , : or in with literal values on a field): it is evaluated on every event whose event.category is \"file\" [cost:unindexed]"
+want "cost.toml:7:3: warning: step 2 has no indexable condition (no field ==, : or in with literal values among its and-ed terms): it is evaluated on every event whose event.category is \"file\" [cost:unindexed]"
 want "cost.toml:7:25: warning: regex \"/tmp/.*\" is evaluated on every event whose event.category is \"file\": step 2 has no indexable condition [cost:scan]"
 want "lint: 1 rules, 0 errors, 4 warnings, 0 skipped"
 # The regex warning shows its line with the caret under `regex~` (column 25).

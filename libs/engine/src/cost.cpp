@@ -238,8 +238,8 @@ std::vector<cost_warning> cost_warnings(const ruleset& rules) {
       std::string where_run = every_event(w.query->category, c.opts);
       steps_out.push_back({ri, cost_reason::unindexed, w.where,
                            w.name +
-                               " has no indexable condition (== , : or in with literal values "
-                               "on a field): it is evaluated on " +
+                               " has no indexable condition (no field ==, : or in with literal "
+                               "values among its and-ed terms): it is evaluated on " +
                                where_run});
       scans s;
       s.walk(w.query->condition);
