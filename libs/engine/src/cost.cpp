@@ -14,6 +14,7 @@ struct written_step {
   const eql::event_query* query = nullptr;
   eql::location where;
   std::string name; ///< "step 2", "until step", "query"
+  detail::role what = detail::role::positive;
 };
 
 /// Where the query's first token is (the `sequence` or `join` keyword): whitespace and comments
@@ -210,10 +211,12 @@ std::vector<cost_warning> cost_warnings(const ruleset& rules) {
     std::vector<written_step> written;
     auto add_steps = [&](const std::vector<eql::step>& steps,
                          const std::optional<eql::step>& until) {
-      if (until) written.push_back({&until->query, until->where, "until step"});
+      if (until)
+        written.push_back({&until->query, until->where, "until step", detail::role::until});
       for (std::size_t i = steps.size(); i-- > 0;)
         written.push_back({&steps[i].query, steps[i].where,
-                           (steps[i].missing ? "missing step " : "step ") + std::to_string(i + 1)});
+                           (steps[i].missing ? "missing step " : "step ") + std::to_string(i + 1),
+                           steps[i].missing ? detail::role::missing : detail::role::positive});
     };
     const auto start = query_start(src.query);
     if (auto* ev = std::get_if<eql::event_query>(&q->body)) {
@@ -230,27 +233,29 @@ std::vector<cost_warning> cost_warnings(const ruleset& rules) {
     }
     // Only when the compiled steps are the written ones (a rule kind compiled otherwise is not
     // judged by its steps).
-    if (written.size() != leaders[ri].size()) continue;
-    std::vector<cost_warning> steps_out;
-    for (std::size_t i = written.size(); i-- > 0;) {
+    const auto& ids = leaders[ri];
+    if (written.size() != ids.size()) continue;
+    bool lined_up = true;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      lined_up = lined_up && c.steps[ids[i]].what == written[i].what;
+    if (!lined_up) continue;
+    for (std::size_t i = written.size(); i-- > 0;) { // in query order
       const written_step& w = written[i];
-      if (!plain.contains(leaders[ri][i])) continue;
+      if (!plain.contains(ids[i])) continue;
       std::string where_run = every_event(w.query->category, c.opts);
-      steps_out.push_back({ri, cost_reason::unindexed, w.where,
-                           w.name +
-                               " has no indexable condition (no field ==, : or in with literal "
-                               "values among its and-ed terms): it is evaluated on " +
-                               where_run});
+      out.push_back({ri, cost_reason::unindexed, w.where,
+                     w.name +
+                         " has no indexable condition (no field ==, : or in with literal "
+                         "values among its and-ed terms): it is evaluated on " +
+                         where_run});
       scans s;
       s.walk(w.query->condition);
       if (s.count == 0) continue;
       std::string msg =
           s.first + " is evaluated on " + where_run + ": " + w.name + " has no indexable condition";
       if (s.count > 1) msg += " (and " + std::to_string(s.count - 1) + " more in this step)";
-      steps_out.push_back({ri, cost_reason::scan, s.where, std::move(msg)});
+      out.push_back({ri, cost_reason::scan, s.where, std::move(msg)});
     }
-    out.insert(out.end(), std::make_move_iterator(steps_out.begin()),
-               std::make_move_iterator(steps_out.end()));
   }
   return out;
 }
