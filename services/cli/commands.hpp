@@ -55,6 +55,7 @@ struct lint_options {
   std::vector<std::string> paths;
   std::vector<std::string> list_dirs;
   std::string event_type_field = "event.category";
+  bool cost = true; ///< warn on what makes a rule expensive in a stream (--no-cost: not)
 };
 
 /// Compiles rules and reports every problem as file:line:col.

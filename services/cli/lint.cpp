@@ -1,9 +1,9 @@
 #include "commands.hpp"
 #include "rule_loading.hpp"
 
+#include <chainwatch/engine/cost.hpp>
 #include <chainwatch/engine/engine.hpp>
 #include <chainwatch/eql/ast.hpp>
-#include <chainwatch/eql/kql.hpp>
 #include <iostream>
 
 namespace chainwatch::cli {
@@ -36,14 +36,12 @@ int run_lint(const lint_options& o) {
       std::cerr << render_rule_error(r, e) << "\n";
       continue;
     }
-    auto q = eql::parse_in(r.meta.language, r.meta.query);
-    if (q && std::holds_alternative<eql::sequence_query>(q->body) &&
-        !std::get<eql::sequence_query>(q->body).maxspan_ns) {
+    if (!o.cost) continue;
+    for (const auto& w : engine::cost_warnings(**compiled)) {
       ++warnings;
       std::cerr << render_rule_error(r,
-                                     "sequence without maxspan: partial matches live until the "
-                                     "pending cap evicts them",
-                                     1, 1, "warning")
+                                     w.message + " [cost:" + std::string(to_string(w.reason)) + "]",
+                                     w.where.line, w.where.column, "warning")
                 << "\n";
     }
   }

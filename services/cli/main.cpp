@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   lint->add_option("--lists", l.list_dirs, "Directory of lookup lists")->allow_extra_args(false);
   lint->add_option("--event-type-field", l.event_type_field, "Field holding the event category")
       ->capture_default_str();
+  lint->add_flag("!--no-cost", l.cost,
+                 "No cost warnings (unkeyed, unbounded, unindexed steps, regex scans)");
   lint->add_option("paths", l.paths, "Rule files or directories");
 
   normalize_options n;
