@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates tests/data/demo.ndjson: ECS events with background noise and two
 attack chains (a brute force that succeeds, and an executable download followed by
-a POST to a threat-intel domain). Deterministic (fixed seed); events are written
-in time order except for a few swapped within 30 s, as real shippers deliver them."""
+a POST to a threat-intel domain). With the starter rule pack they give four alerts: the two
+chains, the C2 address on the indicator list, and the background's failed logons from
+10.20.0.5 against many accounts (a password spray). Deterministic (fixed seed); events are
+written in time order except for a few swapped within 30 s, as real shippers deliver them."""
 import json, random
 from datetime import datetime, timedelta, timezone
 

@@ -56,7 +56,7 @@ for f in ml esql; do
 done
 "$CHAINWATCH" hunt --no-progress --rules "$tmp/mixed" --lists config/lists tests/data/demo.ndjson \
   >"$tmp/mixed.out" 2>/dev/null || { echo "hunt stopped on skipped rules"; exit 1; }
-[[ $(grep -c . "$tmp/mixed.out") -eq 2 ]] || { echo "hunt with skipped rules: want the 2 demo alerts"; exit 1; }
+[[ $(grep -c . "$tmp/mixed.out") -eq 4 ]] || { echo "hunt with skipped rules: want the 4 demo alerts"; exit 1; }
 mkdir -p "$tmp/misfit"
 printf '[rule]\nrule_id = "thr-1"\nname = "Threshold"\ntype = "threshold"\nlanguage = "eql"\nquery = "any where true"\n' >"$tmp/misfit/threshold.toml"
 printf '[rule]\nrule_id = "thr-2"\nname = "Threshold"\ntype = "threshold"\nlanguage = "kuery"\nquery = "a:b"\n' >"$tmp/misfit/no_settings.toml"

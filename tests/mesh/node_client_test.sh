@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A client that is not ours: the npm `nats` package (pinned in tests/mesh/node/package-lock.json)
-# subscribes to cw.alerts.> and receives the demo's two alerts as JSON with rule.id and key.
+# subscribes to cw.alerts.> and receives the demo's four alerts as JSON with rule.id and key.
 # Env: SOURCE_DIR, CHAINWATCH.
 source "$(dirname "$0")/lib.sh"
 command -v node >/dev/null || skip "node not installed (scripts/bootstrap installs nodejs npm)"
@@ -13,14 +13,14 @@ cp tests/mesh/node/{package.json,package-lock.json,sub_alerts.js} "$tmp/node/"
 
 MESH_SOURCES=windows mesh_start --matchers 2
 mesh_alive || exit 1
-node "$tmp/node/sub_alerts.js" "$NATS_URL" 'cw.alerts.>' 2 90000 >"$tmp/alerts.ndjson" 2>"$tmp/node.err" &
+node "$tmp/node/sub_alerts.js" "$NATS_URL" 'cw.alerts.>' 4 90000 >"$tmp/alerts.ndjson" 2>"$tmp/node.err" &
 sub=$!; extra_pids+=("$sub")
 until_true 30 grep -q subscribed "$tmp/node.err" || { echo "node client did not subscribe"; cat "$tmp/node.err"; exit 1; }
 "$CHAINWATCH" replay --nats "$NATS_URL" --customer demo --source ecs --no-progress tests/data/demo.ndjson
 status=0; wait_client "$sub" 100 || status=$?
 ((status == 0)) || { echo "node client exited $status"; cat "$tmp/node.err" "$tmp/alerts.ndjson"; exit 1; }
 cat "$tmp/alerts.ndjson"
-[[ $(wc -l <"$tmp/alerts.ndjson") -eq 2 ]] || { echo "expected 2 alerts"; exit 1; }
+[[ $(wc -l <"$tmp/alerts.ndjson") -eq 4 ]] || { echo "expected 4 alerts"; exit 1; }
 grep -q '"subject":"cw.alerts.demo.high.5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01","rule_id":"5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01","key":\["svc-backup"\]' "$tmp/alerts.ndjson" \
   || { echo "brute force on svc-backup missing"; exit 1; }
 grep -q '"rule_id":"9b7f3c1d-2e4a-4b8c-8d6e-3a1f5e7c9d02","key":\["10.20.0.16"\]' "$tmp/alerts.ndjson" \

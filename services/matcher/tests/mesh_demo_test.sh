@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole mesh on the demo: chainwatch replay -> normalizer -> watermark -> matcher -> alerter
-# -> chainwatch alerts tail, against a real nats-server; the alerts are hunt's two detections.
+# -> chainwatch alerts tail, against a real nats-server; the alerts are hunt's four detections.
 # Env: SOURCE_DIR, BIN (dir of the chainwatch-* binaries), CHAINWATCH (the CLI).
 set -euo pipefail
 cd "$SOURCE_DIR"
@@ -39,7 +39,7 @@ for s in normalizer watermark matcher alerter; do
   "$BIN/chainwatch-$s" --common.nats_url "$url" --common.metrics_address "" >"$tmp/$s.log" 2>&1 &
   pids+=($!)
 done
-"$CHAINWATCH" alerts tail --nats "$url" --customer demo --count 2 --timeout 240s --json \
+"$CHAINWATCH" alerts tail --nats "$url" --customer demo --count 4 --timeout 240s --json \
   >"$tmp/alerts.ndjson" 2>"$tmp/tail.err" &
 tail_pid=$!
 # Replay only once the tail's subscription is registered at the server.
@@ -57,7 +57,7 @@ if [[ $status -ne 0 ]]; then
   echo "alerts tail exited $status"; for f in "$tmp"/*.log "$tmp/tail.err"; do echo "== $f"; tail -n 20 "$f"; done
   exit 1
 fi
-[[ $(wc -l <"$tmp/alerts.ndjson") -eq 2 ]] || { echo "expected 2 alerts"; cat "$tmp/alerts.ndjson"; exit 1; }
+[[ $(wc -l <"$tmp/alerts.ndjson") -eq 4 ]] || { echo "expected 4 alerts"; cat "$tmp/alerts.ndjson"; exit 1; }
 grep -q '"id":"5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01".*"key":\["svc-backup"\]' "$tmp/alerts.ndjson" \
   || { echo "brute force on svc-backup missing"; cat "$tmp/alerts.ndjson"; exit 1; }
 grep -q '"id":"9b7f3c1d-2e4a-4b8c-8d6e-3a1f5e7c9d02".*"key":\["10.20.0.16"\]' "$tmp/alerts.ndjson" \
