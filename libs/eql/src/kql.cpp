@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chainwatch/eql/kql.hpp>
+#include <chainwatch/eql/lucene.hpp>
 #include <string>
 
 namespace chainwatch::eql {
@@ -268,6 +269,7 @@ expected<query, error> parse_kql(std::string_view text) {
 expected<query, error> parse_in(std::string_view language, std::string_view text) {
   if (language.empty() || language == "eql") return parse(text);
   if (language == "kuery") return parse_kql(text);
+  if (language == "lucene") return parse_lucene(text);
   return unexpected{error{"language \"" + std::string(language) + "\" is not supported", {}}};
 }
 

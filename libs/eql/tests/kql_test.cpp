@@ -77,9 +77,9 @@ TEST(kql, refuses_what_it_cannot_mean_with_the_place) {
   EXPECT_TRUE(parse_in("kuery", "a:b"));
   EXPECT_TRUE(parse_in("eql", "any where true"));
   EXPECT_TRUE(parse_in("", "any where true"));
-  auto lucene = parse_in("lucene", "a:b");
-  ASSERT_FALSE(lucene);
-  EXPECT_EQ(lucene.error().message, "language \"lucene\" is not supported");
+  auto sigma = parse_in("sigma", "a:b");
+  ASSERT_FALSE(sigma);
+  EXPECT_EQ(sigma.error().message, "language \"sigma\" is not supported");
 }
 
 } // namespace

@@ -26,8 +26,8 @@ namespace chainwatch::eql {
 /// Parses a KQL query into `any where <condition>`. Errors carry their place in the KQL text.
 expected<query, error> parse_kql(std::string_view text);
 
-/// Parses a rule's query in its language: "eql" (or empty) or "kuery"; any other language is
-/// an error naming it.
+/// Parses a rule's query in its language: "eql" (or empty), "kuery" or "lucene"; any other
+/// language is an error naming it.
 expected<query, error> parse_in(std::string_view language, std::string_view text);
 
 } // namespace chainwatch::eql
