@@ -59,8 +59,8 @@ std::string unsupported(const rules::rule& r) {
     return {};
   }
   if (type == "query") {
-    if (r.language != "kuery")
-      return "type = \"query\" with language = \"" + r.language + "\" (only kuery runs)";
+    if (r.language != "kuery" && r.language != "lucene")
+      return "type = \"query\" with language = \"" + r.language + "\" (kuery and lucene run)";
     if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
     return {};
   }
