@@ -40,6 +40,7 @@ public:
   explicit kql_parser(std::string_view text) : query_cursor(text) {}
 
   expected<query, error> run() {
+    if (!valid_utf8()) return unexpected{err_};
     skip_space();
     if (pos_ == s_.size()) {
       fail(0, "an empty KQL query matches every event; write the condition it should test");

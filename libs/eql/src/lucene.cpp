@@ -68,7 +68,9 @@ void regex_char(std::string& out, char c) {
     out += "\\x00";
     return;
   }
-  if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || u >= 0x80))
+  // `,` stays plain: it is literal to RE2 anywhere but in `{n,m}`, where Lucene means it too.
+  if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ',' ||
+        u >= 0x80))
     out.push_back('\\');
   out.push_back(c);
 }
@@ -80,6 +82,7 @@ public:
   explicit lucene_parser(std::string_view text) : query_cursor(text) {}
 
   expected<query, error> run() {
+    if (!valid_utf8()) return unexpected{err_};
     skip_space();
     if (at_end()) {
       fail(0, "an empty Lucene query matches every event; write the condition it should test");

@@ -1,5 +1,7 @@
 #include "query_text.hpp"
 
+#include "ip_address.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -126,6 +128,13 @@ expr term_match(std::string_view field, location where, const term_text& value, 
     cmp = literal_wild
               ? binary(op::regex, field_node(field, where), literal_node(wildcard_regex(value)))
               : binary(op::like, field_node(field, where), literal_node(value.text));
+  } else if (value.text.find('/') != std::string::npos && detail::parse_cidr(value.text)) {
+    // An address range: Elasticsearch matches an ip field against it, quoted or not.
+    cmp.kind = op::call;
+    cmp.name = "cidrMatch";
+    cmp.where = where;
+    cmp.children.push_back(field_node(field, where));
+    cmp.children.push_back(literal_node(value.text));
   } else {
     expr list;
     list.kind = op::list;
@@ -184,6 +193,31 @@ bool query_cursor::fail(std::size_t p, std::string message) {
 void query_cursor::skip_space() {
   while (pos_ < s_.size() && is_space(s_[pos_]))
     ++pos_;
+}
+
+bool query_cursor::valid_utf8() {
+  std::size_t i = 0;
+  while (i < s_.size()) {
+    const auto c = static_cast<unsigned char>(s_[i]);
+    std::size_t n = c < 0x80           ? 0
+                    : (c >> 5) == 0x6  ? 1
+                    : (c >> 4) == 0xE  ? 2
+                    : (c >> 3) == 0x1E ? 3
+                                       : 4;
+    if (n == 4 || i + n >= s_.size()) return fail(i, "the query is not UTF-8");
+    std::uint32_t cp = n == 0 ? c : c & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s_[i + k]);
+      if ((d & 0xC0) != 0x80) return fail(i, "the query is not UTF-8");
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either.
+    static constexpr std::uint32_t min_of[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_of[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return fail(i, "the query is not UTF-8");
+    i += n + 1;
+  }
+  return true;
 }
 
 bool query_cursor::enter(std::size_t p) {

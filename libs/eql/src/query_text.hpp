@@ -46,8 +46,9 @@ expr exists(std::string_view field, location where);
 expr guarded(std::string_view field, location where, expr cmp, bool negated);
 
 /// `field: value`: `*` alone is "exists"; a wildcard is `like` (or, when the value also holds
-/// a literal `*` or `?`, an anchored `regex`); otherwise exact `in`, where an untyped (unquoted)
-/// number or boolean also matches its text (no index mappings say which it is).
+/// a literal `*` or `?`, an anchored `regex`); an address range (`10.0.0.0/8`) is `cidrMatch`;
+/// otherwise exact `in`, where an untyped (unquoted) number or boolean also matches its text (no
+/// index mappings say which it is).
 expr term_match(std::string_view field, location where, const term_text& value, bool untyped,
                 bool negated);
 
@@ -68,6 +69,9 @@ protected:
   /// Records the first error only; returns false so a parse step can `return fail(...)`.
   bool fail(std::size_t p, std::string message);
   void skip_space();
+  /// False (with the error at the first bad byte) when the text is not UTF-8: events are, so
+  /// such a value could never match, and RE2 refuses such a pattern.
+  bool valid_utf8();
   bool at_end() const { return pos_ >= s_.size(); }
   bool peek(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
   /// One level deeper (a parenthesis, brace or negation); false past the bound.

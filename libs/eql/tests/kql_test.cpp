@@ -59,6 +59,15 @@ TEST(kql, wildcards_with_literal_stars_or_question_marks_are_regexes) {
   EXPECT_EQ(eql_of("a:b?c"), R"(any where a in ("b?c"))");
 }
 
+TEST(kql, address_ranges_match_like_an_ip_field) {
+  EXPECT_EQ(
+      eql_of("not destination.ip:(10.0.0.0/8 or \"FE80::/10\" or 127.0.0.1)"),
+      R"(any where not (destination.ip != null and cidrMatch(destination.ip, "10.0.0.0/8") or )"
+      R"(destination.ip != null and cidrMatch(destination.ip, "FE80::/10") or )"
+      R"(destination.ip != null and destination.ip in ("127.0.0.1")))");
+  EXPECT_EQ(eql_of("path:/etc/x/8"), R"(any where path in ("/etc/x/8"))");
+}
+
 TEST(kql, refuses_what_it_cannot_mean_with_the_place) {
   EXPECT_EQ(eql_of("cmd.exe"), "ERR 1 'cmd.exe' has no field: a value alone searches every "
                                "field, which chainwatch does not; write field:value");

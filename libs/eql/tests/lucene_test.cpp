@@ -32,6 +32,7 @@ TEST(lucene, terms_phrases_wildcards_and_escapes) {
   EXPECT_EQ(eql_of("url:foo-bar+baz"), R"(any where url in ("foo-bar+baz"))");
   EXPECT_EQ(eql_of("a:*"), "any where a != null");
   EXPECT_EQ(eql_of("_exists_:user.name"), "any where user.name != null");
+  EXPECT_EQ(eql_of(R"(source.ip:"10.0.0.0/8")"), R"(any where cidrMatch(source.ip, "10.0.0.0/8"))");
   // Boosts change scores only.
   EXPECT_EQ(eql_of("a:b^2 OR c:\"d\"^0.5 OR (e:f)^3"),
             R"(any where a in ("b") or c in ("d") or e in ("f"))");
@@ -53,6 +54,8 @@ TEST(lucene, ranges_comparisons_and_regexes) {
   EXPECT_EQ(eql_of("a:/joh?n(ath[oa]n)/"), R"x(any where a regex "(?s)joh?n(ath[oa]n)")x");
   EXPECT_EQ(eql_of(R"(a:/[^a-z]\d+\/x"a.b"^/)"),
             R"x(any where a regex "(?s)[^a-z]\\d+\\/xa\\.b\\^")x");
+  EXPECT_EQ(eql_of(R"(url:/http:\/\/[0-9]{1,3}\.x{2}\/cd/)"),
+            R"x(any where url regex "(?s)http\\:\\/\\/[0-9]{1,3}\\.x{2}\\/cd")x");
   EXPECT_EQ(eql_of("NOT a:/b.*/"), R"x(any where not (a != null and a regex "(?s)b.*"))x");
 }
 
@@ -113,6 +116,8 @@ TEST(lucene, refuses_what_it_cannot_mean_with_the_place) {
   EXPECT_EQ(eql_of(R"(a:"open)"), "ERR 3 a quoted value is not closed");
   EXPECT_EQ(eql_of("a:"), "ERR 3 expected a value after ':'");
   EXPECT_EQ(eql_of(R"(a:b\)"), R"(ERR 4 a '\' at the end of the query)");
+  EXPECT_EQ(eql_of("a:b\xff*"), "ERR 4 the query is not UTF-8");
+  EXPECT_EQ(eql_of("a:\xc3\xa9*").substr(0, 14), "any where a li");
   EXPECT_EQ(eql_of("   "),
             "ERR 1 an empty Lucene query matches every event; write the condition it should test");
   std::string deep(300, '(');
