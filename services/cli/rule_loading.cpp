@@ -53,6 +53,7 @@ std::string unsupported(const rules::rule& r) {
     return "type = \"machine_learning\": runs an Elastic machine-learning job, not a query";
   if (r.type == "esql" || r.language == "esql")
     return "type = \"esql\": ES|QL queries are not supported";
+  if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
   return {};
 }
 
@@ -67,7 +68,6 @@ std::string misfit(const rules::rule& r) {
     if (!query_language)
       return "type = \"" + type + "\" takes a KQL or Lucene query, not language = \"" + r.language +
              "\"";
-    if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
   } else {
     return "type = \"" + type + "\" is not an Elastic rule type chainwatch knows";
   }

@@ -4,20 +4,19 @@
 // need a space on each side; an unquoted value runs to a special character (\():<>"*{} except
 // `*`, its wildcard) or to a keyword, and is trimmed.
 
+#include "query_text.hpp"
+
 #include <algorithm>
 #include <chainwatch/eql/kql.hpp>
-#include <charconv>
-#include <optional>
+#include <chainwatch/eql/lucene.hpp>
 #include <string>
-#include <vector>
 
 namespace chainwatch::eql {
 
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+using detail::is_space;
+
 bool is_special(char c) {
   return c == '\\' || c == '(' || c == ')' || c == ':' || c == '<' || c == '>' || c == '"' ||
          c == '{' || c == '}';
@@ -25,41 +24,23 @@ bool is_special(char c) {
 char lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
-
-// A field name: dotted segments, none empty, no space, control character, backtick or bracket.
-bool valid_field(std::string_view f) {
-  if (f.empty() || f.front() == '.' || f.back() == '.' || f.find("..") != std::string_view::npos)
-    return false;
-  return std::none_of(f.begin(), f.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= ' ' || c == '`' || c == '[' || c == ']' || c == 0x7f;
-  });
+char unescape(char e) {
+  return e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
 }
 
-// The number an unquoted value spells, an integer when it is one.
-std::optional<literal> number_of(std::string_view text) {
-  const char* b = text.data();
-  const char* e = b + text.size();
-  std::int64_t i = 0;
-  if (auto r = std::from_chars(b, e, i); r.ec == std::errc{} && r.ptr == e) return literal{i};
-  double d = 0;
-  if (auto r = std::from_chars(b, e, d); r.ec == std::errc{} && r.ptr == e) return literal{d};
-  return std::nullopt;
-}
-
-/// A value as written: its text with escapes resolved, and where its unescaped `*` are.
+/// A value as written: its text with escapes resolved and its unescaped `*` marked.
 struct kql_value {
-  std::string text;
+  detail::term_text t;
   bool quoted = false;
-  bool wildcard = false;     ///< an unescaped `*` (unquoted only)
-  bool escaped_star = false; ///< a `\*` (a literal star)
-  std::size_t at = 0;        ///< offset in the query
+  std::size_t at = 0; ///< offset in the query
 };
 
-class kql_parser {
+class kql_parser : detail::query_cursor {
 public:
-  explicit kql_parser(std::string_view text) : s_(text) {}
+  explicit kql_parser(std::string_view text) : query_cursor(text) {}
 
   expected<query, error> run() {
+    if (!valid_utf8()) return unexpected{err_};
     skip_space();
     if (pos_ == s_.size()) {
       fail(0, "an empty KQL query matches every event; write the condition it should test");
@@ -71,39 +52,10 @@ public:
     if (pos_ != s_.size() && !failed_)
       fail(pos_, "unexpected '" + std::string(1, s_[pos_]) + "' after a complete query");
     if (failed_) return unexpected{err_};
-    query q;
-    event_query eq;
-    eq.category = "any";
-    eq.condition = std::move(cond);
-    q.body = std::move(eq);
-    return q;
+    return detail::any_where(std::move(cond));
   }
 
 private:
-  location at(std::size_t p) const {
-    location l;
-    l.offset = static_cast<std::uint32_t>(p);
-    for (std::size_t i = 0; i < p && i < s_.size(); ++i) {
-      if (s_[i] == '\n') {
-        ++l.line;
-        l.column = 1;
-      } else {
-        ++l.column;
-      }
-    }
-    return l;
-  }
-  bool fail(std::size_t p, std::string message) {
-    if (!failed_) {
-      err_ = error{std::move(message), at(p)};
-      failed_ = true;
-    }
-    return false;
-  }
-  void skip_space() {
-    while (pos_ < s_.size() && is_space(s_[pos_]))
-      ++pos_;
-  }
   // The keyword `kw` at `p` (case-insensitive), followed by a space (or, for `not`, `(`).
   bool keyword_at(std::size_t p, std::string_view kw) const {
     if (p + kw.size() >= s_.size()) return false;
@@ -123,11 +75,6 @@ private:
     skip_space();
     return true;
   }
-  bool enter(std::size_t p) {
-    if (++depth_ > max_nesting_depth) return fail(p, "query nested too deeply");
-    return true;
-  }
-
   // --- values ---------------------------------------------------------------------------------
 
   bool parse_quoted(kql_value& v) {
@@ -136,12 +83,11 @@ private:
     ++pos_; // "
     while (pos_ < s_.size() && s_[pos_] != '"') {
       if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) {
-        const char e = s_[pos_ + 1];
-        v.text.push_back(e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e);
+        v.t.push(unescape(s_[pos_ + 1]), false);
         pos_ += 2;
         continue;
       }
-      v.text.push_back(s_[pos_++]);
+      v.t.push(s_[pos_++], false);
     }
     if (pos_ == s_.size()) return fail(v.at, "a quoted value is not closed");
     ++pos_; // "
@@ -156,16 +102,13 @@ private:
       const char c = s_[pos_];
       if (c == '\\') {
         if (pos_ + 1 == s_.size()) return fail(pos_, "a '\\' at the end of the query");
-        const char e = s_[pos_ + 1];
-        v.text.push_back(e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e);
-        if (e == '*') v.escaped_star = true;
+        v.t.push(unescape(s_[pos_ + 1]), false);
         trailing = 0;
         pos_ += 2;
         continue;
       }
       if (c == '*') {
-        v.text.push_back('*');
-        v.wildcard = true;
+        v.t.push('*', true);
         trailing = 0;
         ++pos_;
         continue;
@@ -177,17 +120,19 @@ private:
           ++p;
         if (keyword_at(p, "or") || keyword_at(p, "and") || p == s_.size() || is_special(s_[p]))
           break;
-        v.text.append(s_.substr(pos_, p - pos_));
+        for (std::size_t i = pos_; i < p; ++i)
+          v.t.push(s_[i], false);
         trailing = p - pos_;
         pos_ = p;
         continue;
       }
-      v.text.push_back(c);
+      v.t.push(c, false);
       trailing = 0;
       ++pos_;
     }
-    v.text.resize(v.text.size() - std::min(trailing, v.text.size()));
-    if (v.text.empty()) return fail(v.at, "expected a value");
+    v.t.text.resize(v.t.text.size() - std::min(trailing, v.t.text.size()));
+    v.t.wild.resize(v.t.text.size());
+    if (v.t.text.empty()) return fail(v.at, "expected a value");
     return true;
   }
 
@@ -198,78 +143,6 @@ private:
 
   // --- expressions ------------------------------------------------------------------------------
 
-  expr field_node(const std::string& name, std::size_t p) {
-    expr f;
-    f.kind = op::field;
-    f.where = at(p);
-    std::size_t start = 0;
-    while (start <= name.size()) {
-      auto dot = name.find('.', start);
-      f.path.push_back(
-          {name.substr(start, dot == std::string::npos ? std::string::npos : dot - start)});
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    return f;
-  }
-  static expr literal_node(literal v) {
-    expr e;
-    e.kind = op::literal;
-    e.value = std::move(v);
-    return e;
-  }
-  static expr binary(op k, expr a, expr b) {
-    expr e;
-    e.kind = k;
-    e.where = a.where;
-    e.children.push_back(std::move(a));
-    e.children.push_back(std::move(b));
-    return e;
-  }
-  static expr negate(expr a) {
-    expr e;
-    e.kind = op::not_;
-    e.where = a.where;
-    e.children.push_back(std::move(a));
-    return e;
-  }
-  expr exists(const std::string& field, std::size_t p) {
-    return binary(op::ne, field_node(field, p), literal_node(std::monostate{}));
-  }
-
-  // `field: value` as a comparison; under a `not`, guarded so a missing field makes it false
-  // (and the `not` true), as Elasticsearch's must_not does.
-  bool leaf(const std::string& field, std::size_t field_at, const kql_value& v, bool negated,
-            expr& out) {
-    if (!v.quoted && v.text == "*") {
-      out = exists(field, field_at);
-      return true;
-    }
-    expr cmp;
-    if (!v.quoted && v.wildcard) {
-      if (v.escaped_star)
-        return fail(v.at, "a wildcard value with an escaped '*' has no EQL pattern");
-      cmp = binary(op::like, field_node(field, field_at), literal_node(v.text));
-    } else {
-      std::vector<literal> alternatives;
-      if (!v.quoted) {
-        if (auto n = number_of(v.text))
-          alternatives.push_back(*n);
-        else if (v.text == "true" || v.text == "false")
-          alternatives.emplace_back(v.text == "true");
-      }
-      alternatives.emplace_back(v.text);
-      expr list;
-      list.kind = op::list;
-      for (auto& a : alternatives)
-        list.children.push_back(literal_node(std::move(a)));
-      // `in` is exact (a `*` in a quoted value is a star, not a wildcard).
-      cmp = binary(op::in, field_node(field, field_at), std::move(list));
-    }
-    out = negated ? binary(op::and_, exists(field, field_at), std::move(cmp)) : std::move(cmp);
-    return true;
-  }
-
   // `operand (kw operand)*` as a left-deep chain of `k`; the chain's length is bounded, so the
   // tree's height is.
   template <class Operand>
@@ -279,7 +152,7 @@ private:
       if (n > max_expression_height / 2) return fail(pos_, "too many terms in one chain");
       expr rhs;
       if (!operand(rhs)) return false;
-      out = binary(k, std::move(out), std::move(rhs));
+      out = detail::binary(k, std::move(out), std::move(rhs));
     }
     return true;
   }
@@ -294,7 +167,7 @@ private:
     skip_space();
     if (pos_ >= s_.size() || s_[pos_] != close) return fail(pos_, missing);
     ++pos_;
-    --depth_;
+    leave();
     return true;
   }
   // `not operand` when the keyword is at pos_ (the operand parsed with the negation flipped),
@@ -307,8 +180,8 @@ private:
     skip_space();
     expr inner;
     if (!operand(!negated, inner)) return false;
-    out = negate(std::move(inner));
-    --depth_;
+    out = detail::negate(std::move(inner));
+    leave();
     return true;
   }
 
@@ -319,7 +192,8 @@ private:
                    [&] { return parse_value_or(field, field_at, negated, out); });
     kql_value v;
     if (!parse_value(v)) return false;
-    return leaf(field, field_at, v, negated, out);
+    out = detail::term_match(field, at(field_at), v.t, !v.quoted, negated);
+    return true;
   }
   bool parse_value_or(const std::string& field, std::size_t field_at, bool negated, expr& out) {
     return chain("or", op::or_, out,
@@ -351,14 +225,13 @@ private:
     kql_value name;
     if (!parse_value(name)) return false;
     skip_space();
-    if (pos_ < s_.size() && (s_[pos_] == '<' || s_[pos_] == '>')) return range(name, prefix, out);
+    if (peek('<') || peek('>')) return range(name, prefix, negated, out);
     if (pos_ >= s_.size() || s_[pos_] != ':')
-      return fail(name.at, "'" + name.text +
+      return fail(name.at, "'" + name.t.text +
                                "' has no field: a value alone searches every field, which "
                                "chainwatch does not; write field:value");
-    if (name.wildcard) return fail(name.at, "wildcard field names are not supported");
-    if (!valid_field(name.text)) return fail(name.at, "'" + name.text + "' is not a field name");
-    const std::string field = prefix.empty() ? name.text : prefix + "." + name.text;
+    if (!field_name(name)) return false;
+    const std::string field = prefix.empty() ? name.t.text : prefix + "." + name.t.text;
     ++pos_; // :
     skip_space();
     if (pos_ < s_.size() && s_[pos_] == '{') // nested: field:{ sub: value ... }
@@ -366,32 +239,28 @@ private:
     if (pos_ == s_.size()) return fail(pos_, "expected a value after ':'");
     return parse_values(field, field_at, negated, out);
   }
-  bool range(const kql_value& name, const std::string& prefix, expr& out) {
-    op k = s_[pos_] == '<' ? op::lt : op::gt;
+  bool field_name(const kql_value& name) {
+    if (name.t.has_wildcard()) return fail(name.at, "wildcard field names are not supported");
+    if (!detail::valid_field(name.t.text))
+      return fail(name.at, "'" + name.t.text + "' is not a field name");
+    return true;
+  }
+  bool range(const kql_value& name, const std::string& prefix, bool negated, expr& out) {
+    op k = peek('<') ? op::lt : op::gt;
     ++pos_;
-    if (pos_ < s_.size() && s_[pos_] == '=') {
+    if (peek('=')) {
       k = k == op::lt ? op::le : op::ge;
       ++pos_;
     }
     skip_space();
     kql_value v;
     if (!parse_value(v)) return false;
-    if (name.wildcard) return fail(name.at, "wildcard field names are not supported");
-    if (!valid_field(name.text)) return fail(name.at, "'" + name.text + "' is not a field name");
-    literal bound = v.text;
-    if (auto n = v.quoted ? std::nullopt : number_of(v.text)) bound = *n;
-    const std::string field = prefix.empty() ? name.text : prefix + "." + name.text;
-    out = binary(k, field_node(field, name.at), literal_node(std::move(bound)));
+    if (!field_name(name)) return false;
+    const std::string field = prefix.empty() ? name.t.text : prefix + "." + name.t.text;
+    out = detail::compare(field, at(name.at), k, v.t.text, !v.quoted, negated);
     return true;
   }
-
-  std::string_view s_;
-  std::size_t pos_ = 0;
-  std::uint32_t depth_ = 0;
-  error err_;
-  bool failed_ = false;
 };
-
 } // namespace
 
 expected<query, error> parse_kql(std::string_view text) {
@@ -401,6 +270,7 @@ expected<query, error> parse_kql(std::string_view text) {
 expected<query, error> parse_in(std::string_view language, std::string_view text) {
   if (language.empty() || language == "eql") return parse(text);
   if (language == "kuery") return parse_kql(text);
+  if (language == "lucene") return parse_lucene(text);
   return unexpected{error{"language \"" + std::string(language) + "\" is not supported", {}}};
 }
 

@@ -10,10 +10,12 @@
 // - `field: *`: the field exists; `field: (a or b and not c)`: the same field against each;
 // - `field < 10`, `<=`, `>`, `>=`; `field: { sub: value }` is `field.sub: value`;
 // - `and`, `or`, `not`, parentheses; an array field matches when any element does;
-// - `not` holds where the field is missing, as in Elasticsearch (the comparisons under it are
-//   guarded by `field != null`).
+// - `not` holds where the field is missing, as in Elasticsearch (the comparisons and ranges under
+//   it are guarded by `field != null`);
+// - a wildcard value that also holds an escaped `*` (or a `?`, which `like` would read as a
+//   wildcard) is an anchored `regex`.
 // Refused with a reason: a value without a field (it searches every field in Elasticsearch),
-// wildcard field names, an empty query, a wildcard pattern that also holds an escaped `*`.
+// wildcard field names, an empty query.
 
 #include <chainwatch/base/expected.hpp>
 #include <chainwatch/eql/ast.hpp>
@@ -24,8 +26,8 @@ namespace chainwatch::eql {
 /// Parses a KQL query into `any where <condition>`. Errors carry their place in the KQL text.
 expected<query, error> parse_kql(std::string_view text);
 
-/// Parses a rule's query in its language: "eql" (or empty) or "kuery"; any other language is
-/// an error naming it.
+/// Parses a rule's query in its language: "eql" (or empty), "kuery" or "lucene"; any other
+/// language is an error naming it.
 expected<query, error> parse_in(std::string_view language, std::string_view text);
 
 } // namespace chainwatch::eql
