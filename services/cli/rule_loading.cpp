@@ -53,7 +53,8 @@ std::string unsupported(const rules::rule& r) {
     return "type = \"machine_learning\": runs an Elastic machine-learning job, not a query";
   if (r.type == "esql" || r.language == "esql")
     return "type = \"esql\": ES|QL queries are not supported";
-  if (r.has_filters) return "\"filters\" (Elasticsearch query DSL) are not supported";
+  if (!r.filters_unsupported.empty())
+    return "\"filters\" (Elasticsearch query DSL): " + r.filters_unsupported;
   return {};
 }
 
@@ -114,14 +115,17 @@ engine::rule_source to_source(const rules::rule& r) {
   // threat_match: an event field equal to an indicator's is a lookup in the list named after
   // the indicator field (config/lists/threat.indicator.ip.ips.txt); entries of one mapping
   // all hold, mappings are alternatives.
+  if (!r.filters_eql.empty()) src.also = "(" + r.filters_eql + ")";
+  std::string threat;
   for (const auto& m : r.threat_mappings) {
     std::string all;
     for (const auto& e : m.entries) {
       if (!all.empty()) all += " and ";
       all += "inList(" + e.field + ", \"" + e.indicator_field + "\")";
     }
-    src.also += (src.also.empty() ? "(" : " or (") + all + ")";
+    threat += (threat.empty() ? "(" : " or (") + all + ")";
   }
+  if (!threat.empty()) src.also += (src.also.empty() ? "(" : " and (") + threat + ")";
   return src;
 }
 

@@ -53,6 +53,195 @@ std::optional<std::vector<std::string>> strings(const toml::node* n) {
   return out;
 }
 
+/// An EQL string literal.
+std::string eql_string(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// An EQL literal for a query DSL value (strings quoted, numbers and booleans as they are).
+std::optional<std::string> eql_literal(const toml::node& n) {
+  if (auto s = n.value<std::string>()) return eql_string(*s);
+  if (auto i = n.value<std::int64_t>()) return std::to_string(*i);
+  if (auto b = n.value<bool>()) return *b ? "true" : "false";
+  if (auto d = n.value<double>()) return std::to_string(*d);
+  return std::nullopt;
+}
+
+/// Elasticsearch query DSL (a rule's `filters`) as an EQL condition; nullopt with `why` set
+/// when a clause has no EQL form here. Keyword semantics, as for KQL: match and match_phrase
+/// are exact values. A negated clause holds where its field is missing (the guard `!= null`).
+std::optional<std::string> dsl_to_eql(const toml::node& q, std::string& why, int depth = 0) {
+  const toml::table* t = q.as_table();
+  if (!t || t->size() != 1 || depth > 32) {
+    why = "a filter clause that is not one query";
+    return std::nullopt;
+  }
+  auto clause = t->begin(); // its proxy pair lives in the iterator
+  const std::string kind(clause->first.str());
+  const toml::table* b = clause->second.as_table();
+  if (!b) {
+    why = "filter clause " + kind + " without a body";
+    return std::nullopt;
+  }
+  // A comparison is false, not null, where the field is missing, so that `not` holds there.
+  auto guarded = [](std::string_view field, const std::string& test) {
+    return "(" + std::string(field) + " != null and " + std::string(field) + test + ")";
+  };
+  struct field_value {
+    std::string field;
+    const toml::node* value = nullptr;
+  };
+  auto one_field = [&]() -> std::optional<field_value> {
+    if (b->size() != 1) return std::nullopt;
+    auto it = b->begin();
+    return field_value{std::string(it->first.str()), &it->second};
+  };
+  if (kind == "exists") {
+    auto f = (*b)["field"].value<std::string>();
+    if (!f) return why = "exists without a field", std::nullopt;
+    return *f + " != null";
+  }
+  if (kind == "match_phrase" || kind == "match" || kind == "term") {
+    auto fv = one_field();
+    if (!fv) return why = kind + " on several fields", std::nullopt;
+    const toml::node* v = fv->value;
+    if (auto inner = fv->value->as_table()) v = inner->get(kind == "term" ? "value" : "query");
+    auto lit = v ? eql_literal(*v) : std::nullopt;
+    if (!lit) return why = kind + " without a value", std::nullopt;
+    return guarded(fv->field, " == " + *lit);
+  }
+  if (kind == "terms") {
+    auto fv = one_field();
+    const toml::array* arr = fv ? fv->value->as_array() : nullptr;
+    if (!arr || arr->empty()) return why = "terms without a list of values", std::nullopt;
+    std::string list;
+    for (const auto& v : *arr) {
+      auto lit = eql_literal(v);
+      if (!lit) return why = "terms with a value that is not a scalar", std::nullopt;
+      list += (list.empty() ? "" : ", ") + *lit;
+    }
+    return guarded(fv->field, " in (" + list + ")");
+  }
+  if (kind == "wildcard" || kind == "prefix") {
+    auto fv = one_field();
+    if (!fv) return why = kind + " on several fields", std::nullopt;
+    const toml::node* v = fv->value;
+    bool insensitive = false;
+    if (auto inner = fv->value->as_table()) {
+      v = inner->get("value");
+      insensitive =
+          inner->get("case_insensitive") && inner->get("case_insensitive")->value_or(false);
+    }
+    auto s = v ? v->value<std::string>() : std::nullopt;
+    if (!s) return why = kind + " without a string value", std::nullopt;
+    // Elasticsearch's wildcard escapes with a backslash; EQL's like takes a backslash as it is.
+    std::string pattern;
+    for (std::size_t i = 0; i < s->size(); ++i) {
+      char c = (*s)[i];
+      if (kind == "wildcard" && c == '\\' && i + 1 < s->size()) {
+        c = (*s)[++i];
+        if (c == '*' || c == '?') return why = "a wildcard with an escaped * or ?", std::nullopt;
+      } else if (kind == "prefix" && (c == '*' || c == '?')) {
+        return why = "a prefix holding * or ?", std::nullopt;
+      }
+      pattern += c;
+    }
+    if (kind == "prefix") pattern += '*';
+    return guarded(fv->field, (insensitive ? " like~ " : " like ") + eql_string(pattern));
+  }
+  if (kind == "range") {
+    auto fv = one_field();
+    const toml::table* r = fv ? fv->value->as_table() : nullptr;
+    if (!r || r->empty()) return why = "range without bounds", std::nullopt;
+    std::string out;
+    for (const auto& [op, v] : *r) {
+      const std::string o(op.str());
+      const char* sym = o == "gt"    ? " > "
+                        : o == "gte" ? " >= "
+                        : o == "lt"  ? " < "
+                        : o == "lte" ? " <= "
+                                     : nullptr;
+      auto lit = eql_literal(v);
+      if (!sym || !lit) return why = "range bound " + o + " is not supported", std::nullopt;
+      out += (out.empty() ? "" : " and ") + std::string(fv->field) + sym + *lit;
+    }
+    return "(" + std::string(fv->field) + " != null and " + out + ")";
+  }
+  if (kind == "bool") {
+    std::vector<std::string> all;
+    auto clauses = [&](const char* key, bool negate, bool any) -> bool {
+      const toml::node* n = b->get(key);
+      if (!n) return true;
+      std::vector<std::string> parts;
+      auto add = [&](const toml::node& c) {
+        auto e = dsl_to_eql(c, why, depth + 1);
+        if (!e) return false;
+        parts.push_back(negate ? "not (" + *e + ")" : "(" + *e + ")");
+        return true;
+      };
+      if (auto arr = n->as_array()) {
+        for (const auto& c : *arr)
+          if (!add(c)) return false;
+      } else if (!add(*n)) {
+        return false;
+      }
+      if (parts.empty()) return true;
+      std::string joined;
+      for (const auto& p : parts)
+        joined += (joined.empty() ? "" : any ? " or " : " and ") + p;
+      all.push_back(parts.size() > 1 ? "(" + joined + ")" : joined);
+      return true;
+    };
+    for (const auto& [k, v] : *b) {
+      const std::string key(k.str());
+      if (key != "must" && key != "filter" && key != "should" && key != "must_not" &&
+          key != "minimum_should_match")
+        return why = "bool." + key + " is not supported", std::nullopt;
+    }
+    if (auto m = b->get("minimum_should_match"); m && m->value_or<std::int64_t>(1) != 1)
+      return why = "bool.minimum_should_match other than 1", std::nullopt;
+    if (!clauses("must", false, false) || !clauses("filter", false, false) ||
+        !clauses("should", false, true) || !clauses("must_not", true, false))
+      return std::nullopt;
+    if (all.empty()) return "true";
+    std::string out;
+    for (const auto& p : all)
+      out += (out.empty() ? "" : " and ") + p;
+    return out;
+  }
+  why = "query DSL clause " + kind + " is not supported";
+  return std::nullopt;
+}
+
+/// The rule's `filters` as one EQL condition (disabled filters left out, negated ones under
+/// `not`), or the reason they cannot run.
+void parse_filters(rule& r, const toml::array& filters) {
+  std::string all;
+  for (const auto& f : filters) {
+    auto fv = toml::node_view<const toml::node>{f};
+    if (fv["meta"]["disabled"].value_or(false)) continue;
+    const toml::node* q = fv["query"].node();
+    if (!q) {
+      r.filters_unsupported = "a filter without a query";
+      return;
+    }
+    std::string why;
+    auto e = dsl_to_eql(*q, why);
+    if (!e) {
+      r.filters_unsupported = why;
+      return;
+    }
+    const bool negate = fv["meta"]["negate"].value_or(false);
+    all += (all.empty() ? "" : " and ") + std::string(negate ? "not (" : "(") + *e + ")";
+  }
+  r.filters_eql = std::move(all);
+}
+
 } // namespace
 
 std::optional<std::int64_t> parse_duration(std::string_view t) {
@@ -211,7 +400,10 @@ expected<rule, load_error> parse_rule(std::string_view text, std::string_view fi
   r.language = str(rt["language"]);
   r.type = str(rt["type"]);
   r.maturity = str(doc["metadata"]["maturity"]);
-  if (auto f = rt["filters"].as_array()) r.has_filters = !f->empty();
+  if (auto f = rt["filters"].as_array()) {
+    r.has_filters = !f->empty();
+    parse_filters(r, *f);
+  }
   if (r.language.empty()) r.language = "eql";
   if (auto rs = rt["risk_score"].value<std::int64_t>()) r.risk_score = *rs;
   if (auto tags = rt["tags"].as_array())

@@ -80,6 +80,10 @@ struct rule {
   std::vector<threat> threats;
   std::string maturity;
   bool has_filters = false; ///< a non-empty `filters` (Elasticsearch query DSL, query rules)
+  /// The filters as an EQL condition the query must also meet (empty: none, or unsupported).
+  std::string filters_eql;
+  /// Why the filters cannot run (empty: they can): a query DSL clause without an EQL form.
+  std::string filters_unsupported;
   /// `from` (`now-9m`) as a duration: the lookback of each execution; 6 minutes when absent.
   std::int64_t lookback_ns = 6 * 60 * 1'000'000'000LL;
   /// `interval` (`5m`): how often Elastic runs the rule; 5 minutes when absent.
