@@ -28,8 +28,13 @@ int run_lint(const lint_options& o) {
   std::size_t failed = errors.size(), warnings = 0;
   for (const auto& r : rules) {
     // Compile each rule on its own so one bad rule does not hide the others.
-    auto compiled = engine::ruleset::compile(
-        {{r.meta.rule_id, r.meta.name, r.meta.query, r.meta.language}}, eo);
+    auto src = source_of(r, eo);
+    if (!src) {
+      ++failed;
+      std::cerr << src.error() << "\n";
+      continue;
+    }
+    auto compiled = engine::ruleset::compile({std::move(*src)}, eo);
     if (!compiled) {
       ++failed;
       const auto& e = compiled.error().err;

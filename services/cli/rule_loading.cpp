@@ -237,20 +237,27 @@ std::string render_rule_error(const loaded_rule& r, const eql::error& e) {
   return render_rule_error(r, e.message_at(line - 1, column - 1), e.where.line, e.where.column);
 }
 
+expected<engine::rule_source, std::string> source_of(const loaded_rule& r,
+                                                     const engine::options& opts) {
+  // threat_match's indicators are lookup lists: name the missing one and where it goes.
+  for (const auto& m : r.meta.threat_mappings)
+    for (const auto& e : m.entries)
+      if (!opts.lists || !opts.lists->find(e.indicator_field))
+        return unexpected{r.meta.file + ":1:1: error: threat_match: no lookup list \"" +
+                          e.indicator_field + "\" holds the indicators for " + e.field +
+                          " (add config/lists/" + e.indicator_field +
+                          ".<ips|domains|hashes|strings>.txt, or pass --lists)"};
+  return to_source(r.meta);
+}
+
 expected<std::shared_ptr<const engine::ruleset>, std::string>
 compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts) {
   std::vector<engine::rule_source> sources;
   sources.reserve(rules.size());
   for (const auto& r : rules) {
-    // threat_match's indicators are lookup lists: name the missing one and where it goes.
-    for (const auto& m : r.meta.threat_mappings)
-      for (const auto& e : m.entries)
-        if (!opts.lists || !opts.lists->find(e.indicator_field))
-          return unexpected{r.meta.file + ":1:1: error: threat_match: no lookup list \"" +
-                            e.indicator_field + "\" holds the indicators for " + e.field +
-                            " (add config/lists/" + e.indicator_field +
-                            ".<ips|domains|hashes|strings>.txt, or pass --lists)"};
-    sources.push_back(to_source(r.meta));
+    auto src = source_of(r, opts);
+    if (!src) return unexpected{std::move(src.error())};
+    sources.push_back(std::move(*src));
   }
   auto compiled = engine::ruleset::compile(std::move(sources), opts);
   if (!compiled) {

@@ -42,6 +42,12 @@ std::string render_rule_error(const loaded_rule& r, const std::string& message, 
 /// file as well.
 std::string render_rule_error(const loaded_rule& r, const eql::error& e);
 
+/// What the engine runs for a loaded rule: its query and what its type adds (aggregation,
+/// filters, threat_match lists); an error rendered as file:line:col when a list it needs is
+/// missing from `opts.lists`.
+expected<engine::rule_source, std::string> source_of(const loaded_rule& r,
+                                                     const engine::options& opts);
+
 /// Compiles `rules` with `opts`; a compile error rendered at its place in the rule's file.
 expected<std::shared_ptr<const engine::ruleset>, std::string>
 compile_loaded(const std::vector<loaded_rule>& rules, const engine::options& opts);

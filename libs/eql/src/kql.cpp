@@ -230,6 +230,18 @@ private:
       return fail(name.at, "'" + name.t.text +
                                "' has no field: a value alone searches every field, which "
                                "chainwatch does not; write field:value");
+    if (auto under = object_prefix(name.t)) { // `file.hash.*: *`: a field under file.hash
+      const std::string field = prefix.empty() ? *under : prefix + "." + *under;
+      ++pos_; // :
+      skip_space();
+      kql_value v;
+      const std::size_t value_at = pos_;
+      if (!parse_value(v)) return false;
+      if (v.quoted || !v.t.is_any())
+        return fail(value_at, "a wildcard field name takes only the value * (some field exists)");
+      out = detail::exists(field, at(name.at)); // the object exists when a field under it does
+      return true;
+    }
     if (!field_name(name)) return false;
     const std::string field = prefix.empty() ? name.t.text : prefix + "." + name.t.text;
     ++pos_; // :
@@ -238,6 +250,17 @@ private:
       return group('}', "expected '}'", [&] { return parse_or(out, field, negated); });
     if (pos_ == s_.size()) return fail(pos_, "expected a value after ':'");
     return parse_values(field, field_at, negated, out);
+  }
+  /// `a.b.*` (one trailing unescaped `*` after a dot): the object `a.b`.
+  static std::optional<std::string> object_prefix(const detail::term_text& t) {
+    const std::size_t n = t.text.size();
+    if (n < 3 || t.text[n - 1] != '*' || !t.wild[n - 1] || t.text[n - 2] != '.')
+      return std::nullopt;
+    for (std::size_t i = 0; i + 1 < n; ++i)
+      if (t.wild[i]) return std::nullopt;
+    std::string prefix = t.text.substr(0, n - 2);
+    if (!detail::valid_field(prefix)) return std::nullopt;
+    return prefix;
   }
   bool field_name(const kql_value& name) {
     if (name.t.has_wildcard()) return fail(name.at, "wildcard field names are not supported");

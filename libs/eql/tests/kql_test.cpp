@@ -68,10 +68,17 @@ TEST(kql, address_ranges_match_like_an_ip_field) {
   EXPECT_EQ(eql_of("path:/etc/x/8"), R"(any where path in ("/etc/x/8"))");
 }
 
+TEST(kql, a_field_under_an_object_exists) {
+  EXPECT_EQ(eql_of("file.hash.*:* or not process.hash.*: *"),
+            "any where file.hash != null or not process.hash != null");
+}
+
 TEST(kql, refuses_what_it_cannot_mean_with_the_place) {
   EXPECT_EQ(eql_of("cmd.exe"), "ERR 1 'cmd.exe' has no field: a value alone searches every "
                                "field, which chainwatch does not; write field:value");
-  EXPECT_EQ(eql_of("process.*:x"), "ERR 1 wildcard field names are not supported");
+  EXPECT_EQ(eql_of("process.*:x"),
+            "ERR 11 a wildcard field name takes only the value * (some field exists)");
+  EXPECT_EQ(eql_of("proc*:x"), "ERR 1 wildcard field names are not supported");
   EXPECT_EQ(eql_of("a..b:x"), "ERR 1 'a..b' is not a field name");
   EXPECT_EQ(eql_of("my field:x"), "ERR 1 'my field' is not a field name");
   EXPECT_EQ(eql_of("   "),
