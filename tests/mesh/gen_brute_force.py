@@ -22,5 +22,6 @@ events.sort()
 with open(out, "w") as f:
     for i, (t, user, outcome) in enumerate(events):
         ts = (base + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        code = "4625" if outcome == "failure" else "4624"  # Windows logons, as the bundled rule reads
         f.write(json.dumps({"@timestamp": ts, "id": i, "event": {"category": ["authentication"],
-                 "outcome": outcome}, "user": {"name": user}, "host": {"name": "dc1"}}) + "\n")
+                 "outcome": outcome, "code": code}, "user": {"name": user}, "host": {"name": "dc1"}}) + "\n")

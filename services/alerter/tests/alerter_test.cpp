@@ -140,7 +140,7 @@ TEST_F(alerter_test, match_becomes_alert_with_all_fields) {
   };
   auto num = [&](const char* path) { return doc->get(event::field_path{path}).as_int(); };
   EXPECT_EQ(str("rule.id"), brute_force);
-  EXPECT_EQ(str("rule.name"), "Brute Force Followed by Successful Logon");
+  EXPECT_EQ(str("rule.name"), "Windows Brute Force Followed by Successful Logon");
   EXPECT_EQ(str("rule.severity"), "high");
   EXPECT_EQ(num("rule.risk_score"), 73);
   EXPECT_EQ(str("customer"), "acme");
