@@ -135,7 +135,11 @@ engine::rule_source to_source(const rules::rule& r) {
 // Sigma file; problems go to `errors`.
 sigma::mapping load_sigma_mapping(std::vector<std::string>& errors) {
   sigma::mapping maps;
-  for (const auto& dir : default_sigma_dirs()) {
+  const auto dirs = default_sigma_dirs();
+  if (dirs.empty())
+    errors.push_back("Sigma rules need the mapping tables of config/sigma: run from the "
+                     "directory that holds config/, or set $CHAINWATCH_SIGMA");
+  for (const auto& dir : dirs) {
     std::error_code ec;
     std::vector<fs::path> files;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))

@@ -4,6 +4,7 @@
 #include "values.hpp"
 
 #include <algorithm>
+#include <chainwatch/eql/compile.hpp>
 #include <chainwatch/sigma/sigma.hpp>
 #include <charconv>
 #include <optional>
@@ -717,6 +718,10 @@ rule compile_document(const YAML::Node& doc, const mapping& maps) {
       cond = join(op::and_, std::move(parts));
     }
   }
+  // What the engine would refuse (a `re` RE2 cannot run, a bad network in `cidr`) is refused
+  // here, so that one such rule is skipped with its reason instead of failing a whole rule set.
+  if (auto c = eql::compile(cond, {}); !c)
+    refuse(det, "the EQL this detection compiles to is refused: " + c.error().message);
   q.condition = std::move(cond);
   r.query.body = std::move(q);
   return r;

@@ -173,9 +173,12 @@ TEST(sigma, regular_expressions) {
   EXPECT_EQ(fires("sel:\n  X|re|m: '^a$'\ncondition: sel", R"({"X":"b\na"})"), "yes");
   EXPECT_EQ(fires("sel:\n  X|re: 'a.b'\ncondition: sel", R"({"X":"a\nb"})"), "no");
   EXPECT_EQ(fires("sel:\n  X|re|s: 'a.b'\ncondition: sel", R"({"X":"a\nb"})"), "yes");
-  // RE2 has no lookaround: refused when the EQL is compiled, with RE2's reason.
-  EXPECT_TRUE(fires("sel:\n  X|re: 'a(?!b)'\ncondition: sel", R"({"X":"a"})")
-                  .starts_with("EQL compile error: invalid regular expression"));
+  // RE2 has no lookaround: the rule is refused with RE2's reason, at its detection.
+  EXPECT_TRUE(eql_of("sel:\n  X|re: 'a(?!b)'\ncondition: sel")
+                  .starts_with("ERR 6:3 the EQL this detection compiles to is refused: invalid "
+                               "regular expression"));
+  EXPECT_TRUE(eql_of("sel:\n  X|cidr: 10.0.0.0/99\ncondition: sel")
+                  .starts_with("ERR 6:3 the EQL this detection compiles to is refused"));
   EXPECT_EQ(eql_of("sel:\n  X|i: a\ncondition: sel"),
             "ERR 7:5 the regular expression flags i, m, s need the 're' modifier");
 }
