@@ -63,6 +63,7 @@ expected<product_map, error> parse_mapping(std::string_view toml_text, std::stri
   out.product = *product;
   out.unmapped_prefix = (*p)["unmapped_prefix"].value_or(std::string{});
   out.require_logsource = (*p)["require_logsource"].value_or(true);
+  out.refuse_unmapped = (*p)["refuse_unmapped"].value_or(false);
   error err;
   if (const auto* f = root.get("fields"); f && !fields_of(*f, out.fields, err))
     return unexpected{err};

@@ -155,6 +155,15 @@ class compiler {
 public:
   compiler(const product_map* pm, const logsource_map* lm) : pm_(pm), lm_(lm) {}
 
+  // The ECS field of a Sigma field named at `at`.
+  std::string ecs(const std::string& sigma_field, const YAML::Node& at) const {
+    std::string f = ecs(sigma_field);
+    if (pm_ && pm_->refuse_unmapped && f == sigma_field && f.find('.') == std::string::npos)
+      refuse(at, "field '" + sigma_field + "' has no mapping for product " + pm_->product +
+                     " (config/sigma/" + pm_->product + ".toml)");
+    return f;
+  }
+
   std::string ecs(const std::string& sigma_field) const {
     if (lm_) {
       if (auto it = lm_->fields.find(sigma_field); it != lm_->fields.end()) return it->second;
@@ -271,7 +280,7 @@ private:
       refuse(key_node, "a value without a field (keywords) searches every field of an event, "
                        "which chainwatch does not");
     const modifiers m = parse_modifiers(key_node, {parts.begin() + 1, parts.end()});
-    const std::string field = ecs(sigma_field);
+    const std::string field = ecs(sigma_field, key_node);
 
     std::vector<YAML::Node> values;
     if (value.IsSequence()) {
@@ -334,7 +343,7 @@ private:
     if (m.fieldref) {
       std::vector<expr> parts;
       for (const auto& v : values) {
-        expr other = field_node(ecs(scalar(v)));
+        expr other = field_node(ecs(scalar(v), v));
         const std::string tilde = m.cased ? "" : "~";
         if (m.startswith)
           parts.push_back(call("startsWith" + tilde, {field_node(field), other}));

@@ -304,6 +304,27 @@ detection: {sel: {X: b}, condition: sel}
   EXPECT_EQ(docs[1].line, 9u);
 }
 
+TEST(sigma, unmapped_fields_can_be_refused) {
+  mapping m;
+  auto p = parse_mapping("[pipeline]\nproduct = \"p\"\nrefuse_unmapped = true\n[fields]\n"
+                         "Image = \"process.executable\"\n",
+                         "p.toml");
+  ASSERT_TRUE(p.has_value());
+  m.products.push_back(std::move(*p));
+  auto docs = parse_rules("title: t\nlogsource: {product: p}\ndetection:\n  sel:\n"
+                          "    Image: a\n    a0: b\n  condition: sel\n",
+                          m);
+  ASSERT_EQ(docs.size(), 1u);
+  ASSERT_FALSE(docs[0].result.has_value());
+  EXPECT_EQ(docs[0].result.error().render("r.yml"),
+            "r.yml:6:5: field 'a0' has no mapping for product p (config/sigma/p.toml)");
+  // A dotted name is taken as the ECS field itself.
+  auto ok = parse_rules("title: t\nlogsource: {product: p}\ndetection: {sel: {host.name: x}, "
+                        "condition: sel}\n",
+                        m);
+  ASSERT_TRUE(ok[0].result.has_value());
+}
+
 TEST(sigma, mapping_tables_are_checked) {
   EXPECT_FALSE(parse_mapping("[pipeline]\n", "x.toml"));
   EXPECT_EQ(

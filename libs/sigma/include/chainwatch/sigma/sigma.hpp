@@ -57,6 +57,8 @@ struct product_map {
   std::string product;
   std::map<std::string, std::string> fields; ///< Sigma field -> ECS field for every logsource
   std::string unmapped_prefix;               ///< prepended to a field with no entry and no dot
+  /// Refuse a rule naming a field with no entry and no dot (no raw field to fall back on).
+  bool refuse_unmapped = false;
   /// Refuse a logsource (category or service) with no `[[logsource]]` entry.
   bool require_logsource = true;
   std::vector<logsource_map> logsources;
