@@ -13,6 +13,7 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)  # libs/sigma
 if(CHAINWATCH_BENCH)
   find_package(benchmark REQUIRED)
 endif()

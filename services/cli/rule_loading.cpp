@@ -3,9 +3,11 @@
 #include "input.hpp"
 
 #include <algorithm>
+#include <chainwatch/sigma/sigma.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 namespace fs = std::filesystem;
 
@@ -24,6 +26,10 @@ std::string nth_line(std::string_view text, std::uint32_t line) {
   return std::string(text.substr(pos, end == std::string_view::npos ? end : end - pos));
 }
 
+bool is_sigma(const fs::path& p) {
+  return p.extension() == ".yml" || p.extension() == ".yaml";
+}
+
 std::vector<std::string> expand(const std::vector<std::string>& paths,
                                 std::vector<std::string>& errors) {
   std::vector<std::string> files;
@@ -33,7 +39,7 @@ std::vector<std::string> expand(const std::vector<std::string>& paths,
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
            it.increment(ec))
-        if (it->is_regular_file() && it->path().extension() == ".toml")
+        if (it->is_regular_file() && (it->path().extension() == ".toml" || is_sigma(it->path())))
           found.push_back(it->path().string());
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -129,7 +135,102 @@ engine::rule_source to_source(const rules::rule& r) {
   return src;
 }
 
+// The Sigma mapping tables (config/sigma/*.toml), read once per load_rules call that meets a
+// Sigma file; problems go to `errors`.
+sigma::mapping load_sigma_mapping(std::vector<std::string>& errors) {
+  sigma::mapping maps;
+  const auto dirs = default_sigma_dirs();
+  if (dirs.empty())
+    errors.push_back("Sigma rules need the mapping tables of config/sigma: run from the "
+                     "directory that holds config/, or set $CHAINWATCH_SIGMA");
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".toml") files.push_back(it->path());
+    if (ec) {
+      errors.push_back(dir + ": " + ec.message());
+      continue;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::string text;
+      if (auto e = read_file(f.string(), text); !e.empty()) {
+        errors.push_back(e);
+        continue;
+      }
+      auto m = sigma::parse_mapping(text, f.string());
+      if (!m) {
+        errors.push_back(m.error().render(f.string()));
+        continue;
+      }
+      maps.products.push_back(std::move(*m));
+    }
+  }
+  return maps;
+}
+
+// Sigma `level` as Elastic's risk score defaults per severity.
+std::int64_t risk_of(const std::string& level) {
+  if (level == "critical") return 99;
+  if (level == "high") return 73;
+  if (level == "medium") return 47;
+  if (level == "low") return 21;
+  return 0;
+}
+
+// The rules of one Sigma file, compiled to EQL text: refused ones and deprecated ones are
+// skipped with the reason, a YAML syntax error is an error.
+void load_sigma(const std::string& file, const std::string& text, const sigma::mapping& maps,
+                std::vector<loaded_rule>& out, std::vector<std::string>& errors,
+                std::vector<std::string>& skipped) {
+  const auto docs = sigma::parse_rules(text, maps);
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const auto& d = docs[i];
+    const std::string name = d.title.empty() ? "" : " (" + d.title + ")";
+    if (!d.result) {
+      const auto& e = d.result.error();
+      if (e.message.starts_with("YAML: "))
+        errors.push_back(e.render(file));
+      else
+        skipped.push_back(e.render(file) + name + "; skipped");
+      continue;
+    }
+    const sigma::rule& s = *d.result;
+    if (s.status == "deprecated" || s.status == "unsupported") {
+      skipped.push_back(file + ":" + std::to_string(s.line) + ":1: status: " + s.status + name +
+                        "; skipped");
+      continue;
+    }
+    loaded_rule r;
+    r.origin = "sigma";
+    r.meta.file = file;
+    r.meta.rule_id = !s.id.empty() ? s.id
+                                   : fs::path(file).stem().string() +
+                                         (docs.size() > 1 ? "-" + std::to_string(i + 1) : "");
+    r.meta.name = s.title;
+    r.meta.description = s.description;
+    r.meta.severity = s.level.empty() ? "medium" : s.level;
+    r.meta.risk_score = risk_of(s.level);
+    r.meta.tags = s.tags;
+    r.meta.maturity = s.status;
+    r.meta.type = "eql";
+    r.meta.language = "eql";
+    r.meta.query = eql::to_string(s.query);
+    r.meta.query_line = s.line;
+    r.meta.query_column = 1;
+    out.push_back(std::move(r));
+  }
+}
+
 } // namespace
+
+std::vector<std::string> default_sigma_dirs() {
+  if (const char* env = std::getenv("CHAINWATCH_SIGMA"); env && *env) return {env};
+  std::error_code ec;
+  if (fs::is_directory("config/sigma", ec)) return {"config/sigma"};
+  return {};
+}
 
 std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
                                     const std::vector<std::string>& queries,
@@ -147,10 +248,25 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
     out.push_back(std::move(r));
   }
   std::map<std::string, std::string> ids; // rule_id -> its file
+  std::optional<sigma::mapping> sigma_maps;
   for (const auto& file : expand(paths, errors)) {
     std::string text;
     if (auto e = read_file(file, text); !e.empty()) {
       errors.push_back(e);
+      continue;
+    }
+    if (is_sigma(file)) {
+      if (!sigma_maps) sigma_maps = load_sigma_mapping(errors);
+      std::vector<loaded_rule> compiled;
+      load_sigma(file, text, *sigma_maps, compiled, errors, skipped);
+      for (auto& r : compiled) {
+        if (auto [it, fresh] = ids.try_emplace(r.meta.rule_id, file); !fresh) {
+          errors.push_back(file + ":" + std::to_string(r.meta.query_line) + ":1: id " +
+                           r.meta.rule_id + " is also the id of a rule in " + it->second);
+          continue;
+        }
+        out.push_back(std::move(r));
+      }
       continue;
     }
     auto r = rules::parse_rule(text, file);
@@ -171,7 +287,7 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
       errors.push_back(file + ":1:1: " + why);
       continue;
     }
-    out.push_back({std::move(*r), false});
+    out.push_back({std::move(*r), false, {}});
   }
   return out;
 }
@@ -219,6 +335,10 @@ void load_lists(const std::vector<std::string>& dirs, eql::list_registry& out,
 
 std::string render_rule_error(const loaded_rule& r, const std::string& message, std::uint32_t line,
                               std::uint32_t column, const char* severity) {
+  if (r.origin == "sigma") // the place is in the EQL the rule compiled to: show that EQL
+    return r.meta.file + ":" + std::to_string(r.meta.query_line) + ":1: " + severity + ": " +
+           message + " (in the EQL this Sigma rule compiles to, column " + std::to_string(column) +
+           ")\n" + r.meta.query;
   auto [fl, fc] = rules::query_to_file(r.meta, line, column);
   std::string src_line = nth_line(r.meta.query, line);
   std::string out = r.meta.file + ":" + std::to_string(r.inline_query ? line : fl) + ":" +
@@ -232,7 +352,8 @@ std::string render_rule_error(const loaded_rule& r, const std::string& message, 
 }
 
 std::string render_rule_error(const loaded_rule& r, const eql::error& e) {
-  if (r.inline_query) return render_rule_error(r, e.message, e.where.line, e.where.column);
+  if (r.inline_query || r.origin == "sigma")
+    return render_rule_error(r, e.message, e.where.line, e.where.column);
   auto [line, column] = rules::query_to_file(r.meta, 1, 1);
   return render_rule_error(r, e.message_at(line - 1, column - 1), e.where.line, e.where.column);
 }

@@ -1,7 +1,9 @@
 #pragma once
 
-// Loads rules (Elastic detection-rules TOML files or inline queries) and lookup
-// lists from disk for the command line, and reports problems as file:line:col.
+// Loads rules (Elastic detection-rules TOML files, Sigma YAML files or inline queries) and
+// lookup lists from disk for the command line, and reports problems as file:line:col.
+// A Sigma rule is compiled to EQL text when it loads (libs/sigma, with the mapping tables of
+// config/sigma), so everything after loading (the engine, lint, the mesh) sees an EQL rule.
 
 #include <chainwatch/base/expected.hpp>
 #include <chainwatch/engine/engine.hpp>
@@ -17,11 +19,14 @@ namespace chainwatch::cli {
 struct loaded_rule {
   rules::rule meta;
   bool inline_query = false;
+  /// "sigma" when compiled from a Sigma rule (`meta.query` is then the EQL it compiled to and
+  /// `meta.query_line` the first line of its YAML document); empty for TOML and inline rules.
+  std::string origin;
 };
 
-/// Collects rules from files and directories (recursively, `*.toml`).
-/// Problems are appended to `errors` as rendered messages; non-EQL rules are
-/// reported in `skipped`.
+/// Collects rules from files and directories (recursively, `*.toml`, `*.yml`, `*.yaml`).
+/// Problems are appended to `errors` as rendered messages; rules chainwatch does not run
+/// (machine learning, deprecated or refused Sigma rules) are reported in `skipped` with why.
 std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
                                     const std::vector<std::string>& queries,
                                     std::vector<std::string>& errors,
@@ -30,6 +35,9 @@ std::vector<loaded_rule> load_rules(const std::vector<std::string>& paths,
 /// Loads every `<name>.<kind>.txt` list in the directories into `out`.
 void load_lists(const std::vector<std::string>& dirs, eql::list_registry& out,
                 std::vector<std::string>& errors);
+
+/// The Sigma mapping tables directory: $CHAINWATCH_SIGMA, else ./config/sigma when it exists.
+std::vector<std::string> default_sigma_dirs();
 
 /// The default lists directory: $CHAINWATCH_LISTS, else ./config/lists when it exists.
 std::vector<std::string> default_list_dirs();
