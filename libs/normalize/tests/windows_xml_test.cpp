@@ -117,5 +117,18 @@ TEST(windows_xml, hostile_or_broken_xml_is_an_error) {
   EXPECT_EQ(ev.error().code, errc::bad_format);
 }
 
+TEST(windows_xml, service_install_7045_is_a_service_installed_event_as_4697) {
+  auto n = make_normalizer();
+  const std::string nxlog =
+      R"({"EventTime":"2026-11-02 10:00:04","Hostname":"ws6.corp.example","EventID":7045,)"
+      R"("SourceName":"Service Control Manager","Channel":"System","ServiceName":"PSEXESVC",)"
+      R"("ImagePath":"%SystemRoot%\\PSEXESVC.exe","AccountName":"LocalSystem"})";
+  auto ev = n.normalize(source_type::windows, nxlog);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(field_text(*ev, "event.code"), "7045");
+  EXPECT_EQ(field_text(*ev, "event.action"), "service-installed");
+  EXPECT_EQ(field_text(*ev, "service.name"), "PSEXESVC");
+}
+
 } // namespace
 } // namespace chainwatch::normalize::testing
