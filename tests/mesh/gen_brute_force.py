@@ -23,5 +23,8 @@ with open(out, "w") as f:
     for i, (t, user, outcome) in enumerate(events):
         ts = (base + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         code = "4625" if outcome == "failure" else "4624"  # Windows logons, as the bundled rule reads
+        n = int(user.lstrip("usernoise"))  # each account logs on from its own address
+        ip = "10.%d.%d.%d" % (1 if user.startswith("user") else 2, n // 256, n % 256)
         f.write(json.dumps({"@timestamp": ts, "id": i, "event": {"category": ["authentication"],
-                 "outcome": outcome, "code": code}, "user": {"name": user}, "host": {"name": "dc1"}}) + "\n")
+                 "outcome": outcome, "code": code}, "user": {"name": user}, "host": {"name": "dc1"},
+                 "source": {"ip": ip}}) + "\n")

@@ -20,10 +20,19 @@ scenarios=${SCENARIOS:-three scale kill services nats}
 lines=2400
 python3 tests/mesh/gen_brute_force.py "$tmp/bf.ndjson" 300 7
 [[ $(wc -l <"$tmp/bf.ndjson") -eq $lines ]] || { echo "generator changed: fix lines"; exit 1; }
-"$CHAINWATCH" hunt --rules config/rules "$tmp/bf.ndjson" >"$tmp/hunt.ndjson" 2>/dev/null
+# The bundled rules, and aggregate rules whose state must survive the same interruptions: a
+# threshold with a distinct count (failures on dc1 against 3+ accounts, counted events consumed
+# by each alert) and a new_terms rule (each account's first success from its address).
+rules=$tmp/rules; mkdir -p "$rules"
+cp config/rules/*.toml tests/mesh/rules/threshold_password_spray.toml \
+  tests/mesh/rules/new_terms_logon_source.toml "$rules/"
+"$CHAINWATCH" hunt --rules "$rules" "$tmp/bf.ndjson" >"$tmp/hunt.ndjson" 2>/dev/null
 python3 tests/mesh/alertset.py hunt "$tmp/hunt.ndjson" >"$tmp/want"
 want=$(wc -l <"$tmp/want")
-((want >= 300)) || { echo "hunt found only $want alerts"; exit 1; }
+per_rule() { grep -c "^$1	" "$tmp/want" || true; }
+(($(per_rule 5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01) == 300)) || { echo "hunt: want 300 brute-force alerts"; exit 1; }
+(($(per_rule 00000000-1175-4e57-a000-000000000006) > 100)) || { echo "hunt: too few threshold alerts"; exit 1; }
+(($(per_rule 00000000-1175-4e57-a000-000000000007) >= 300)) || { echo "hunt: too few new_terms alerts"; exit 1; }
 
 export CHAINWATCH_ALERTER_ALERTER_SUPPRESS_WINDOW=0 # every match is an alert, as in hunt
 # hunt's lateness. The replay compresses 10 minutes of event time into 16 s, so a stall of a
@@ -58,7 +67,7 @@ run_scenario() {
   [[ $name == three ]] && matchers=3
   [[ $name == kill || $name == nats ]] && matchers=2
   wm_base=0
-  mesh_start --matchers "$matchers" || return 1
+  mesh_start --matchers "$matchers" --rules "$rules" || return 1
   "$CHAINWATCH" replay --nats "$NATS_URL" --customer bf --source ecs --rate 150 --no-progress \
     "$tmp/bf.ndjson" >"$tmp/replay.out" 2>&1 &
   local replay=$!; extra_pids+=("$replay")
