@@ -223,6 +223,12 @@ std::vector<cost_warning> cost_warnings(const ruleset& rules) {
       // KQL queries have no category token: their place is the query's start.
       bool placed = ev->where.offset != 0 || ev->where.line != 1 || ev->where.column != 1;
       written.push_back({ev, placed ? ev->where : start, "query"});
+      // An aggregate (threshold, suppression) without group fields is one key.
+      const auto& rule = c.rules[ri];
+      if (rule.kind == detail::rule_kind::aggregate && rule.agg.by.empty())
+        out.push_back({ri, cost_reason::unkeyed, start,
+                       "aggregation without group fields: every matching event of the stream "
+                       "is counted in one key's state, held by one partition"});
     } else if (auto* sq = std::get_if<eql::sequence_query>(&q->body)) {
       query_warnings(ri, c.opts, "sequence", sq->by, sq->steps, sq->until,
                      sq->maxspan_ns.has_value(), start, out);

@@ -140,3 +140,26 @@ TEST(cost, warnings_name_their_rule) {
   ASSERT_EQ(ws.size(), 1u);
   EXPECT_EQ(ws[0].rule, 1u);
 }
+
+TEST(cost, an_aggregation_without_group_fields_is_unkeyed) {
+  auto with = [](std::vector<std::string> by) {
+    eng::aggregate a;
+    a.kind = eng::aggregate::type::count;
+    a.by = std::move(by);
+    a.min_count = 5;
+    a.window_ns = 60'000'000'000;
+    eng::rule_source src{"r",   "rule", R"(authentication where event.outcome == "failure")",
+                         "eql", a,      {}};
+    auto rs = eng::ruleset::compile({src}, {});
+    EXPECT_TRUE(rs.has_value());
+    std::vector<std::string> out;
+    for (const auto& w : eng::cost_warnings(**rs))
+      out.push_back(std::string(eng::to_string(w.reason)) + ": " + w.message);
+    return out;
+  };
+  EXPECT_TRUE(with({"source.ip"}).empty()) << all(with({"source.ip"}));
+  auto ws = with({});
+  ASSERT_EQ(ws.size(), 1u) << all(ws);
+  EXPECT_EQ(ws[0], "unkeyed: aggregation without group fields: every matching event of the stream "
+                   "is counted in one key's state, held by one partition");
+}
