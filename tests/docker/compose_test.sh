@@ -109,13 +109,13 @@ step "the 2 demo alerts on cw.alerts.> at the host, equal to hunt"
 # --- 2. scale to three matchers -----------------------------------------------------------------
 dc up -d --no-build --no-recreate --scale matcher=3 >"$tmp/scale.out" 2>&1 || { cat "$tmp/scale.out"; fail "scale"; }
 # The leases move one by one as each node sees the new members: wait until the owners stay the
-# same for 2 s (heartbeats come every lease/3 = 1 s).
+# same for 3 s (a lease; heartbeats come every third of it).
 last_owners=; last_change=0
-settled_owners() { # N: matchers N, owners unchanged for 2 s
+settled_owners() { # N: matchers N, owners unchanged for 3 s
   matchers "$1" || return 1
   local now; now=$(cat "$tmp/owners")
   [[ $now == "$last_owners" ]] || { last_owners=$now; last_change=$SECONDS; return 1; }
-  ((SECONDS >= last_change + 2))
+  ((SECONDS >= last_change + 3))
 }
 until_true 60 settled_owners 3 || { cat "$tmp/status"; fail "3 matchers do not share the 8 partitions"; }
 mapfile -t mids < <(dc ps -q matcher)
@@ -123,7 +123,10 @@ mapfile -t mids < <(dc ps -q matcher)
 # A node id is the container's hostname (its id's first 12 digits) and the pid.
 owners_of() { grep -c " ${1:0:12}-" "$tmp/owners" || true; }
 spread=""; holders=0
-for c in "${mids[@]}"; do n=$(owners_of "$c"); spread+=" ${c:0:12}:$n"; ((n > 0)) && holders=$((holders + 1)); done
+for c in "${mids[@]}"; do
+  n=$(owners_of "$c"); spread+=" ${c:0:12}:$n"
+  if ((n > 0)); then holders=$((holders + 1)); fi
+done
 step "3 matcher containers, partitions owned:$spread"
 # Rendezvous hashing over 3 nodes leaves one without partitions in ~1 of 9 draws of node ids.
 ((holders >= 2)) || fail "the partitions did not move: $spread"
@@ -150,38 +153,26 @@ python3 tests/mesh/alertset.py hunt "$tmp/hunt_bf.ndjson" >"$tmp/want_bf"
 want=$(wc -l <"$tmp/want_bf")
 ((want >= 300)) || fail "hunt found only $want alerts"
 # metric CONTAINER NAME: sum of a metric's samples at the container's /metrics (bash's /dev/tcp
-# inside it: the port is not published, the image has no HTTP client).
+# inside it: the port is not published, the image has no HTTP client; works while the container
+# is cut off from the network too).
 metric() {
   docker exec "$1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null \
     | awk -v n="$2" '($1 == n || index($1, n "{") == 1) { s += $2 } END { printf "%d\n", s }'
 }
+metric_is() { [[ $(metric "$1" "$2") == "$3" ]]; }
+sum_metric() { # NAME CONTAINER...
+  local name=$1 c n=0; shift
+  for c in "$@"; do n=$((n + $(metric "$c" "$name"))); done
+  echo $n
+}
 wm=$(dc ps -q watermark)
 consumed() { (($(metric "$wm" chainwatch_watermark_events_in_total) >= $1)); }
-dc run --rm -T cli chainwatch replay --nats nats://nats:4222 --customer bf --source ecs --rate 150 \
-  --no-progress - <"$tmp/bf.ndjson" >"$tmp/replay_bf.out" 2>&1 &
-replay=$!; pids+=("$replay")
-until_true 60 consumed $((lines * 45 / 100)) || fail "stream stalled (watermark consumed $(metric "$wm" chainwatch_watermark_events_in_total))"
-matchers 3 || true
-victim=; best=-1
-for c in "${mids[@]}"; do n=$(owners_of "$c"); ((n > best)) && { best=$n; victim=$c; }; done
-survivors=()
-for c in "${mids[@]}"; do [[ $c == "$victim" ]] || survivors+=("$c"); done
-restores() { local c n=0; for c in "${survivors[@]}"; do n=$((n + $(metric "$c" chainwatch_matcher_restores_total))); done; echo $n; }
-restores_before=$(restores)
-docker kill "$victim" >/dev/null
-step "docker kill ${victim:0:12} (owned $best partitions) at $(metric "$wm" chainwatch_watermark_events_in_total) of $lines events"
-wait "$replay" || { cat "$tmp/replay_bf.out"; fail "replay of bf"; }
-until_true 60 settled_owners 2 || { cat "$tmp/status"; fail "the 2 survivors did not take the 8 partitions over"; }
-step "replay done; 2 matchers own the 8 partitions"
 stream_msgs() {
   curl -sf "$MON/jsz?streams=1" | python3 -c '
 import json, sys
 print(sum(s["state"]["messages"] for a in json.load(sys.stdin).get("account_details", [])
           for s in a.get("stream_detail", []) if s["name"] == sys.argv[1]))' "$1"
 }
-total=$((want + 2)) # and the demo's
-stored() { (($(stream_msgs CW_ALERTS) >= total)); }
-until_true 90 stored || echo "only $(stream_msgs CW_ALERTS) of $total alerts stored (CW_LATE $(stream_msgs CW_LATE), CW_DLQ $(stream_msgs CW_DLQ))"
 # Every consumer of CW_MATCH (the alerter) has taken and acked everything stored there.
 settled() {
   curl -sf "$MON/jsz?consumers=1" | python3 -c '
@@ -191,14 +182,83 @@ cs = [c for a in d.get("account_details", []) for s in a.get("stream_detail", []
       if s["name"] == "CW_MATCH" for c in s.get("consumer_detail", [])]
 sys.exit(0 if cs and all(c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in cs) else 1)'
 }
-until_true 30 settled || fail "the alerter did not catch up"
-n=$(stream_msgs CW_ALERTS)
-timeout 60 nats -s "$NATS_URL" sub 'cw.alerts.>' --stream CW_ALERTS --all --count "$n" --raw \
-  >"$tmp/stored.ndjson" 2>"$tmp/stored.err" || { cat "$tmp/stored.err"; fail "natscli read $(grep -c . "$tmp/stored.ndjson") of $n stored alerts"; }
-python3 tests/mesh/alertset.py mesh bf "$tmp/stored.ndjson" >"$tmp/got_bf"
-diff "$tmp/want_bf" "$tmp/got_bf" >"$tmp/diff_bf" || { head -20 "$tmp/diff_bf"; fail "alerts after the kill != hunt (< hunt, > containers)"; }
-((n == total)) || fail "CW_ALERTS holds $n alerts, expected $total (duplicates?)"
-restored=$(($(restores) - restores_before))
+# stream CUSTOMER: replays bf.ndjson as CUSTOMER at 150 lines/s in the background (pid: $replay)
+# and waits until the watermark service has consumed 45% of it.
+stream() {
+  local base; base=$(metric "$wm" chainwatch_watermark_events_in_total)
+  dc run --rm -T cli chainwatch replay --nats nats://nats:4222 --customer "$1" --source ecs --rate 150 \
+    --no-progress - <"$tmp/bf.ndjson" >"$tmp/replay_$1.out" 2>&1 &
+  replay=$!; pids+=("$replay")
+  until_true 60 consumed $((base + lines * 45 / 100)) || fail "stream stalled (watermark consumed $(metric "$wm" chainwatch_watermark_events_in_total))"
+}
+# biggest CONTAINER...: the one owning most partitions now (owners: $tmp/owners) in $victim, $best.
+biggest() {
+  local c n; victim=; best=-1
+  for c in "$@"; do
+    n=$(owners_of "$c")
+    if ((n > best)); then best=$n; victim=$c; fi
+  done
+}
+# exactly_hunt CUSTOMER TOTAL: once the replay ended, CW_ALERTS holds TOTAL alerts, and those of
+# CUSTOMER (read with natscli) are hunt's, each once.
+exactly_hunt() {
+  wait "$replay" || { cat "$tmp/replay_$1.out"; fail "replay of $1"; }
+  stored() { (($(stream_msgs CW_ALERTS) >= $1)); }
+  until_true 90 stored "$2" || echo "only $(stream_msgs CW_ALERTS) of $2 alerts stored (CW_LATE $(stream_msgs CW_LATE), CW_DLQ $(stream_msgs CW_DLQ))"
+  until_true 30 settled || fail "the alerter did not catch up"
+  local n; n=$(stream_msgs CW_ALERTS)
+  timeout 60 nats -s "$NATS_URL" sub 'cw.alerts.>' --stream CW_ALERTS --all --count "$n" --raw \
+    >"$tmp/stored.ndjson" 2>"$tmp/stored.err" || { cat "$tmp/stored.err"; fail "natscli read $(grep -c . "$tmp/stored.ndjson") of $n stored alerts"; }
+  python3 tests/mesh/alertset.py mesh "$1" "$tmp/stored.ndjson" >"$tmp/got_$1"
+  diff "$tmp/want_bf" "$tmp/got_$1" >"$tmp/diff_$1" || { head -20 "$tmp/diff_$1"; fail "alerts of $1 != hunt (< hunt, > containers)"; }
+  ((n == $2)) || fail "CW_ALERTS holds $n alerts, expected $2 (duplicates?)"
+}
+
+stream bf
+matchers 3 || true
+biggest "${mids[@]}"
+survivors=()
+for c in "${mids[@]}"; do [[ $c == "$victim" ]] || survivors+=("$c"); done
+restores_before=$(sum_metric chainwatch_matcher_restores_total "${survivors[@]}")
+docker kill "$victim" >/dev/null
+step "docker kill ${victim:0:12} (owned $best partitions) at $(metric "$wm" chainwatch_watermark_events_in_total) of $lines events"
+until_true 60 settled_owners 2 || { cat "$tmp/status"; fail "the 2 survivors did not take the 8 partitions over"; }
+step "2 matchers own the 8 partitions"
+exactly_hunt bf $((want + 2)) # and the demo's two
+restored=$(($(sum_metric chainwatch_matcher_restores_total "${survivors[@]}") - restores_before))
 ((restored >= best)) || fail "the survivors restored $restored partitions from checkpoints, the killed matcher owned $best"
 step "after the kill: $want brute-force alerts, equal to hunt, none twice; the survivors restored $restored partitions from checkpoints"
+
+# --- 4. docker network disconnect of a matcher while events stream ------------------------------
+# Cut off, the matcher's leases are not renewed: its workers must fence themselves (stop fetching,
+# publishing, acking) before the leases expire and the other takes the partitions over; once
+# reconnected it rejoins and takes its partitions back from the other's checkpoints.
+stream bf2
+matchers 2 || true
+biggest "${survivors[@]}"
+other=${survivors[0]}; [[ $other == "$victim" ]] && other=${survivors[1]}
+net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$victim" | awk '{print $1}')
+lost_before=$(metric "$victim" chainwatch_matcher_leases_lost_total)
+since=$(date -u +%FT%T.%NZ)
+docker network disconnect "$net" "$victim"
+step "docker network disconnect ${victim:0:12} (owned $best partitions) at $(metric "$wm" chainwatch_watermark_events_in_total) events in all"
+until_true 30 metric_is "$victim" chainwatch_matcher_partitions_owned 0 || fail "${victim:0:12} still works on partitions, cut off"
+until_true 60 settled_owners 1 || { cat "$tmp/status"; fail "${other:0:12} did not take the 8 partitions over"; }
+lost=$(($(metric "$victim" chainwatch_matcher_leases_lost_total) - lost_before))
+((lost >= best)) || fail "${victim:0:12} counted $lost lost leases, it held $best"
+# Fenced before taken over: the victim's first fence (its log) precedes the other's first take.
+first_log() { docker logs --since "$since" "$1" 2>&1 | awk -v w="$2" 'index($0, w) && !f { print $1; f = 1 }'; }
+fenced_at=$(first_log "$victim" fenced)
+taken_at=$(first_log "$other" 'took partition')
+[[ -n $fenced_at && -n $taken_at && $fenced_at < $taken_at ]] \
+  || fail "fenced at '${fenced_at}', partitions taken over at '${taken_at}'"
+step "${victim:0:12} fenced $lost partitions at ${fenced_at#*T}; ${other:0:12} took them over from ${taken_at#*T}"
+docker network connect --alias matcher "$net" "$victim"
+# Rejoined: a member again, and its partitions back (the same node id, so the same share).
+rejoined() { settled_owners 2 && (($(owners_of "$victim") > 0)); }
+until_true 60 rejoined || { cat "$tmp/status"; fail "${victim:0:12} did not rejoin with partitions"; }
+back=$(owners_of "$victim")
+step "reconnected: ${victim:0:12} owns $back partitions again"
+exactly_hunt bf2 $((2 * want + 2))
+step "after the partition: $want brute-force alerts of bf2, equal to hunt, none twice"
 echo "compose: ok ($((SECONDS - t0)) s)"
