@@ -254,9 +254,11 @@ taken_at=$(first_log "$other" 'took partition')
   || fail "fenced at '${fenced_at}', partitions taken over at '${taken_at}'"
 step "${victim:0:12} fenced $lost partitions at ${fenced_at#*T}; ${other:0:12} took them over from ${taken_at#*T}"
 docker network connect --alias matcher "$net" "$victim"
-# Rejoined: a member again, and its partitions back (the same node id, so the same share).
+# Rejoined: a member again, and its partitions back (the same node id, so the same share). This
+# takes 10-50 s: on reconnecting, its coordinator stops each fenced worker in turn, and a worker
+# waits up to matcher.publish_timeout (10 s) for the acks of what it was publishing when cut off.
 rejoined() { settled_owners 2 && (($(owners_of "$victim") > 0)); }
-until_true 60 rejoined || { cat "$tmp/status"; fail "${victim:0:12} did not rejoin with partitions"; }
+until_true 120 rejoined || { cat "$tmp/status"; fail "${victim:0:12} did not rejoin with partitions"; }
 back=$(owners_of "$victim")
 step "reconnected: ${victim:0:12} owns $back partitions again"
 exactly_hunt bf2 $((2 * want + 2))
