@@ -2,8 +2,9 @@
 # compose.yaml in containers (issue 19), with images built from this tree (scripts/images: the
 # base from Debian's packages, cached in /var/cache/chainwatch; chainwatch:latest from build/bin):
 #   1. `up -d`: nats, Prometheus, the five services, one matcher; the demo events replayed with
-#      `run --rm -T cli chainwatch replay ... -` give the two demo alerts to natscli subscribed to
-#      cw.alerts.> on the host, the same alerts as `chainwatch hunt`;
+#      `run --rm -T cli chainwatch replay ... -` give the demo alerts (the two attack chains, more
+#      with a bigger rule pack) to natscli subscribed to cw.alerts.> on the host, the same alerts
+#      as `chainwatch hunt`;
 #   2. `up -d --scale matcher=3`: `chainwatch status` shows three matcher nodes (containers) owning
 #      the 8 partitions, and Prometheus (/api/v1/targets) has every replica as a target that is up;
 #   3. 300 brute-force chains streamed at 150 lines/s and `docker kill` of the matcher container
@@ -95,19 +96,21 @@ P
 until_true 60 matchers 1 || { cat "$tmp/status"; fail "no matcher owns the 8 partitions"; }
 step "one matcher owns the 8 partitions"
 
+# What hunt finds in the demo events (two attack chains, and more with a bigger rule pack).
+"$CHAINWATCH" hunt --rules config/rules tests/data/demo.ndjson >"$tmp/hunt_demo.ndjson" 2>/dev/null
+python3 tests/mesh/alertset.py hunt "$tmp/hunt_demo.ndjson" >"$tmp/want_demo"
+demo=$(wc -l <"$tmp/want_demo")
+((demo >= 2)) || fail "hunt finds $demo demo alerts, expected at least 2"
 subscribed() { curl -sf "$MON/connz?subs=1" | grep -qF "$1"; }
-timeout 120 nats -s "$NATS_URL" sub 'cw.alerts.>' --count 2 --raw >"$tmp/alerts.ndjson" 2>"$tmp/sub.err" &
+timeout 120 nats -s "$NATS_URL" sub 'cw.alerts.>' --count "$demo" --raw >"$tmp/alerts.ndjson" 2>"$tmp/sub.err" &
 sub=$!; pids+=("$sub")
 until_true 30 subscribed cw.alerts. || { cat "$tmp/sub.err"; fail "natscli did not subscribe"; }
 dc run --rm -T cli chainwatch replay --nats nats://nats:4222 --customer demo --source ecs \
   --no-progress - <tests/data/demo.ndjson >"$tmp/replay.out" 2>&1 || { cat "$tmp/replay.out"; fail "replay"; }
-wait "$sub" || { cat "$tmp/sub.err" "$tmp/alerts.ndjson"; fail "natscli got $(grep -c . "$tmp/alerts.ndjson") of 2 alerts"; }
-"$CHAINWATCH" hunt --rules config/rules tests/data/demo.ndjson >"$tmp/hunt_demo.ndjson" 2>/dev/null
-python3 tests/mesh/alertset.py hunt "$tmp/hunt_demo.ndjson" >"$tmp/want_demo"
+wait "$sub" || { cat "$tmp/sub.err" "$tmp/alerts.ndjson"; fail "natscli got $(grep -c . "$tmp/alerts.ndjson") of $demo alerts"; }
 python3 tests/mesh/alertset.py mesh demo "$tmp/alerts.ndjson" >"$tmp/got_demo"
-[[ $(wc -l <"$tmp/want_demo") == 2 ]] || fail "hunt finds $(wc -l <"$tmp/want_demo") demo alerts, expected 2"
 diff "$tmp/want_demo" "$tmp/got_demo" || fail "demo alerts in containers != hunt (< hunt, > containers)"
-step "the 2 demo alerts on cw.alerts.> at the host, equal to hunt"
+step "the $demo demo alerts on cw.alerts.> at the host, equal to hunt"
 
 # --- 2. scale to three matchers -----------------------------------------------------------------
 dc up -d --no-build --no-recreate --scale matcher=3 >"$tmp/scale.out" 2>&1 || { cat "$tmp/scale.out"; fail "scale"; }
@@ -227,7 +230,7 @@ docker kill "$victim" >/dev/null
 step "docker kill ${victim:0:12} (owned $best partitions) at $(metric "$wm" chainwatch_watermark_events_in_total) of $lines events"
 until_true 60 settled_owners 2 || { cat "$tmp/status"; fail "the 2 survivors did not take the 8 partitions over"; }
 step "2 matchers own the 8 partitions"
-exactly_hunt bf $((want + 2)) # and the demo's two
+exactly_hunt bf $((want + demo)) # and the demo's
 restored=$(($(sum_metric chainwatch_matcher_restores_total "${survivors[@]}") - restores_before))
 ((restored >= best)) || fail "the survivors restored $restored partitions from checkpoints, the killed matcher owned $best"
 step "after the kill: $want brute-force alerts, equal to hunt, none twice; the survivors restored $restored partitions from checkpoints"
@@ -259,6 +262,6 @@ rejoined() { settled_owners 2 && (($(owners_of "$victim") > 0)); }
 until_true 120 rejoined || { cat "$tmp/status"; fail "${victim:0:12} did not rejoin with partitions"; }
 back=$(owners_of "$victim")
 step "reconnected: ${victim:0:12} owns $back partitions again"
-exactly_hunt bf2 $((2 * want + 2))
+exactly_hunt bf2 $((2 * want + demo))
 step "after the partition: $want brute-force alerts of bf2, equal to hunt, none twice"
 echo "compose: ok ($((SECONDS - t0)) s)"

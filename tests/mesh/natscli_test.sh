@@ -3,7 +3,8 @@
 # natscli (`nats`, pinned in scripts/bootstrap, built from the Go module proxy). It covers what
 # node_client_test.sh and dead_letter_and_late_test.sh check with the npm `nats` package (they
 # skip without npm's registry), with wire envelopes decoded by wire_dump.py:
-#   (a) subscribed to cw.alerts.>, it receives the demo's two alerts as JSON with rule_id and key;
+#   (a) subscribed to cw.alerts.>, it receives the demo's alerts (the two attack chains among
+#       them), the same as `chainwatch hunt`'s;
 #   (b) 3 malformed lines of customer `bad` (among 5 good ones): 3 `dead_letter`s arrive on
 #       cw.dlq.bad, each with its reason and raw line, and the same 3 are read back from CW_DLQ;
 #   (c) customer `late`: once a replay of events T..T+10min (no end of input) has taken the
@@ -38,21 +39,26 @@ check() {
 }
 
 # --- (a) alerts ---------------------------------------------------------------------------------
-timeout 90 nats -s "$NATS_URL" sub 'cw.alerts.>' --count 2 --raw >"$tmp/alerts.ndjson" 2>"$tmp/alerts.err" &
+# What hunt finds in the demo events: the two attack chains (and more with a bigger rule pack).
+"$CHAINWATCH" hunt --rules config/rules tests/data/demo.ndjson >"$tmp/hunt_demo.ndjson" 2>/dev/null
+python3 tests/mesh/alertset.py hunt "$tmp/hunt_demo.ndjson" >"$tmp/want_demo"
+demo=$(wc -l <"$tmp/want_demo")
+timeout 90 nats -s "$NATS_URL" sub 'cw.alerts.>' --count "$demo" --raw >"$tmp/alerts.ndjson" 2>"$tmp/alerts.err" &
 sub_pid=$!; extra_pids+=("$sub_pid")
 until_true 30 subscribed cw.alerts. || { echo "natscli did not subscribe"; cat "$tmp/alerts.err"; exit 1; }
 "$CHAINWATCH" replay --nats "$NATS_URL" --customer demo --source ecs --no-progress tests/data/demo.ndjson
 status=0; wait_client "$sub_pid" 100 || status=$?
 ((status == 0)) || { echo "natscli exited $status"; cat "$tmp/alerts.err" "$tmp/alerts.ndjson"; exit 1; }
 cut -c1-120 "$tmp/alerts.ndjson"
-[[ $(grep -c . "$tmp/alerts.ndjson") -eq 2 ]] || { echo "expected 2 alerts"; exit 1; }
-python3 - "$tmp/alerts.ndjson" <<'P' || { echo "not the demo's two alerts"; exit 1; }
+python3 tests/mesh/alertset.py mesh demo "$tmp/alerts.ndjson" >"$tmp/got_demo"
+diff "$tmp/want_demo" "$tmp/got_demo" || { echo "alerts != hunt (< hunt, > natscli)"; exit 1; }
+python3 - "$tmp/alerts.ndjson" <<'P' || { echo "the demo's two attack chains are not among the alerts"; exit 1; }
 import json, sys
-got = sorted((a["customer"], a["rule"]["id"], a["key"]) for a in map(json.loads, open(sys.argv[1])))
-assert got == [("demo", "5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01", ["svc-backup"]),
-               ("demo", "9b7f3c1d-2e4a-4b8c-8d6e-3a1f5e7c9d02", ["10.20.0.16"])], got
+got = {(a["customer"], a["rule"]["id"], tuple(a["key"])) for a in map(json.loads, open(sys.argv[1]))}
+assert ("demo", "5d2c8a4e-6c2b-4f7e-9a51-2f0f0c7a1b01", ("svc-backup",)) in got, got
+assert ("demo", "9b7f3c1d-2e4a-4b8c-8d6e-3a1f5e7c9d02", ("10.20.0.16",)) in got, got
 P
-echo "(a) 2 alerts on cw.alerts.>"
+echo "(a) $demo alerts on cw.alerts.>, equal to hunt"
 
 # --- (b) dead letters ---------------------------------------------------------------------------
 ev() { # ISO time, host: one valid ECS line
