@@ -355,6 +355,8 @@ nats_status nats_client::open(natsConnection** nc, const char* suffix) {
     s = natsOptions_SetCustomReconnectDelay(g.opts, &nats_client::reconnect_delay, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(g.opts, options_.reconnect_buffer_bytes);
   if (s == NATS_OK) s = natsOptions_SetTimeout(g.opts, options_.connect_timeout_ms);
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(g.opts, options_.ping_interval_ms);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(g.opts, options_.max_pings_out);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(g.opts, &nats_client::on_disconnected, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(g.opts, &nats_client::on_reconnected, this);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(g.opts, &nats_client::on_closed, this);

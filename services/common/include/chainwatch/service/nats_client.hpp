@@ -76,6 +76,11 @@ struct nats_options {
   int reconnect_buffer_bytes = 8 * 1024 * 1024;
   /// TCP connect timeout, ms.
   std::int64_t connect_timeout_ms = 2000;
+  /// PING interval, ms, and PINGs without PONG before the connection counts as dead and the
+  /// client reconnects. nats.c's default (2 min) left a matcher cut off by `docker network
+  /// disconnect` on its dead connection for minutes after the network came back (no RST, new IP).
+  std::int64_t ping_interval_ms = 5000;
+  int max_pings_out = 2;
   /// If true, start even when no server is up yet and keep trying in the background.
   bool retry_on_failed_connect = false;
   /// Timeout of JetStream API requests (stream/consumer management, sync acks), ms.
