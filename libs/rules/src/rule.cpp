@@ -1,4 +1,5 @@
 #include <chainwatch/rules/rule.hpp>
+#include <limits>
 #include <toml++/toml.h>
 
 namespace chainwatch::rules {
@@ -255,20 +256,29 @@ std::optional<std::int64_t> parse_duration(std::string_view t) {
   }
   if (i == 0 || i + 1 != t.size()) return std::nullopt;
   constexpr std::int64_t s = 1'000'000'000;
+  std::int64_t unit = 0;
   switch (t[i]) {
   case 's':
-    return n * s;
+    unit = s;
+    break;
   case 'm':
-    return n * 60 * s;
+    unit = 60 * s;
+    break;
   case 'h':
-    return n * 3600 * s;
+    unit = 3600 * s;
+    break;
   case 'd':
-    return n * 86400 * s;
+    unit = 86400 * s;
+    break;
   case 'w':
-    return n * 7 * 86400 * s;
+    unit = 7 * 86400 * s;
+    break;
   default:
     return std::nullopt;
   }
+  // Beyond about 292 years the nanoseconds do not fit in 64 bits.
+  if (n > std::numeric_limits<std::int64_t>::max() / unit) return std::nullopt;
+  return n * unit;
 }
 
 std::string load_error::render() const {

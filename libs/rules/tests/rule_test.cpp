@@ -128,6 +128,10 @@ TEST(rules, durations_are_elastic_relative_times) {
   EXPECT_EQ(parse_duration("2w"), 14 * 86400 * s);
   for (auto bad : {"", "now-", "9", "m", "now-9x", "now-9m ", "now-1.5h", "99999999999d"})
     EXPECT_FALSE(parse_duration(bad)) << bad;
+  // rule_fuzz under UBSan (a probe input): 9,999,999,999 weeks overflowed 64-bit nanoseconds.
+  EXPECT_FALSE(parse_duration("now-9999999999w"));
+  EXPECT_FALSE(parse_duration("1000000000w"));
+  EXPECT_EQ(parse_duration("15250w"), std::int64_t{15250} * 7 * 86400 * s);
 }
 
 TEST(rules, threshold_new_terms_suppression_and_threat_mapping_settings_load) {
