@@ -8,6 +8,8 @@
 #include <chainwatch/sigma/sigma.hpp>
 #include <charconv>
 #include <optional>
+#include <sstream>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace chainwatch::sigma {
@@ -736,13 +738,52 @@ rule compile_document(const YAML::Node& doc, const mapping& maps) {
   return r;
 }
 
+// Notes where each document starts, and keeps nothing else.
+class document_starts : public YAML::EventHandler {
+public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start;
+};
+
+// YAML::LoadAll, except that it ends. yaml-cpp 0.7 (Debian 12) loops forever, allocating, on
+// a document starting with a token no node starts with (`,`): its parser returns an empty
+// document for it again and again without consuming it (jbeder/yaml-cpp#1040, fixed upstream
+// by #1319). A first pass that keeps nothing throws where a document starts where the one
+// before it did; then LoadAll parses a stream known to end.
+std::vector<YAML::Node> load_all(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  document_starts starts;
+  std::optional<int> previous;
+  while (parser.HandleNextDocument(starts)) {
+    if (previous && *previous == starts.start.pos) {
+      const auto at = static_cast<std::size_t>(starts.start.pos);
+      throw YAML::ParserException(
+          starts.start, "unexpected '" + (at < text.size() ? text.substr(at, 1) : "") + "'");
+    }
+    previous = starts.start.pos;
+  }
+  return YAML::LoadAll(text);
+}
+
 } // namespace
 
 std::vector<document> parse_rules(std::string_view yaml_text, const mapping& maps) {
   std::vector<document> out;
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(yaml_text));
+    docs = load_all(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     document d;
     d.result = unexpected{error{"YAML: " + e.msg, static_cast<std::uint32_t>(e.mark.line + 1),

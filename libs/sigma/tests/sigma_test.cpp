@@ -325,6 +325,19 @@ TEST(sigma, unmapped_fields_can_be_refused) {
   ASSERT_TRUE(ok[0].result.has_value());
 }
 
+// Found by sigma_fuzz: yaml-cpp 0.7's LoadAll loops forever (allocating) on a document that
+// starts with `,`; it is a YAML error now.
+TEST(sigma, a_stream_yaml_cpp_would_loop_on_is_an_error) {
+  for (std::string_view text : {",", "!,", "---\n,\n", "title: t\n---\n,\n"}) {
+    auto docs = parse_rules(text, test_maps());
+    ASSERT_FALSE(docs.empty()) << text;
+    ASSERT_FALSE(docs.back().result.has_value()) << text;
+    EXPECT_TRUE(docs.back().result.error().message.starts_with("YAML: ")) << text;
+  }
+  auto two = parse_rules("title: a\n---\n---\ntitle: b\n", test_maps());
+  EXPECT_EQ(two.size(), 2u);
+}
+
 TEST(sigma, mapping_tables_are_checked) {
   EXPECT_FALSE(parse_mapping("[pipeline]\n", "x.toml"));
   EXPECT_EQ(
