@@ -163,6 +163,10 @@ public:
     if (pm_ && pm_->refuse_unmapped && f == sigma_field && f.find('.') == std::string::npos)
       refuse(at, "field '" + sigma_field + "' has no mapping for product " + pm_->product +
                      " (config/sigma/" + pm_->product + ".toml)");
+    // EQL names no empty path segment (`a..b`, `a.`) and no line break, even backquoted.
+    if (f.empty() || f.front() == '.' || f.back() == '.' || f.find("..") != std::string::npos ||
+        f.find_first_of("\r\n") != std::string::npos)
+      refuse(at, "field '" + sigma_field + "' is not a field name EQL can use");
     return f;
   }
 

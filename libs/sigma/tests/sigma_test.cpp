@@ -338,6 +338,20 @@ TEST(sigma, a_stream_yaml_cpp_would_loop_on_is_an_error) {
   EXPECT_EQ(two.size(), 2u);
 }
 
+// Found by sigma_fuzz: a field with an empty path segment printed as `a[-1].b`, a field with a
+// line break as a backquoted name that cannot hold one; neither parsed back.
+TEST(sigma, fields_eql_cannot_name_are_refused) {
+  for (std::string_view field : {"a..b", "a.", ".a", "\"a\\nb\""}) {
+    const std::string got =
+        eql_of(std::string("sel:\n  ") + std::string(field) + ": x\ncondition: sel");
+    EXPECT_TRUE(got.starts_with("ERR ") && got.ends_with("is not a field name EQL can use"))
+        << field << ": " << got;
+  }
+  const std::string ref = eql_of("sel:\n  Image|fieldref: a..b\ncondition: sel");
+  EXPECT_TRUE(ref.ends_with("is not a field name EQL can use")) << ref;
+  EXPECT_EQ(eql_of("sel:\n  a.b: x\ncondition: sel"), "any where a.b in~ (\"x\")");
+}
+
 TEST(sigma, mapping_tables_are_checked) {
   EXPECT_FALSE(parse_mapping("[pipeline]\n", "x.toml"));
   EXPECT_EQ(
