@@ -352,6 +352,32 @@ TEST(sigma, fields_eql_cannot_name_are_refused) {
   EXPECT_EQ(eql_of("sel:\n  a.b: x\ncondition: sel"), "any where a.b in~ (\"x\")");
 }
 
+// A probe through sigma_fuzz: YAML aliases repeat a value without its text, so a 2 KB rule asked
+// for gigabytes and minutes. What a rule compiles to is bounded (4 MiB of values).
+TEST(sigma, a_rule_compiling_to_too_much_is_refused) {
+  std::string yaml = "title: t\nlogsource: {product: test}\nv: &v " + std::string(1000, 'x') +
+                     "\ndetection:\n  sel:\n    CommandLine|contains: [*v";
+  for (int i = 0; i < 5000; ++i)
+    yaml += ", *v";
+  yaml += "]\n  condition: sel\n";
+  auto docs = parse_rules(yaml, test_maps());
+  ASSERT_EQ(docs.size(), 1u);
+  ASSERT_FALSE(docs[0].result.has_value());
+  EXPECT_NE(docs[0].result.error().message.find("more than 4 MiB"), std::string::npos)
+      << docs[0].result.error().message;
+  // A condition repeating a large selection counts each repetition.
+  std::string big = "title: t\nlogsource: {product: test}\nv: &v " + std::string(1000, 'x') +
+                    "\ndetection:\n  sel:\n    CommandLine: [*v";
+  for (int i = 0; i < 1000; ++i)
+    big += ", *v";
+  big += "]\n  condition: sel";
+  for (int i = 0; i < 5; ++i)
+    big += " and sel";
+  auto repeated = parse_rules(big + "\n", test_maps());
+  ASSERT_FALSE(repeated[0].result.has_value());
+  EXPECT_NE(repeated[0].result.error().message.find("more than 4 MiB"), std::string::npos);
+}
+
 TEST(sigma, mapping_tables_are_checked) {
   EXPECT_FALSE(parse_mapping("[pipeline]\n", "x.toml"));
   EXPECT_EQ(
