@@ -1,4 +1,8 @@
+#include <array>
 #include <chainwatch/rules/rule.hpp>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <toml++/toml.h>
 
 namespace chainwatch::rules {
@@ -53,22 +57,86 @@ std::optional<std::vector<std::string>> strings(const toml::node* n) {
   return out;
 }
 
-/// An EQL string literal.
+/// An EQL string literal. EQL strings end at a line break, so control characters are escaped.
 std::string eql_string(std::string_view v) {
   std::string out = "\"";
   for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+      continue;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      const char* hex = "0123456789abcdef";
+      out += "\\u{";
+      out += hex[(c >> 4) & 0xF];
+      out += hex[c & 0xF];
+      out += '}';
+      continue;
+    }
     out += c;
   }
   return out + "\"";
 }
 
-/// An EQL literal for a query DSL value (strings quoted, numbers and booleans as they are).
+bool eql_keyword(std::string_view s) {
+  static constexpr std::string_view words[] = {"and",   "or",    "not",  "in",       "like",
+                                               "regex", "where", "by",   "with",     "until",
+                                               "true",  "false", "null", "sequence", "join"};
+  for (auto w : words) {
+    if (w.size() != s.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < s.size() && same; ++i)
+      same = (s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]) == w[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+/// A query DSL field (`process.name`) as an EQL field path: a segment that is not a plain name
+/// (or a keyword) is backquoted. Nullopt for what EQL cannot name: an empty segment, a line
+/// break.
+std::optional<std::string> eql_field(std::string_view f) {
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = f.find('.', start);
+    const std::string_view seg = f.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (seg.empty() || seg.find_first_of("\n\r") != std::string_view::npos) return std::nullopt;
+    bool plain = (seg[0] >= 'a' && seg[0] <= 'z') || (seg[0] >= 'A' && seg[0] <= 'Z') ||
+                 seg[0] == '_' || seg[0] == '@';
+    for (char c : seg.substr(1))
+      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_');
+    if (!out.empty()) out += '.';
+    if (plain && !(start == 0 && eql_keyword(seg))) {
+      out += seg;
+    } else {
+      out += '`';
+      for (char c : seg)
+        out += c == '`' ? std::string("``") : std::string(1, c);
+      out += '`';
+    }
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+/// An EQL literal for a query DSL value (strings quoted, numbers and booleans as they are);
+/// nullopt for what EQL has no literal for (NaN, infinities).
 std::optional<std::string> eql_literal(const toml::node& n) {
   if (auto s = n.value<std::string>()) return eql_string(*s);
   if (auto i = n.value<std::int64_t>()) return std::to_string(*i);
   if (auto b = n.value<bool>()) return *b ? "true" : "false";
-  if (auto d = n.value<double>()) return std::to_string(*d);
+  if (auto d = n.value<double>()) {
+    if (!std::isfinite(*d)) return std::nullopt;
+    // Shortest text that reads back as the same double; a `.0` keeps it a real in EQL.
+    std::array<char, 64> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), *d);
+    std::string text(buf.data(), end);
+    if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+    return text;
+  }
   return std::nullopt;
 }
 
@@ -96,19 +164,24 @@ std::optional<std::string> dsl_to_eql(const toml::node& q, std::string& why, int
     std::string field;
     const toml::node* value = nullptr;
   };
+  // The clause's one field, as EQL; nullopt with `why` set otherwise.
   auto one_field = [&]() -> std::optional<field_value> {
-    if (b->size() != 1) return std::nullopt;
+    if (b->size() != 1) return why = kind + " on several fields", std::nullopt;
     auto it = b->begin();
-    return field_value{std::string(it->first.str()), &it->second};
+    auto f = eql_field(it->first.str());
+    if (!f) return why = kind + " on a field EQL cannot name", std::nullopt;
+    return field_value{std::move(*f), &it->second};
   };
   if (kind == "exists") {
     auto f = (*b)["field"].value<std::string>();
     if (!f) return why = "exists without a field", std::nullopt;
-    return *f + " != null";
+    auto name = eql_field(*f);
+    if (!name) return why = "exists on a field EQL cannot name", std::nullopt;
+    return *name + " != null";
   }
   if (kind == "match_phrase" || kind == "match" || kind == "term") {
     auto fv = one_field();
-    if (!fv) return why = kind + " on several fields", std::nullopt;
+    if (!fv) return std::nullopt;
     const toml::node* v = fv->value;
     if (auto inner = fv->value->as_table()) v = inner->get(kind == "term" ? "value" : "query");
     auto lit = v ? eql_literal(*v) : std::nullopt;
@@ -117,7 +190,8 @@ std::optional<std::string> dsl_to_eql(const toml::node& q, std::string& why, int
   }
   if (kind == "terms") {
     auto fv = one_field();
-    const toml::array* arr = fv ? fv->value->as_array() : nullptr;
+    if (!fv) return std::nullopt;
+    const toml::array* arr = fv->value->as_array();
     if (!arr || arr->empty()) return why = "terms without a list of values", std::nullopt;
     std::string list;
     for (const auto& v : *arr) {
@@ -129,7 +203,7 @@ std::optional<std::string> dsl_to_eql(const toml::node& q, std::string& why, int
   }
   if (kind == "wildcard" || kind == "prefix") {
     auto fv = one_field();
-    if (!fv) return why = kind + " on several fields", std::nullopt;
+    if (!fv) return std::nullopt;
     const toml::node* v = fv->value;
     bool insensitive = false;
     if (auto inner = fv->value->as_table()) {
@@ -156,7 +230,8 @@ std::optional<std::string> dsl_to_eql(const toml::node& q, std::string& why, int
   }
   if (kind == "range") {
     auto fv = one_field();
-    const toml::table* r = fv ? fv->value->as_table() : nullptr;
+    if (!fv) return std::nullopt;
+    const toml::table* r = fv->value->as_table();
     if (!r || r->empty()) return why = "range without bounds", std::nullopt;
     std::string out;
     for (const auto& [op, v] : *r) {
@@ -255,20 +330,29 @@ std::optional<std::int64_t> parse_duration(std::string_view t) {
   }
   if (i == 0 || i + 1 != t.size()) return std::nullopt;
   constexpr std::int64_t s = 1'000'000'000;
+  std::int64_t unit = 0;
   switch (t[i]) {
   case 's':
-    return n * s;
+    unit = s;
+    break;
   case 'm':
-    return n * 60 * s;
+    unit = 60 * s;
+    break;
   case 'h':
-    return n * 3600 * s;
+    unit = 3600 * s;
+    break;
   case 'd':
-    return n * 86400 * s;
+    unit = 86400 * s;
+    break;
   case 'w':
-    return n * 7 * 86400 * s;
+    unit = 7 * 86400 * s;
+    break;
   default:
     return std::nullopt;
   }
+  // Beyond about 292 years the nanoseconds do not fit in 64 bits.
+  if (n > std::numeric_limits<std::int64_t>::max() / unit) return std::nullopt;
+  return n * unit;
 }
 
 std::string load_error::render() const {

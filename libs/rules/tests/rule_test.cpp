@@ -1,3 +1,4 @@
+#include <chainwatch/eql/ast.hpp>
 #include <chainwatch/rules/rule.hpp>
 #include <gtest/gtest.h>
 
@@ -128,6 +129,55 @@ TEST(rules, durations_are_elastic_relative_times) {
   EXPECT_EQ(parse_duration("2w"), 14 * 86400 * s);
   for (auto bad : {"", "now-", "9", "m", "now-9x", "now-9m ", "now-1.5h", "99999999999d"})
     EXPECT_FALSE(parse_duration(bad)) << bad;
+  // rule_fuzz under UBSan (a probe input): 9,999,999,999 weeks overflowed 64-bit nanoseconds.
+  EXPECT_FALSE(parse_duration("now-9999999999w"));
+  EXPECT_FALSE(parse_duration("1000000000w"));
+  EXPECT_EQ(parse_duration("15250w"), std::int64_t{15250} * 7 * 86400 * s);
+}
+
+namespace {
+
+/// The EQL of a rule's `filters` (given as TOML lines), or "UNSUPPORTED: <why>".
+std::string filters_of(std::string_view filters) {
+  auto r = parse_rule(
+      "[rule]\nrule_id = \"t\"\nname = \"t\"\nquery = \"x\"\n" + std::string(filters), "t.toml");
+  if (!r) return "ERROR: " + r.error().render();
+  if (!r->filters_unsupported.empty()) return "UNSUPPORTED: " + r->filters_unsupported;
+  auto e = chainwatch::eql::parse_expression(r->filters_eql);
+  if (!e) return "DOES NOT PARSE: " + r->filters_eql;
+  return r->filters_eql;
+}
+
+} // namespace
+
+TEST(rules, filters_become_eql) {
+  EXPECT_EQ(filters_of("[[rule.filters]]\nmeta = {negate = true}\n"
+                       "query = {match_phrase = {\"process.name\" = \"cmd.exe\"}}\n"),
+            "not ((process.name != null and process.name == \"cmd.exe\"))");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {bool = {must = [{exists = {field = \"a\"}}, "
+                       "{terms = {b = [1, \"x\"]}}], must_not = {range = {c = {gte = 2, lt = "
+                       "2.5}}}}}\n"),
+            "(((a != null) and ((b != null and b in (1, \"x\")))) and not ((c != null and c >= 2 "
+            "and c < 2.5)))");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {prefix = {\"file.path\" = \"/tmp/\"}}\n"),
+            "((file.path != null and file.path like \"/tmp/*\"))");
+}
+
+// rule_fuzz (probe inputs): a field that is not a plain EQL name, a keyword as a field and a line
+// break in a value gave EQL that does not parse; NaN gave `nan` (read as a field).
+TEST(rules, filters_quote_what_eql_needs_quoted) {
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {term = {\"a b.c-d\" = 1}}\n"),
+            "((`a b`.`c-d` != null and `a b`.`c-d` == 1))");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {exists = {field = \"in.not\"}}\n"),
+            "(`in`.not != null)");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {term = {\"@timestamp\" = \"x\\ny\\u0001\"}}\n"),
+            "((@timestamp != null and @timestamp == \"x\\ny\\u{01}\"))");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {term = {a = 1e-7}}\n"),
+            "((a != null and a == 1e-07))");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {term = {a = nan}}\n"),
+            "UNSUPPORTED: term without a value");
+  EXPECT_EQ(filters_of("[[rule.filters]]\nquery = {term = {\"a..b\" = 1}}\n"),
+            "UNSUPPORTED: term on a field EQL cannot name");
 }
 
 TEST(rules, threshold_new_terms_suppression_and_threat_mapping_settings_load) {

@@ -8,6 +8,8 @@
 #include <chainwatch/sigma/sigma.hpp>
 #include <charconv>
 #include <optional>
+#include <sstream>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace chainwatch::sigma {
@@ -141,6 +143,32 @@ bool is_null(const YAML::Node& n) {
 
 // --- detection ----------------------------------------------------------------------------------
 
+// What one rule may compile to: bytes of its values plus 16 per value or node. A YAML alias
+// repeats a list or a map without repeating its text, and a condition repeats its selections,
+// so a 2 KB file could ask for gigabytes and minutes (sigma_fuzz).
+constexpr std::size_t max_rule_size = std::size_t{4} << 20;
+
+class size_budget {
+public:
+  void charge(const YAML::Node& at, std::size_t n) {
+    used_ += n;
+    if (used_ > max_rule_size)
+      refuse(at, "the detection compiles to more than 4 MiB of values (YAML aliases or a "
+                 "condition repeating large selections)");
+  }
+
+private:
+  std::size_t used_ = 0;
+};
+
+std::size_t size_of(const expr& e) {
+  std::size_t n = 16;
+  if (const auto* s = std::get_if<std::string>(&e.value)) n += s->size();
+  for (const auto& c : e.children)
+    n += size_of(c);
+  return n;
+}
+
 struct modifiers {
   bool contains = false, startswith = false, endswith = false, all = false, cased = false;
   bool re = false, re_i = false, re_m = false, re_s = false;
@@ -153,7 +181,8 @@ struct modifiers {
 
 class compiler {
 public:
-  compiler(const product_map* pm, const logsource_map* lm) : pm_(pm), lm_(lm) {}
+  compiler(const product_map* pm, const logsource_map* lm, size_budget& budget)
+      : pm_(pm), lm_(lm), budget_(budget) {}
 
   // The ECS field of a Sigma field named at `at`.
   std::string ecs(const std::string& sigma_field, const YAML::Node& at) const {
@@ -161,6 +190,10 @@ public:
     if (pm_ && pm_->refuse_unmapped && f == sigma_field && f.find('.') == std::string::npos)
       refuse(at, "field '" + sigma_field + "' has no mapping for product " + pm_->product +
                      " (config/sigma/" + pm_->product + ".toml)");
+    // EQL names no empty path segment (`a..b`, `a.`) and no line break, even backquoted.
+    if (f.empty() || f.front() == '.' || f.back() == '.' || f.find("..") != std::string::npos ||
+        f.find_first_of("\r\n") != std::string::npos)
+      refuse(at, "field '" + sigma_field + "' is not a field name EQL can use");
     return f;
   }
 
@@ -290,9 +323,11 @@ private:
     } else {
       values.push_back(value);
     }
-    for (const auto& v : values)
+    for (const auto& v : values) {
       if (v.IsMap() || v.IsSequence())
         refuse(v, "field '" + sigma_field + "': a value must be a scalar");
+      budget_.charge(v, 16 + scalar(v).size());
+    }
 
     expr out = match(field, m, values);
     if (m.neq)
@@ -414,6 +449,8 @@ private:
             for (auto& s : base64_offsets(f.text))
               next.push_back(plain(std::move(s)));
         }
+        for (const auto& f : next)
+          budget_.charge(v, 16 + f.text.size());
         forms = std::move(next);
       }
       for (const auto& f : forms)
@@ -479,6 +516,7 @@ private:
 
   const product_map* pm_;
   const logsource_map* lm_;
+  size_budget& budget_;
 };
 
 // --- condition ----------------------------------------------------------------------------------
@@ -503,8 +541,8 @@ expr guarded(expr e) {
 class condition_parser {
 public:
   condition_parser(const YAML::Node& at, std::string_view text,
-                   const std::map<std::string, expr>& selections)
-      : at_(at), s_(text), sel_(selections) {}
+                   const std::map<std::string, expr>& selections, size_budget& budget)
+      : at_(at), s_(text), sel_(selections), budget_(budget) {}
 
   expr run() {
     tokenize();
@@ -606,7 +644,10 @@ private:
       std::vector<expr> parts;
       for (const auto& [name, e] : sel_) {
         const bool hit = target == "them" ? !name.starts_with("_") : glob(target, name);
-        if (hit) parts.push_back(e);
+        if (hit) {
+          budget_.charge(at_, size_of(e));
+          parts.push_back(e);
+        }
       }
       if (parts.empty())
         refuse(at_, "condition: '" + tok + " of " + target + "' names no search identifier");
@@ -619,12 +660,14 @@ private:
       refuse(at_, "condition: unexpected '" + tok + "'");
     auto it = sel_.find(tok);
     if (it == sel_.end()) refuse(at_, "condition: no search identifier '" + tok + "'");
+    budget_.charge(at_, size_of(it->second));
     return it->second;
   }
 
   const YAML::Node& at_;
   std::string_view s_;
   const std::map<std::string, expr>& sel_;
+  size_budget& budget_;
   std::vector<std::string> toks_;
   std::size_t pos_ = 0;
   int depth_ = 0;
@@ -684,7 +727,8 @@ rule compile_document(const YAML::Node& doc, const mapping& maps) {
     refuse(ls,
            "no logsource mapping for " + where_text + " in config/sigma/" + pm->product + ".toml");
 
-  compiler c(pm, lm);
+  size_budget budget;
+  compiler c(pm, lm, budget);
   std::map<std::string, expr> selections;
   YAML::Node cond_node;
   for (const auto& kv : det) {
@@ -706,7 +750,7 @@ rule compile_document(const YAML::Node& doc, const mapping& maps) {
     cond_text = scalar(cond_node);
   }
   if (cond_text.empty()) refuse(cond_node, "the condition is empty");
-  expr cond = condition_parser(cond_node, cond_text, selections).run();
+  expr cond = condition_parser(cond_node, cond_text, selections, budget).run();
 
   eql::event_query q;
   q.category = "any";
@@ -736,13 +780,52 @@ rule compile_document(const YAML::Node& doc, const mapping& maps) {
   return r;
 }
 
+// Notes where each document starts, and keeps nothing else.
+class document_starts : public YAML::EventHandler {
+public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start;
+};
+
+// YAML::LoadAll, except that it ends. yaml-cpp 0.7 (Debian 12) loops forever, allocating, on
+// a document starting with a token no node starts with (`,`): its parser returns an empty
+// document for it again and again without consuming it (jbeder/yaml-cpp#1040, fixed upstream
+// by #1319). A first pass that keeps nothing throws where a document starts where the one
+// before it did; then LoadAll parses a stream known to end.
+std::vector<YAML::Node> load_all(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  document_starts starts;
+  std::optional<int> previous;
+  while (parser.HandleNextDocument(starts)) {
+    if (previous && *previous == starts.start.pos) {
+      const auto at = static_cast<std::size_t>(starts.start.pos);
+      throw YAML::ParserException(
+          starts.start, "unexpected '" + (at < text.size() ? text.substr(at, 1) : "") + "'");
+    }
+    previous = starts.start.pos;
+  }
+  return YAML::LoadAll(text);
+}
+
 } // namespace
 
 std::vector<document> parse_rules(std::string_view yaml_text, const mapping& maps) {
   std::vector<document> out;
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(yaml_text));
+    docs = load_all(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     document d;
     d.result = unexpected{error{"YAML: " + e.msg, static_cast<std::uint32_t>(e.mark.line + 1),

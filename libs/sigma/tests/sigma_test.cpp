@@ -325,6 +325,59 @@ TEST(sigma, unmapped_fields_can_be_refused) {
   ASSERT_TRUE(ok[0].result.has_value());
 }
 
+// Found by sigma_fuzz: yaml-cpp 0.7's LoadAll loops forever (allocating) on a document that
+// starts with `,`; it is a YAML error now.
+TEST(sigma, a_stream_yaml_cpp_would_loop_on_is_an_error) {
+  for (std::string_view text : {",", "!,", "---\n,\n", "title: t\n---\n,\n"}) {
+    auto docs = parse_rules(text, test_maps());
+    ASSERT_FALSE(docs.empty()) << text;
+    ASSERT_FALSE(docs.back().result.has_value()) << text;
+    EXPECT_TRUE(docs.back().result.error().message.starts_with("YAML: ")) << text;
+  }
+  auto two = parse_rules("title: a\n---\n---\ntitle: b\n", test_maps());
+  EXPECT_EQ(two.size(), 2u);
+}
+
+// Found by sigma_fuzz: a field with an empty path segment printed as `a[-1].b`, a field with a
+// line break as a backquoted name that cannot hold one; neither parsed back.
+TEST(sigma, fields_eql_cannot_name_are_refused) {
+  for (std::string_view field : {"a..b", "a.", ".a", "\"a\\nb\""}) {
+    const std::string got =
+        eql_of(std::string("sel:\n  ") + std::string(field) + ": x\ncondition: sel");
+    EXPECT_TRUE(got.starts_with("ERR ") && got.ends_with("is not a field name EQL can use"))
+        << field << ": " << got;
+  }
+  const std::string ref = eql_of("sel:\n  Image|fieldref: a..b\ncondition: sel");
+  EXPECT_TRUE(ref.ends_with("is not a field name EQL can use")) << ref;
+  EXPECT_EQ(eql_of("sel:\n  a.b: x\ncondition: sel"), "any where a.b in~ (\"x\")");
+}
+
+// A probe through sigma_fuzz: YAML aliases repeat a value without its text, so a 2 KB rule asked
+// for gigabytes and minutes. What a rule compiles to is bounded (4 MiB of values).
+TEST(sigma, a_rule_compiling_to_too_much_is_refused) {
+  std::string yaml = "title: t\nlogsource: {product: test}\nv: &v " + std::string(1000, 'x') +
+                     "\ndetection:\n  sel:\n    CommandLine|contains: [*v";
+  for (int i = 0; i < 5000; ++i)
+    yaml += ", *v";
+  yaml += "]\n  condition: sel\n";
+  auto docs = parse_rules(yaml, test_maps());
+  ASSERT_EQ(docs.size(), 1u);
+  ASSERT_FALSE(docs[0].result.has_value());
+  EXPECT_NE(docs[0].result.error().message.find("more than 4 MiB"), std::string::npos)
+      << docs[0].result.error().message;
+  // A condition repeating a large selection counts each repetition.
+  std::string big = "title: t\nlogsource: {product: test}\nv: &v " + std::string(1000, 'x') +
+                    "\ndetection:\n  sel:\n    CommandLine: [*v";
+  for (int i = 0; i < 1000; ++i)
+    big += ", *v";
+  big += "]\n  condition: sel";
+  for (int i = 0; i < 5; ++i)
+    big += " and sel";
+  auto repeated = parse_rules(big + "\n", test_maps());
+  ASSERT_FALSE(repeated[0].result.has_value());
+  EXPECT_NE(repeated[0].result.error().message.find("more than 4 MiB"), std::string::npos);
+}
+
 TEST(sigma, mapping_tables_are_checked) {
   EXPECT_FALSE(parse_mapping("[pipeline]\n", "x.toml"));
   EXPECT_EQ(

@@ -14,7 +14,8 @@
 // - `condition`: `and`, `or`, `not`, parentheses, `1 of`/`any of`/`all of` a pattern or `them`.
 // Refused with a reason (never silently): keywords (a value without a field searches every
 // field), `expand`, time modifiers, `|` aggregations in the condition, correlation and filter
-// documents, a logsource without a mapping, unknown modifiers.
+// documents, a logsource without a mapping, unknown modifiers, a field EQL cannot name (`a..b`),
+// a rule compiling to more than 4 MiB of values (YAML aliases repeating large lists).
 
 #include <chainwatch/base/expected.hpp>
 #include <chainwatch/eql/ast.hpp>
