@@ -307,6 +307,25 @@ struct ops {
     note_deadline(gr, deadline);
   }
 
+  /// Drops the oldest events of the counter at `at` while `stale(time)` holds, `limit` words at
+  /// most, keeping its header in step; returns the words left.
+  template <class Stale>
+  std::uint32_t drop_counted(const gref& gr, std::size_t at, Stale stale, std::uint32_t limit) {
+    const std::uint32_t h = gr[at];
+    const std::uint32_t n = rec_count(h);
+    const std::uint32_t stride = rec_stage(h) == 1 ? 2 : 1;
+    std::uint32_t drop = 0;
+    while (drop < n && drop < limit && stale(st.ts(gr[at + 1 + drop])))
+      drop += stride;
+    if (drop == 0) return n;
+    for (std::uint32_t i = 0; i < drop; i += stride)
+      st.release(gr[at + 1 + i]);
+    gr.v->erase(at + 1, drop);
+    gr[gr.g + 1] -= drop;
+    gr[at] = rec_header(counter, rec_stage(h), n - drop);
+    return n - drop;
+  }
+
   /// Hash of an event's distinct-count value (its canonical key text).
   std::uint32_t distinct_hash(const rule& r, std::uint32_t slot) {
     thread_local std::string text;
@@ -331,22 +350,11 @@ struct ops {
     }
     // Events that no longer fit in the window before this one (expire already dropped those
     // due at t; arrival order may bring older ones).
-    std::uint32_t n = rec_count(gr[at]);
-    std::uint32_t drop = 0;
-    while (drop < n && t - st.ts(gr[at + 1 + drop]) > a.window_ns)
-      drop += stride;
-    if (drop > 0) {
-      for (std::uint32_t i = 0; i < drop; i += stride)
-        st.release(gr[at + 1 + i]);
-      gr.v->erase(at + 1, drop);
-      gr[gr.g + 1] -= drop;
-      n -= drop;
-    }
+    std::uint32_t n = drop_counted(
+        gr, at, [&](std::int64_t ts) { return t - ts > a.window_ns; }, rec_count(gr[at]));
     if (n / stride >= r.max_counted) { // the oldest goes: counted, never silent
-      st.release(gr[at + 1]);
-      gr.v->erase(at + 1, stride);
-      gr[gr.g + 1] -= stride;
-      n -= stride;
+      n = drop_counted(
+          gr, at, [](std::int64_t) { return true; }, stride);
       out.on_overflow();
     }
     std::uint32_t* w = gr.v->insert(at + 1 + n, stride);
@@ -426,25 +434,16 @@ struct ops {
       const std::uint32_t h = gr[p];
       const std::uint32_t type = rec_type(h);
       if (type == counter) {
-        const std::uint32_t stride = rec_stage(h) == 1 ? 2 : 1;
-        std::uint32_t n = rec_count(h), drop = 0;
-        while (drop < n &&
-               saturating_deadline(st.ts(gr[p + 1 + drop]), r.agg.window_ns) <= threshold)
-          drop += stride;
-        for (std::uint32_t i = 0; i < drop; i += stride)
-          st.release(gr[p + 1 + i]);
-        if (drop == n) {
-          gr.v->erase(p, 1 + n);
-          gr[gr.g + 1] -= 1 + n;
+        const std::uint32_t n = drop_counted(
+            gr, p,
+            [&](std::int64_t ts) { return saturating_deadline(ts, r.agg.window_ns) <= threshold; },
+            rec_count(h));
+        if (n == 0) {
+          erase_record(gr, p);
           continue;
         }
-        if (drop > 0) {
-          gr.v->erase(p + 1, drop);
-          gr[gr.g + 1] -= drop;
-          gr[p] = rec_header(counter, rec_stage(h), n - drop);
-        }
         next = std::min(next, saturating_deadline(st.ts(gr[p + 1]), r.agg.window_ns));
-        p += 1 + rec_count(gr[p]);
+        p += 1 + n;
         continue;
       }
       const std::int64_t time = get_time(&gr[p + 1]);

@@ -484,10 +484,7 @@ expected<rule, load_error> parse_rule(std::string_view text, std::string_view fi
   r.language = str(rt["language"]);
   r.type = str(rt["type"]);
   r.maturity = str(doc["metadata"]["maturity"]);
-  if (auto f = rt["filters"].as_array()) {
-    r.has_filters = !f->empty();
-    parse_filters(r, *f);
-  }
+  if (auto f = rt["filters"].as_array()) parse_filters(r, *f);
   if (r.language.empty()) r.language = "eql";
   if (auto rs = rt["risk_score"].value<std::int64_t>()) r.risk_score = *rs;
   if (auto tags = rt["tags"].as_array())

@@ -608,26 +608,6 @@ private:
     }
     return parse_primary();
   }
-  static bool glob(std::string_view p, std::string_view t) {
-    std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
-    while (ti < t.size()) {
-      if (pi < p.size() && p[pi] == '*') {
-        star = pi++;
-        mark = ti;
-      } else if (pi < p.size() && p[pi] == t[ti]) {
-        ++pi;
-        ++ti;
-      } else if (star != std::string_view::npos) {
-        pi = star + 1;
-        ti = ++mark;
-      } else {
-        return false;
-      }
-    }
-    while (pi < p.size() && p[pi] == '*')
-      ++pi;
-    return pi == p.size();
-  }
   expr parse_primary() {
     const std::string tok = next();
     if (tok == "(") {
@@ -643,7 +623,8 @@ private:
       const std::string target = next();
       std::vector<expr> parts;
       for (const auto& [name, e] : sel_) {
-        const bool hit = target == "them" ? !name.starts_with("_") : glob(target, name);
+        const bool hit =
+            target == "them" ? !name.starts_with("_") : eql::wildcard_match(target, name, true);
         if (hit) {
           budget_.charge(at_, size_of(e));
           parts.push_back(e);

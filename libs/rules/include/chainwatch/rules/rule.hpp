@@ -79,7 +79,6 @@ struct rule {
   std::vector<std::string> tags;
   std::vector<threat> threats;
   std::string maturity;
-  bool has_filters = false; ///< a non-empty `filters` (Elasticsearch query DSL, query rules)
   /// The filters as an EQL condition the query must also meet (empty: none, or unsupported).
   std::string filters_eql;
   /// Why the filters cannot run (empty: they can): a query DSL clause without an EQL form.
